@@ -1,0 +1,41 @@
+"""Base classes shared by every protocol model: camelCase on the wire, strict params."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Params(BaseModel):
+    """Request params: unknown fields and wrong types are refused (strict, no coercion)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        strict=True,
+        frozen=True,
+    )
+
+
+class Result(BaseModel):
+    """A result or event payload sent by the server. Clients must ignore unknown fields."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    def wire(self) -> dict[str, object]:
+        """The dict that goes on the wire (camelCase, ``None`` fields kept explicit)."""
+        return self.model_dump(by_alias=True, mode="python")
+
+
+class Empty(Params):
+    """No params."""
+
+
+class EmptyResult(Result):
+    """No result beyond success."""

@@ -1,0 +1,208 @@
+"""The media library: the MediaItem and the store's methods."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from protocol.base import Params, Result
+
+MediaType = Literal["video", "image", "audio"]
+ItemStatus = Literal["saved", "unsaved", "urlOnly", "expired"]
+ITEM_STATUSES: tuple[ItemStatus, ...] = ("saved", "unsaved", "urlOnly", "expired")
+ErrorType = Literal["StorageBlocked", "StorageTransient", "StorageIOError", "UrlExpired",
+                    "DownloadFailed"]
+
+ItemId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+ProjectId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+FolderId = Annotated[str, Field(min_length=1, max_length=128)]
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+Url = Annotated[str, Field(min_length=1, max_length=4096)]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class StorageErrorInfo(Result):
+    """Why an item is not durable. ``errno`` is the OS error name (ENOSPC, EROFS, ...)."""
+
+    message: str
+    timestamp: int = Field(description="ms since epoch")
+    error_type: ErrorType
+    errno: str | None = None
+
+
+class MediaItem(Result):
+    """One item of a project's media library, as every reply and event shows it."""
+
+    id: str
+    project_id: str
+    name: str
+    type: MediaType
+    mime_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    fps: float | None = None
+    source_url: str | None = Field(default=None, description="The remote (FAL) URL, persisted.")
+    folder_ids: list[str] = Field(default_factory=list)
+    created_at: int = Field(description="ms since epoch")
+    updated_at: int = Field(description="ms since epoch")
+    status: ItemStatus
+    durable: bool = Field(description="True only when the bytes are fsynced in the store.")
+    storage_error: StorageErrorInfo | None = None
+    local_path: str | None = Field(default=None, description="Absolute path of the blob when "
+                                   "saved, for playback by the app.")
+    metadata: dict[str, object] = Field(
+        default_factory=dict,
+        description="Free-form (model, prompt, jobId, ...) plus the seeds' flags: "
+        "metadata.unsaved, metadata.urlOnly, metadata.storageError.",
+    )
+
+
+class AddMediaItemParams(Params):
+    """Add an item. Bytes come from exactly one source: binary payload frames (inline,
+    concatenated in order), ``sourcePath`` (a local file under an allowed root), ``sourceUrl``
+    with ``download: true`` (the sidecar downloads it), or ``sourceUrl`` alone (URL-only)."""
+
+    id: ItemId | None = Field(default=None, description="Client-chosen id; repeated adds with "
+                              "the same id and content are idempotent.")
+    project_id: ProjectId
+    name: Name
+    type: MediaType
+    mime_type: Annotated[str, Field(max_length=255)] | None = None
+    width: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    height: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    duration: Annotated[float, Field(ge=0)] | None = None
+    fps: Annotated[float, Field(ge=0, le=10_000)] | None = None
+    folder_ids: Annotated[list[FolderId], Field(max_length=256)] = Field(default_factory=list)
+    metadata: dict[str, object] = Field(default_factory=dict)
+    source_url: Url | None = None
+    source_path: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    download: bool = False
+    expected_sha256: Sha256Hex | None = None
+
+
+class AddMediaItemResult(Result):
+    item: MediaItem
+    created: bool = Field(description="False when an identical item with this id existed.")
+    durable: bool
+
+
+class ItemRef(Params):
+    """One item; with ``projectId`` the item must belong to that project."""
+
+    id: ItemId
+    project_id: ProjectId | None = None
+
+
+class GetMediaItemParams(ItemRef):
+    """Get one item."""
+
+
+class GetMediaItemResult(Result):
+    item: MediaItem
+
+
+class RemoveMediaItemParams(ItemRef):
+    """Remove one item; its blob is deleted unless another item shares it."""
+
+
+class RemoveMediaItemResult(Result):
+    id: str
+    removed: bool
+    blob_deleted: bool
+
+
+SortKey = Literal["createdAt", "updatedAt", "name", "size"]
+
+
+class ListMediaItemsParams(Params):
+    """List one project's items. Pagination is by opaque cursor, stable under inserts."""
+
+    project_id: ProjectId
+    type: MediaType | None = None
+    status: Annotated[list[ItemStatus], Field(max_length=4)] | None = None
+    folder_id: FolderId | None = None
+    text: Annotated[str, Field(max_length=256)] | None = None
+    sort: SortKey = "createdAt"
+    order: Literal["asc", "desc"] = "desc"
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: Annotated[str, Field(max_length=1024)] | None = None
+
+
+class StatusCounts(Result):
+    saved: int = 0
+    unsaved: int = 0
+    url_only: int = 0
+    expired: int = 0
+    total: int = 0
+
+
+class ListMediaItemsResult(Result):
+    items: list[MediaItem]
+    next_cursor: str | None
+    counts: StatusCounts = Field(description="Counts by status for the whole project, "
+                                 "ignoring filters (the app's 'N unsaved items' banner).")
+
+
+class RetrySaveItemParams(ItemRef):
+    """Save an ``unsaved`` item again from the bytes the sidecar holds."""
+
+
+class RetrySaveItemResult(Result):
+    item: MediaItem
+    durable: bool
+
+
+class RetryAllUnsavedParams(Params):
+    """Retry every unsaved item of a project (the 'Retry all' banner)."""
+
+    project_id: ProjectId
+
+
+class BatchSummary(Result):
+    attempted: int
+    saved: int
+    unsaved: int = 0
+    url_only: int = 0
+    expired: int = 0
+    failed: int = 0
+    item_ids: list[str] = Field(default_factory=list)
+
+
+class RetryAllUnsavedResult(BatchSummary):
+    """How many were saved and how many are still unsaved."""
+
+
+class StorageStatusParams(Params):
+    """Where the store is, whether it is writable, how full it is."""
+
+
+class StorageStatusResult(Result):
+    data_dir: str
+    writable: bool
+    blocked: bool
+    free_bytes: int
+    total_bytes: int
+    held_bytes: int = Field(description="Bytes of unsaved items held in memory or spill.")
+    held_items: int
+    last_error: StorageErrorInfo | None = None
+    counts: StatusCounts
+    rollback_on_failure: bool
+
+
+class FaultParams(Params):
+    """Test-only: make the next ``count`` store operations ``op`` fail with ``errno``.
+    Served only by a server started with ``--enable-test-hooks``."""
+
+    op: Literal["blobWrite", "blobFsync", "dbCommit", "clear"]
+    errno: Literal["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO", "EAGAIN", "EBUSY"] = (
+        "ENOSPC"
+    )
+    count: Annotated[int, Field(ge=0, le=1_000_000)] = 1
+
+
+class FaultResult(Result):
+    active: dict[str, int]

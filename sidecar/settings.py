@@ -1,0 +1,74 @@
+"""Settings: read once at start-up into a frozen object and passed down.
+
+Precedence: command-line options, then environment (MEDIA_SIDECAR_*), then defaults.
+The secret never comes from the command line: environment (MEDIA_SIDECAR_SECRET, removed
+from the process environment once read), stdin (``--secret-stdin``), or generated.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sidecar.fetch.config import FetchConfig
+from sidecar.store.config import StoreConfig
+
+SECRET_ENV = "MEDIA_SIDECAR_SECRET"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("media-sidecar", appauthor=False))
+
+
+def default_runtime_dir() -> Path:
+    from platformdirs import user_runtime_dir
+
+    return Path(user_runtime_dir("media-sidecar", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    secret: bytes = field(repr=False)
+    endpoint: str | None = None  # None: ipc in the runtime dir, tcp://127.0.0.1:0 if no ipc
+    transport: str = "ipc"  # "ipc" | "tcp" (used when endpoint is None)
+    connection_file: Path | None = None
+    runtime_dir: Path = field(default_factory=default_runtime_dir)
+    parent_pid: int | None = None
+    watch_parent: bool = True
+    parent_poll_interval: float = 0.25
+    max_in_flight: int = 64
+    max_in_flight_per_client: int = 32
+    max_envelope_bytes: int = 1024 * 1024
+    max_frame_bytes: int = 1024 * 1024 * 1024
+    max_frames: int = 64
+    replay_window_ms: int = 30_000
+    drain_timeout: float = 10.0
+    linger_ms: int = 200
+    enable_test_hooks: bool = False
+    store: StoreConfig = field(default_factory=StoreConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+
+    @property
+    def secret_hex_ok(self) -> bool:
+        return len(self.secret) >= 16
+
+
+def secret_from(env: Mapping[str, str], stdin_line: str | None) -> bytes:
+    """The launcher's secret (stdin first, then environment), or a fresh one."""
+    if stdin_line is not None and stdin_line.strip():
+        return stdin_line.strip().encode()
+    value = env.get(SECRET_ENV, "")
+    if value:
+        return value.encode()
+    return secrets.token_hex(32).encode()
+
+
+def scrub_secret_from_environ() -> None:
+    """Children of the sidecar must not inherit the secret."""
+    os.environ.pop(SECRET_ENV, None)
