@@ -1,0 +1,52 @@
+"""Authentication of incoming requests: signature, freshness, replay.
+
+A request passes when its HMAC is right (constant-time compare), its ``ts`` lies within the
+replay window of the server clock, and its signature was not seen within that window. The
+seen-set is bounded by time (entries expire after twice the window) and by count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from sidecar.errors import Unauthorized
+from sidecar.wire import signing
+
+
+class Authenticator:
+    def __init__(self, key: bytes, window_ms: int, max_seen: int = 1_000_000) -> None:
+        self._key = key
+        self._window_ms = window_ms
+        self._max_seen = max_seen
+        self._seen: OrderedDict[bytes, int] = OrderedDict()
+
+    @property
+    def key(self) -> bytes:
+        return self._key
+
+    def check(self, signature: memoryview | bytes, envelope: memoryview | bytes,
+              payloads: Sequence[memoryview], digest: bytes, ts: object) -> None:
+        """Raise Unauthorized unless the message is signed, fresh and new."""
+        if not signing.verify(self._key, signature, envelope, payloads, digest):
+            raise Unauthorized("bad or missing signature")
+        now = int(time.time() * 1000)
+        if not isinstance(ts, int) or isinstance(ts, bool) or abs(now - ts) > self._window_ms:
+            raise Unauthorized("request timestamp outside the replay window")
+        sig = bytes(signature)
+        self._expire(now)
+        if sig in self._seen:
+            raise Unauthorized("replayed request")
+        self._seen[sig] = now + 2 * self._window_ms
+
+    def _expire(self, now: int) -> None:
+        seen = self._seen
+        while seen:
+            sig, expiry = next(iter(seen.items()))
+            if expiry > now and len(seen) < self._max_seen:
+                break
+            seen.popitem(last=False)
+
+    def sign(self, envelope: bytes, payloads: Sequence[bytes | memoryview] = ()) -> bytes:
+        return signing.sign(self._key, envelope, payloads)

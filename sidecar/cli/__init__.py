@@ -1,0 +1,1 @@
+"""The ``media-sidecar`` command line: serve, and the client-side tools."""

@@ -1,0 +1,117 @@
+"""Process lifecycle: the data-dir lock, the connection file, the ready line, parent watch.
+
+Owner-only everywhere: the runtime directory is 0700, the connection file 0600 (written
+to a temp name with O_EXCL and the final mode, then renamed, so it is never readable by
+others, even for a moment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+log = logging.getLogger("sidecar.lifecycle")
+
+
+class DataDirInUse(Exception):
+    """Another sidecar holds the data directory."""
+
+
+class DataDirLock:
+    """An exclusive, non-blocking flock on ``<data dir>/.lock``; released when the fd closes
+    (so a SIGKILLed sidecar never leaves a stale lock)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise DataDirInUse(
+                f"data dir {self.path.parent} is in use by another media-sidecar "
+                f"(pid {holder}); stop it or choose another --data-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def ensure_private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.stat()
+    if st.st_uid != os.getuid():
+        raise PermissionError(f"{path} is not owned by this user")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+def write_connection_file(path: Path, info: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def remove_file(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def print_ready_line(info: dict[str, object], out: IO[str] | None = None) -> None:
+    """The one and only line the sidecar writes to stdout."""
+    stream = out or sys.stdout
+    stream.write(json.dumps({"event": "ready", **info}, separators=(",", ":")) + "\n")
+    stream.flush()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def watch_parent(parent_pid: int | None, interval: float,
+                       on_gone: Callable[[str], None]) -> None:
+    """Call ``on_gone`` once the parent is gone: our ppid changed, or ``parent_pid`` died."""
+    original_ppid = os.getppid()
+    while True:
+        await asyncio.sleep(interval)
+        if os.getppid() != original_ppid:
+            on_gone(f"parent process {original_ppid} exited")
+            return
+        if parent_pid is not None and not _alive(parent_pid):
+            on_gone(f"watched process {parent_pid} exited")
+            return
+
+
+def started_at_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,61 @@
+"""Per-connection state: handshake done, requests in flight, event subscription and seq."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from protocol.events import Event
+
+
+@dataclass
+class Session:
+    identity: bytes
+    ready: bool = False
+    client_name: str = ""
+    in_flight: int = 0
+    subscribed: bool = False
+    events: frozenset[str] = frozenset()  # empty: all events
+    project_id: str | None = None
+    seq: int = 0
+
+    def wants(self, event: Event) -> bool:
+        if not self.subscribed:
+            return False
+        if self.events and event.name not in self.events:
+            return False
+        if self.project_id is not None:
+            project = event.project()
+            if project is not None and project != self.project_id:
+                return False
+        return True
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+
+@dataclass
+class Sessions:
+    """Sessions by ROUTER identity. Bounded: the oldest idle session is forgotten first."""
+
+    max_sessions: int = 4096
+    _by_id: dict[bytes, Session] = field(default_factory=dict)
+
+    def get(self, identity: bytes) -> Session:
+        session = self._by_id.get(identity)
+        if session is None:
+            if len(self._by_id) >= self.max_sessions:
+                self._evict()
+            session = Session(identity)
+            self._by_id[identity] = session
+        return session
+
+    def subscribers(self) -> list[Session]:
+        return [s for s in self._by_id.values() if s.subscribed]
+
+    def _evict(self) -> None:
+        for identity, s in list(self._by_id.items()):
+            if s.in_flight == 0 and not s.subscribed:
+                del self._by_id[identity]
+                return
+        self._by_id.pop(next(iter(self._by_id)))

@@ -1,0 +1,129 @@
+"""Transport: the bound ROUTER socket. Frames in, frames out, nothing else.
+
+It runs on the event loop without zmq.asyncio's futures: the socket's file descriptor is
+watched with ``loop.add_reader`` and every readable message is drained at once and handed to
+a callback. ZeroMQ's descriptor is edge-triggered, so after every send the socket's EVENTS
+are checked again (a send may consume the edge that announced pending input).
+
+Large frames are received without copying (``copy=False`` gives zmq.Frame objects whose
+buffers the handlers read in place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
+frame over the limit before it is buffered. ROUTER never blocks on send: at the high-water
+mark or for a vanished peer the message is dropped, which is what a server wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import zmq
+
+log = logging.getLogger("sidecar.transport")
+OnFrames = Callable[[list[zmq.Frame]], None]
+
+IPC_PATH_MAX = 107
+
+
+class Transport:
+    def __init__(self, ctx: zmq.Context[zmq.Socket[bytes]], max_frame_bytes: int,
+                 linger_ms: int) -> None:
+        self._sock: zmq.Socket[bytes] = ctx.socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.MAXMSGSIZE, max_frame_bytes)
+        self._sock.setsockopt(zmq.LINGER, linger_ms)
+        self._sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self._sock.setsockopt(zmq.SNDHWM, 10_000)
+        self._sock.setsockopt(zmq.RCVHWM, 10_000)
+        self.endpoint = ""
+        self._ipc_path: Path | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._on_frames: OnFrames | None = None
+        self._scheduled = False
+
+    def bind(self, endpoint: str) -> str:
+        """Bind and return the real endpoint (with the port chosen for ``tcp://...:0``)."""
+        if endpoint.startswith("tcp://") and endpoint.endswith(":0"):
+            port = self._sock.bind_to_random_port(endpoint.rsplit(":", 1)[0])
+            self.endpoint = f"{endpoint.rsplit(':', 1)[0]}:{port}"
+        else:
+            self._sock.bind(endpoint)
+            last = self._sock.getsockopt(zmq.LAST_ENDPOINT)
+            self.endpoint = last.decode() if isinstance(last, bytes) else endpoint
+        if self.endpoint.startswith("ipc://"):
+            self._ipc_path = Path(self.endpoint[len("ipc://"):])
+            os.chmod(self._ipc_path, 0o600)
+        return self.endpoint
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_frames: OnFrames) -> None:
+        """Deliver every received message to ``on_frames`` on ``loop``."""
+        self._loop = loop
+        self._on_frames = on_frames
+        loop.add_reader(self._sock.getsockopt(zmq.FD), self._drain)
+        self._schedule()
+
+    def stop_receiving(self) -> None:
+        if self._loop is not None and not self._sock.closed:
+            self._loop.remove_reader(self._sock.getsockopt(zmq.FD))
+        self._on_frames = None
+
+    def _schedule(self) -> None:
+        if self._loop is not None and not self._scheduled and self._on_frames is not None:
+            self._scheduled = True
+            self._loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._scheduled = False
+        sock = self._sock
+        budget = 256  # yield to the loop now and then under a flood
+        while self._on_frames is not None and not sock.closed:
+            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            try:
+                self._on_frames(frames)
+            except Exception:
+                log.exception("message handler failed")
+            budget -= 1
+            if budget == 0:
+                self._schedule()
+                return
+
+    def send(self, identity: bytes, *frames: bytes | memoryview) -> None:
+        if self._sock.closed:
+            return
+        try:
+            self._sock.send_multipart([identity, *frames], flags=zmq.NOBLOCK, copy=True)
+        except zmq.Again:
+            pass  # peer at its high-water mark: dropped, as ROUTER would
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.EHOSTUNREACH:
+                log.warning("send failed: %s", exc)
+        if self._sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            self._schedule()
+
+    def close(self) -> None:
+        self.stop_receiving()
+        self._sock.close()
+        if self._ipc_path is not None:
+            try:
+                self._ipc_path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def ipc_supported() -> bool:
+    return bool(zmq.has("ipc"))
+
+
+def default_endpoint(runtime_dir: Path, transport: str) -> str:
+    """ipc in the owner-only runtime dir, or tcp on loopback where ipc cannot be used."""
+    if transport == "ipc" and ipc_supported():
+        path = runtime_dir / f"sidecar-{os.getpid()}.sock"
+        if len(str(path)) <= IPC_PATH_MAX:
+            return f"ipc://{path}"
+    return "tcp://127.0.0.1:0"
