@@ -43,7 +43,7 @@ class Authenticator:
     def _expire(self, now: int) -> None:
         seen = self._seen
         while seen:
-            sig, expiry = next(iter(seen.items()))
+            expiry = next(iter(seen.values()))
             if expiry > now and len(seen) < self._max_seen:
                 break
             seen.popitem(last=False)

@@ -257,7 +257,8 @@ class Client:
                     self._last_seq = seq
                 self._events.put_nowait(msg)
                 continue
-            fut = self._pending.get(msg.get("id")) if isinstance(msg.get("id"), str) else None
+            rid = msg.get("id")
+            fut = self._pending.get(rid) if isinstance(rid, str) else None
             if fut is not None and not fut.done():
                 fut.set_result(msg)
             else:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from protocol.envelope import Request
 from sidecar.auth import Authenticator
 from sidecar.errors import InvalidRequest, PayloadTooLarge, SidecarError
-from sidecar.wire.codec import DecodeError, decode
+from sidecar.wire.codec import DecodeError, decode, peek_id
 
 HASH_OFF_LOOP_BYTES = 1024 * 1024
 
@@ -87,11 +87,9 @@ class InboundParser:
         try:
             raw = decode(envelope, self._max_envelope)
         except DecodeError as exc:
-            error: SidecarError = (
-                PayloadTooLarge(str(exc)) if envelope.nbytes > self._max_envelope
-                else InvalidRequest(str(exc))
-            )
-            raise Rejected(identity, None, error) from exc
+            if envelope.nbytes > self._max_envelope:
+                raise Rejected(identity, peek_id(envelope), PayloadTooLarge(str(exc))) from exc
+            raise Rejected(identity, None, InvalidRequest(str(exc))) from exc
         rid = raw.get("id")
         request_id = rid if isinstance(rid, str) and 0 < len(rid) <= 128 else None
         if len(payloads) > self._max_frames:

@@ -16,7 +16,7 @@ from pathlib import Path
 from sidecar.fetch.config import FetchConfig
 from sidecar.store.config import StoreConfig
 
-SECRET_ENV = "MEDIA_SIDECAR_SECRET"
+SECRET_ENV = "MEDIA_SIDECAR_SECRET"  # noqa: S105 (a variable name, not a secret)
 
 
 def default_data_dir() -> Path:

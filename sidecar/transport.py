@@ -14,6 +14,7 @@ mark or for a vanished peer the message is dropped, which is what a server wants
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -60,13 +61,22 @@ class Transport:
         """Deliver every received message to ``on_frames`` on ``loop``."""
         self._loop = loop
         self._on_frames = on_frames
-        loop.add_reader(self._sock.getsockopt(zmq.FD), self._drain)
+        loop.add_reader(self._fd(), self._drain)
         self._schedule()
 
     def stop_receiving(self) -> None:
         if self._loop is not None and not self._sock.closed:
-            self._loop.remove_reader(self._sock.getsockopt(zmq.FD))
+            self._loop.remove_reader(self._fd())
         self._on_frames = None
+
+    def _fd(self) -> int:
+        fd = self._sock.getsockopt(zmq.FD)
+        assert isinstance(fd, int)
+        return fd
+
+    def _readable(self) -> bool:
+        events = self._sock.getsockopt(zmq.EVENTS)
+        return isinstance(events, int) and bool(events & zmq.POLLIN)
 
     def _schedule(self) -> None:
         if self._loop is not None and not self._scheduled and self._on_frames is not None:
@@ -78,7 +88,7 @@ class Transport:
         sock = self._sock
         budget = 256  # yield to the loop now and then under a flood
         while self._on_frames is not None and not sock.closed:
-            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not self._readable():
                 return
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -103,17 +113,15 @@ class Transport:
         except zmq.ZMQError as exc:
             if exc.errno != zmq.EHOSTUNREACH:
                 log.warning("send failed: %s", exc)
-        if self._sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if self._readable():
             self._schedule()
 
     def close(self) -> None:
         self.stop_receiving()
         self._sock.close()
         if self._ipc_path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 self._ipc_path.unlink()
-            except FileNotFoundError:
-                pass
 
 
 def ipc_supported() -> bool:

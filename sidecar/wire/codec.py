@@ -33,3 +33,22 @@ def decode(frame: bytes | memoryview, max_bytes: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise DecodeError(f"envelope must be a map, got {type(obj).__name__}")
     return obj
+
+
+def peek_id(frame: bytes | memoryview, max_keys: int = 16) -> str | None:
+    """The request id of an envelope too large to decode: walk the top-level map, skipping
+    values without building them, so an error reply can still be correlated."""
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=memoryview(frame).nbytes + 1)
+    unpacker.feed(frame)
+    try:
+        n = unpacker.read_map_header()
+        for _ in range(min(n, max_keys)):
+            key = unpacker.unpack()
+            if key == "id":
+                value = unpacker.unpack()
+                return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+            unpacker.skip()
+    except (ValueError, TypeError, msgpack.UnpackException, msgpack.OutOfData,
+            msgpack.FormatError, msgpack.StackError):
+        return None
+    return None

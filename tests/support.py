@@ -1,0 +1,111 @@
+"""Shared test support: a real sidecar process, an in-process server, and `require`.
+
+`require(ok, what)` skips a test whose component is missing, except under CI=true where it
+fails: CI installs everything, so a missing component there is a defect, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require(ok: bool, what: str) -> None:
+    if ok:
+        return
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"required component missing under CI: {what}")
+    pytest.skip(f"missing: {what}")
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+@dataclass
+class SidecarProcess:
+    """A real `python -m sidecar serve` child, started and read like a launcher does."""
+
+    proc: subprocess.Popen[str]
+    ready: dict[str, object]
+    data_dir: Path
+    secret: str
+    stderr_path: Path
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def connection_file(self) -> Path:
+        return Path(str(self.ready["connectionFile"]))
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.ready["endpoint"])
+
+    @property
+    def pid(self) -> int:
+        return int(str(self.ready["pid"]))
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def wait(self, timeout: float = 10.0) -> int:
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def spawn_sidecar(tmp: Path, *args: str, data_dir: Path | None = None,
+                  env: dict[str, str] | None = None, secret: str | None = None,
+                  timeout: float = 20.0, python: str = sys.executable,
+                  pre_args: tuple[str, ...] = ("-m", "sidecar")) -> SidecarProcess:
+    """Start a sidecar and wait for its ready line; the secret goes by environment."""
+    secret = secret or secrets.token_hex(32)
+    data_dir = data_dir or tmp / "data"
+    run_dir = tmp / f"run-{secrets.token_hex(3)}"
+    stderr_path = tmp / f"sidecar-{secrets.token_hex(3)}.log"
+    full_env = {**os.environ, "MEDIA_SIDECAR_SECRET": secret, **(env or {})}
+    err: IO[str] = stderr_path.open("w")
+    proc = subprocess.Popen(
+        [python, *pre_args, "serve", "--data-dir", str(data_dir), "--runtime-dir",
+         str(run_dir), *args],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+        env=full_env, cwd=ROOT,
+    )
+    err.close()
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line or proc.poll() is not None:
+            break
+    if not line:
+        proc.kill()
+        raise RuntimeError(f"sidecar did not become ready: {stderr_path.read_text()}")
+    ready = json.loads(line)
+    return SidecarProcess(proc, ready, data_dir, secret, stderr_path)
