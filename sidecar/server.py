@@ -44,7 +44,6 @@ from sidecar.errors import (
     InvalidParams,
     NotReady,
     ShuttingDown,
-    SidecarError,
     VersionMismatch,
 )
 from sidecar.events import EventBus
