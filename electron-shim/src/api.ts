@@ -1,0 +1,162 @@
+/**
+ * The typed surface shared by `SidecarClient` (one connection) and `Supervisor` (whatever
+ * connection is current): one method per protocol method, each a one-line call of `call()`.
+ * `hello` is not here: `SidecarClient.connect()` performs it.
+ */
+
+import { EventEmitter } from "node:events";
+
+import type * as P from "./protocol";
+
+/** Inline bytes for addMediaItem: one buffer, or several frames concatenated in order. */
+export type InlineBytes = Uint8Array | readonly Uint8Array[];
+
+export interface CallOptions {
+  /** Reject with `timeout` when no reply came within this many ms (per-method default). */
+  timeoutMs?: number;
+  /** Binary payload frames (only methods that accept them). */
+  payloads?: InlineBytes;
+}
+
+/** Default timeouts: long for methods that move bytes, short for the rest. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const LONG_TIMEOUT_MS = 15 * 60_000;
+const LONG_METHODS: ReadonlySet<P.MethodName> = new Set<P.MethodName>([
+  "addMediaItem",
+  "retrySaveItem",
+  "retryAllUnsaved",
+  "downloadUrlOnlyItem",
+  "downloadAllUrlOnly",
+]);
+
+export function defaultTimeoutMs(method: P.MethodName, params: unknown): number {
+  if (LONG_METHODS.has(method)) return LONG_TIMEOUT_MS;
+  if (method === "shutdown") {
+    const drain = (params as P.ShutdownParams | undefined)?.drainTimeoutMs ?? 10_000;
+    return drain + 5_000;
+  }
+  return DEFAULT_TIMEOUT_MS;
+}
+
+/** The listener signatures of the emitters (`client.on("itemSaved", ...)` etc.). */
+export type ApiEventMap = {
+  [E in P.EventName]: [data: P.Events[E], meta: { seq: number; ts: number }];
+} & {
+  /** Every protocol event, as one object. */
+  event: [event: P.SidecarEvent];
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the constraint of node:events own EventMap
+export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventMap> extends EventEmitter<M> {
+  abstract call<K extends P.MethodName>(
+    method: K,
+    params: P.ParamsOf<K>,
+    options?: CallOptions,
+  ): Promise<P.ResultOf<K>>;
+
+  ping(options?: CallOptions): Promise<P.PingResult> {
+    return this.call("ping", {}, options);
+  }
+  subscribe(params: P.SubscribeParams = {}, options?: CallOptions): Promise<P.SubscribeResult> {
+    return this.call("subscribe", params, options);
+  }
+  unsubscribe(options?: CallOptions): Promise<P.UnsubscribeResult> {
+    return this.call("unsubscribe", {}, options);
+  }
+  /** Add an item; `bytes` are sent as binary frames (never packed into msgpack). */
+  addMediaItem(params: P.AddMediaItemParams, bytes?: InlineBytes, options?: CallOptions): Promise<P.AddMediaItemResult> {
+    return this.call("addMediaItem", params, bytes === undefined ? options : { ...options, payloads: bytes });
+  }
+  getMediaItem(params: P.GetMediaItemParams, options?: CallOptions): Promise<P.GetMediaItemResult> {
+    return this.call("getMediaItem", params, options);
+  }
+  removeMediaItem(params: P.RemoveMediaItemParams, options?: CallOptions): Promise<P.RemoveMediaItemResult> {
+    return this.call("removeMediaItem", params, options);
+  }
+  listMediaItems(params: P.ListMediaItemsParams, options?: CallOptions): Promise<P.ListMediaItemsResult> {
+    return this.call("listMediaItems", params, options);
+  }
+  retrySaveItem(params: P.RetrySaveItemParams, options?: CallOptions): Promise<P.RetrySaveItemResult> {
+    return this.call("retrySaveItem", params, options);
+  }
+  retryAllUnsaved(params: P.RetryAllUnsavedParams, options?: CallOptions): Promise<P.RetryAllUnsavedResult> {
+    return this.call("retryAllUnsaved", params, options);
+  }
+  storageStatus(options?: CallOptions): Promise<P.StorageStatusResult> {
+    return this.call("storageStatus", {}, options);
+  }
+  downloadUrlOnlyItem(params: P.DownloadUrlOnlyItemParams, options?: CallOptions): Promise<P.DownloadUrlOnlyItemResult> {
+    return this.call("downloadUrlOnlyItem", params, options);
+  }
+  downloadAllUrlOnly(params: P.DownloadAllUrlOnlyParams, options?: CallOptions): Promise<P.DownloadAllUrlOnlyResult> {
+    return this.call("downloadAllUrlOnly", params, options);
+  }
+  cancelDownload(params: P.CancelDownloadParams, options?: CallOptions): Promise<P.CancelDownloadResult> {
+    return this.call("cancelDownload", params, options);
+  }
+  /** Test-only (`--enable-test-hooks`): make store operations fail. */
+  testFault(params: P.FaultParams, options?: CallOptions): Promise<P.FaultResult> {
+    return this.call("testFault", params, options);
+  }
+
+  /** Every protocol event as an async iterator; ends when `signal` aborts. */
+  events(options: { signal?: AbortSignal; maxBuffered?: number } = {}): AsyncIterableIterator<P.SidecarEvent> {
+    return eventIterator(this as unknown as EventEmitter<ApiEventMap>, options);
+  }
+}
+
+/** A buffered async iterator over an emitter's "event" events. */
+function eventIterator(
+  emitter: EventEmitter<ApiEventMap>,
+  { signal, maxBuffered = 10_000 }: { signal?: AbortSignal; maxBuffered?: number },
+): AsyncIterableIterator<P.SidecarEvent> {
+  const buffer: P.SidecarEvent[] = [];
+  let waiting: ((r: IteratorResult<P.SidecarEvent>) => void) | null = null;
+  let done = false;
+
+  const onEvent = (ev: P.SidecarEvent): void => {
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w({ value: ev, done: false });
+    } else {
+      // A consumer that stopped reading must not grow memory without bound; the events'
+      // `seq` gap tells it that it missed some (re-list, as after a socket drop).
+      if (buffer.length >= maxBuffered) buffer.shift();
+      buffer.push(ev);
+    }
+  };
+  const finish = (): IteratorResult<P.SidecarEvent> => {
+    if (!done) {
+      done = true;
+      emitter.off("event", onEvent);
+      signal?.removeEventListener("abort", onAbort);
+    }
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w({ value: undefined, done: true });
+    }
+    return { value: undefined, done: true };
+  };
+  const onAbort = (): void => void finish();
+
+  emitter.on("event", onEvent);
+  if (signal?.aborted) finish();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+
+  return {
+    next(): Promise<IteratorResult<P.SidecarEvent>> {
+      const head = buffer.shift();
+      if (head !== undefined) return Promise.resolve({ value: head, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => (waiting = resolve));
+    },
+    return(): Promise<IteratorResult<P.SidecarEvent>> {
+      return Promise.resolve(finish());
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The one error class callers see: `SidecarError` with a `code`, a `message` and the offending
+ * `field`. Server errors keep the protocol's code (protocol/errors.py); failures that happen on
+ * this side of the wire get one of the local codes below.
+ */
+
+import type { ErrorBody, ErrorCode } from "./protocol";
+
+/** Codes of failures that never reached, or never came back from, the server. */
+export type LocalErrorCode =
+  /** No reply within the request's timeout. */
+  | "timeout"
+  /** The sidecar process exited (crashed, was killed, or stopped) while the call was pending. */
+  | "sidecar_exited"
+  /** The client was closed while the call was pending, or before it was sent. */
+  | "client_closed"
+  /** The sidecar is not running (supervisor not started, or stopped). */
+  | "not_running"
+  /** The supervisor gave up after too many crashes. */
+  | "sidecar_dead"
+  /** Spawning the sidecar, reading its ready line or its hello failed. */
+  | "start_failed"
+  /** The server sent something that breaks the protocol (bad signature, bad envelope). */
+  | "protocol_error";
+
+export class SidecarError extends Error {
+  override name = "SidecarError";
+  readonly code: ErrorCode | LocalErrorCode;
+  /** The offending field, dotted (`params.projectId`), when the server named one. */
+  readonly field: string | null;
+  readonly data: Record<string, unknown> | null;
+  /** The method of the call that failed, when there was one. */
+  readonly method: string | null;
+
+  constructor(
+    code: ErrorCode | LocalErrorCode,
+    message: string,
+    opts: { field?: string | null; data?: Record<string, unknown> | null; method?: string | null; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.field = opts.field ?? null;
+    this.data = opts.data ?? null;
+    this.method = opts.method ?? null;
+  }
+
+  static fromBody(body: ErrorBody, method: string | null): SidecarError {
+    return new SidecarError(body.code, body.message, { field: body.field ?? null, data: body.data ?? null, method });
+  }
+
+  /** A plain object that survives structured clone / contextBridge (which drop Error fields). */
+  toJSON(): { code: string; message: string; field: string | null; data: Record<string, unknown> | null } {
+    return { code: this.code, message: this.message, field: this.field, data: this.data };
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * @media-sidecar/electron-shim: the Electron main-process side of media-sidecar.
+ *
+ * - `Supervisor`: spawns the Python sidecar, restarts it after a crash, stops it in order.
+ * - `SidecarClient`: one signed ZeroMQ connection (the supervisor makes them for you).
+ * - `registerBridge` + (in the preload) `exposeMediaStore`: the renderer's `window.mediaStore`.
+ * - `installCsp` / `withCsp` / `cspMetaTag` / `buildCsp`: the app's Content-Security-Policy.
+ * - `attachToApp`: stop the sidecar before the app quits.
+ *
+ * Nothing here requires `electron` at load time: the Electron objects are passed in.
+ */
+
+export { MediaStoreApi, type ApiEventMap, type CallOptions, type InlineBytes, DEFAULT_TIMEOUT_MS, LONG_TIMEOUT_MS } from "./api";
+export { attachToApp, type Stoppable } from "./app";
+export { registerBridge, type BridgeOptions, type BridgeTarget } from "./bridge";
+export { SidecarClient, type ClientEventMap, type ClientOptions, type StrayMessage } from "./client";
+export { DEFAULT_POLICY, buildCsp, cspDirectives, cspHeaders, cspMetaTag, parsePolicy, type CspOptions, type CspPolicy, type CspTarget } from "./csp";
+export { installCsp, replaceCspHeaders, withCsp, type InstallCspOptions } from "./csp-install";
+export { SidecarError, type LocalErrorCode } from "./errors";
+export { silentLogger, type Logger } from "./logger";
+export type { MediaStore, MediaStoreError, Outcome, RendererEvent, SidecarState } from "./preload";
+export * from "./protocol";
+export { RestartPolicy, type RestartDecision, type RestartPolicyOptions } from "./restart-policy";
+export { SECRET_ENV, parseReadyLine, sidecarArgs, spawnSidecar, type ExitInfo, type ReadyLine, type SidecarProcess, type SpawnOptions } from "./spawn";
+export { payloadDigest, sign, verify } from "./signing";
+export {
+  Supervisor,
+  type CrashInfo,
+  type ReadyInfo,
+  type SupervisorEventMap,
+  type SupervisorOptions,
+  type SupervisorState,
+} from "./supervisor";
+export { RENDERER_METHODS, type RendererMethod } from "./validate";

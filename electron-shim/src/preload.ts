@@ -1,0 +1,179 @@
+/**
+ * The renderer side of the bridge: `exposeMediaStore()` puts a typed `window.mediaStore` in
+ * the page through `contextBridge`. Call it from the app's preload script.
+ *
+ * Self-contained on purpose: at run time this file requires nothing but `electron` (and only
+ * inside the functions), so it also works as a sandboxed preload, where `require` reaches
+ * only a few built-in modules. Everything else it uses is a type.
+ *
+ * Calls resolve to `{ ok: true, value }` or `{ ok: false, error: { code, message, field } }`
+ * instead of rejecting: contextBridge copies only the message of an Error across worlds
+ * (electron/electron#25596), and the renderer needs the code (toast vs. retry vs. banner).
+ */
+
+import type { ContextBridge, IpcRenderer, IpcRendererEvent } from "electron";
+
+import type * as P from "./protocol";
+
+export const CHANNEL_PREFIX = "media-sidecar:";
+export const EVENT_CHANNEL = `${CHANNEL_PREFIX}event`;
+export const STATE_CHANNEL = `${CHANNEL_PREFIX}state`;
+export const SUBSCRIBE_CHANNEL = `${CHANNEL_PREFIX}subscribe`;
+export const GET_STATE_CHANNEL = `${CHANNEL_PREFIX}getState`;
+export const methodChannel = (method: string): string => `${CHANNEL_PREFIX}${method}`;
+
+/** What the renderer sees of a failure (a plain object: it survives the bridge). */
+export interface MediaStoreError {
+  code: string;
+  message: string;
+  field: string | null;
+}
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: MediaStoreError };
+
+/** The sidecar's supervision state, for a "library unavailable" banner. */
+export type SidecarState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped" | "dead";
+
+export type RendererEvent = { [E in P.EventName]: { name: E; seq: number; ts: number; data: P.Events[E] } }[P.EventName];
+
+/** Bytes the renderer hands over for addMediaItem (a File's `arrayBuffer()`, a Uint8Array). */
+export type RendererBytes = Uint8Array | ArrayBuffer;
+
+export interface MediaStore {
+  ping(): Promise<Outcome<P.PingResult>>;
+  addMediaItem(params: P.AddMediaItemParams, bytes?: RendererBytes): Promise<Outcome<P.AddMediaItemResult>>;
+  getMediaItem(params: P.GetMediaItemParams): Promise<Outcome<P.GetMediaItemResult>>;
+  removeMediaItem(params: P.RemoveMediaItemParams): Promise<Outcome<P.RemoveMediaItemResult>>;
+  listMediaItems(params: P.ListMediaItemsParams): Promise<Outcome<P.ListMediaItemsResult>>;
+  retrySaveItem(params: P.RetrySaveItemParams): Promise<Outcome<P.RetrySaveItemResult>>;
+  retryAllUnsaved(params: P.RetryAllUnsavedParams): Promise<Outcome<P.RetryAllUnsavedResult>>;
+  storageStatus(): Promise<Outcome<P.StorageStatusResult>>;
+  downloadUrlOnlyItem(params: P.DownloadUrlOnlyItemParams): Promise<Outcome<P.DownloadUrlOnlyItemResult>>;
+  downloadAllUrlOnly(params: P.DownloadAllUrlOnlyParams): Promise<Outcome<P.DownloadAllUrlOnlyResult>>;
+  cancelDownload(params: P.CancelDownloadParams): Promise<Outcome<P.CancelDownloadResult>>;
+  /** Listen to one event (or `"*"` for all); returns the unsubscribe function. */
+  onEvent<E extends P.EventName>(name: E, callback: (data: P.Events[E], event: RendererEvent) => void): () => void;
+  onEvent(name: "*", callback: (data: RendererEvent["data"], event: RendererEvent) => void): () => void;
+  /** The sidecar's state now, then on every change; returns the unsubscribe function. */
+  onState(callback: (state: SidecarState) => void): () => void;
+}
+
+/** The renderer-facing method names (the bridge serves exactly these). */
+export const MEDIA_STORE_METHODS = [
+  "ping",
+  "addMediaItem",
+  "getMediaItem",
+  "removeMediaItem",
+  "listMediaItems",
+  "retrySaveItem",
+  "retryAllUnsaved",
+  "storageStatus",
+  "downloadUrlOnlyItem",
+  "downloadAllUrlOnly",
+  "cancelDownload",
+] as const;
+
+type IpcRendererLike = Pick<IpcRenderer, "invoke" | "on" | "removeListener">;
+
+/** Build the `mediaStore` object over an ipcRenderer (exposeMediaStore does this for you). */
+export function createMediaStore(ipc: IpcRendererLike): MediaStore {
+  const invoke = <T>(method: string, ...args: unknown[]): Promise<Outcome<T>> =>
+    ipc.invoke(methodChannel(method), ...args).then(
+      (o) => o as Outcome<T>,
+      (err: unknown) => ({ ok: false, error: { code: "ipc_failed", message: String(err), field: null } }),
+    );
+
+  // One IPC listener per page; callbacks are kept here, and main is told which names we want.
+  const listeners = new Map<string, Set<(data: unknown, event: RendererEvent) => void>>();
+  let eventListenerInstalled = false;
+  const onIpcEvent = (_e: IpcRendererEvent, event: RendererEvent): void => {
+    for (const key of [event.name, "*"]) {
+      for (const cb of listeners.get(key) ?? []) {
+        try {
+          cb(event.data, event);
+        } catch (err) {
+          console.error("mediaStore event listener failed", err);
+        }
+      }
+    }
+  };
+  const syncSubscription = (): void => {
+    void ipc.invoke(SUBSCRIBE_CHANNEL, [...listeners.keys()]).catch(() => undefined);
+  };
+
+  const stateCallbacks = new Set<(s: SidecarState) => void>();
+  const onIpcState = (_e: IpcRendererEvent, state: SidecarState): void => {
+    for (const cb of stateCallbacks) cb(state);
+  };
+
+  return {
+    ping: () => invoke("ping"),
+    addMediaItem: (params, bytes) => invoke("addMediaItem", params, bytes),
+    getMediaItem: (params) => invoke("getMediaItem", params),
+    removeMediaItem: (params) => invoke("removeMediaItem", params),
+    listMediaItems: (params) => invoke("listMediaItems", params),
+    retrySaveItem: (params) => invoke("retrySaveItem", params),
+    retryAllUnsaved: (params) => invoke("retryAllUnsaved", params),
+    storageStatus: () => invoke("storageStatus"),
+    downloadUrlOnlyItem: (params) => invoke("downloadUrlOnlyItem", params),
+    downloadAllUrlOnly: (params) => invoke("downloadAllUrlOnly", params),
+    cancelDownload: (params) => invoke("cancelDownload", params),
+    onEvent(name: string, callback: (data: never, event: RendererEvent) => void): () => void {
+      if (typeof callback !== "function") throw new TypeError("onEvent needs a callback");
+      const cb = callback as (data: unknown, event: RendererEvent) => void;
+      if (!eventListenerInstalled) {
+        ipc.on(EVENT_CHANNEL, onIpcEvent);
+        eventListenerInstalled = true;
+      }
+      let set = listeners.get(name);
+      const isNewName = !set;
+      if (!set) listeners.set(name, (set = new Set()));
+      set.add(cb);
+      if (isNewName) syncSubscription();
+      let active = true;
+      return () => {
+        if (!active) return;
+        active = false;
+        const s = listeners.get(name);
+        s?.delete(cb);
+        if (s && s.size === 0) {
+          listeners.delete(name);
+          syncSubscription();
+        }
+        if (listeners.size === 0 && eventListenerInstalled) {
+          ipc.removeListener(EVENT_CHANNEL, onIpcEvent);
+          eventListenerInstalled = false;
+        }
+      };
+    },
+    onState(callback) {
+      if (typeof callback !== "function") throw new TypeError("onState needs a callback");
+      if (stateCallbacks.size === 0) ipc.on(STATE_CHANNEL, onIpcState);
+      stateCallbacks.add(callback);
+      void ipc.invoke(GET_STATE_CHANNEL).then((s) => stateCallbacks.has(callback) && callback(s as SidecarState), () => undefined);
+      return () => {
+        stateCallbacks.delete(callback);
+        if (stateCallbacks.size === 0) ipc.removeListener(STATE_CHANNEL, onIpcState);
+      };
+    },
+  };
+}
+
+/**
+ * Expose `window.mediaStore` (or `window[key]`) to the page. Needs `contextIsolation: true`
+ * (Electron's default). Pass `electron` only in tests; the preload's own is used otherwise.
+ */
+export function exposeMediaStore(
+  key = "mediaStore",
+  electron?: { contextBridge: Pick<ContextBridge, "exposeInMainWorld">; ipcRenderer: IpcRendererLike },
+): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the file's docstring
+  const { contextBridge, ipcRenderer } = electron ?? (require("electron") as typeof import("electron"));
+  contextBridge.exposeInMainWorld(key, createMediaStore(ipcRenderer));
+}
+
+declare global {
+  interface Window {
+    /** Put there by `exposeMediaStore()` in the preload script. */
+    mediaStore: MediaStore;
+  }
+}

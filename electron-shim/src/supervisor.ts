@@ -1,0 +1,408 @@
+/**
+ * The supervisor: keeps one sidecar running for the app. Spawn (spawn.ts) → connect + hello
+ * (client.ts) → subscribe → `ready`. A crash rejects every pending call with `sidecar_exited`,
+ * then the restart policy (restart-policy.ts) decides: restart after a backoff, or `dead`.
+ * Stop in order: `shutdown` request, wait, SIGTERM, wait, SIGKILL.
+ *
+ * Calls made while the sidecar is (re)starting wait for it, within their own timeout.
+ */
+
+import { randomBytes } from "node:crypto";
+
+import { type ApiEventMap, type CallOptions, MediaStoreApi, defaultTimeoutMs } from "./api";
+import { SidecarClient, type StrayMessage } from "./client";
+import { SidecarError } from "./errors";
+import { type Logger, silentLogger } from "./logger";
+import type * as P from "./protocol";
+import { RestartPolicy, type RestartPolicyOptions } from "./restart-policy";
+import { type ExitInfo, type SidecarProcess, type SpawnOptions, spawnSidecar } from "./spawn";
+
+export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped" | "dead";
+
+export interface SupervisorOptions extends Omit<SpawnOptions, "secret" | "logger"> {
+  /** The shared secret; a fresh random one by default (it never leaves this process but by env/stdin). */
+  secret?: string;
+  logger?: Logger;
+  restart?: RestartPolicyOptions;
+  /** The events to subscribe to after each (re)start; `false` for none. Default: all. */
+  subscribe?: P.SubscribeParams | false;
+  clientInfo?: P.ClientInfo;
+  /** Liveness: ping every `intervalMs`; `misses` pings in a row without reply → kill + restart. */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number; misses?: number } | false;
+  /** The stop sequence's waits. */
+  stop?: { drainTimeoutMs?: number; shutdownWaitMs?: number; termWaitMs?: number; killWaitMs?: number };
+}
+
+export interface ReadyInfo {
+  pid: number;
+  endpoint: string;
+  connectionFile: string;
+  hello: P.HelloResult;
+}
+
+export interface CrashInfo extends ExitInfo {
+  pid: number | null;
+  /** Why, when the process did not simply exit (start failure, heartbeat). */
+  reason: string;
+  crashesInWindow: number;
+  willRestart: boolean;
+  delayMs?: number;
+}
+
+export type SupervisorEventMap = ApiEventMap & {
+  state: [state: SupervisorState, previous: SupervisorState];
+  ready: [info: ReadyInfo];
+  crash: [info: CrashInfo];
+  /** The supervisor gave up: too many crashes in the window. Calls now reject `sidecar_dead`. */
+  dead: [lastError: SidecarError];
+  stray: [stray: StrayMessage];
+  gap: [info: { expected: number; got: number }];
+};
+
+interface Waiter {
+  resolve: (client: SidecarClient) => void;
+  reject: (err: SidecarError) => void;
+}
+
+export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
+  private readonly log: Logger;
+  private readonly secret: string;
+  private readonly policy: RestartPolicy;
+  private _state: SupervisorState = "idle";
+  private proc: SidecarProcess | null = null;
+  private client: SidecarClient | null = null;
+  private waiters: Waiter[] = [];
+  private restartTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastError: SidecarError | null = null;
+  private stopping: Promise<void> | null = null;
+  private spawning: Promise<SidecarProcess> | null = null;
+  private generation = 0;
+
+  constructor(private readonly options: SupervisorOptions = {}) {
+    super();
+    this.log = options.logger ?? silentLogger;
+    this.secret = options.secret ?? randomBytes(32).toString("hex");
+    this.policy = new RestartPolicy(options.restart);
+  }
+
+  get state(): SupervisorState {
+    return this._state;
+  }
+
+  /** The running sidecar's pid (null when none). */
+  get pid(): number | null {
+    return this.proc?.exitInfo === null ? this.proc.pid : null;
+  }
+
+  /** The hello of the current connection (null when not ready). */
+  get hello(): P.HelloResult | null {
+    return this._state === "ready" && this.client ? this.client.helloResult : null;
+  }
+
+  /**
+   * Start the sidecar; resolves when it answered hello. Failed starts count as crashes: the
+   * promise rejects with `sidecar_dead` once the policy gives up (or `not_running` if stopped).
+   */
+  async start(): Promise<ReadyInfo> {
+    if (this._state === "ready" && this.client && this.proc) return this.readyInfo(this.proc, this.client);
+    if (this._state === "idle" || this._state === "stopped" || this._state === "dead") {
+      this.policy.reset();
+      this.lastError = null;
+      void this.launch("starting");
+    } else if (this._state === "stopping") {
+      throw new SidecarError("not_running", "the sidecar is stopping");
+    }
+    const client = await this.waitForClient(Infinity, "start");
+    return this.readyInfo(this.proc!, client);
+  }
+
+  override async call<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions = {}): Promise<P.ResultOf<K>> {
+    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(method, params);
+    const started = Date.now();
+    const client = await this.waitForClient(timeoutMs, method);
+    return client.call(method, params, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
+  }
+
+  /**
+   * Stop: `shutdown` request, wait for exit; SIGTERM, wait; SIGKILL. Pending calls are
+   * rejected (`sidecar_exited`), waiting calls `not_running`. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this._state === "idle" || this._state === "stopped") return Promise.resolve();
+    this.stopping = this.stopSequence().finally(() => {
+      this.stopping = null;
+    });
+    return this.stopping;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private setState(next: SupervisorState): void {
+    const prev = this._state;
+    if (prev === next) return;
+    this._state = next;
+    this.log.debug(`media-sidecar supervisor: ${prev} → ${next}`);
+    this.emit("state", next, prev);
+  }
+
+  private async launch(state: "starting" | "restarting"): Promise<void> {
+    const generation = ++this.generation;
+    this.setState(state);
+    let proc: SidecarProcess | null = null;
+    try {
+      this.spawning = spawnSidecar({ ...this.options, secret: this.secret, logger: this.log });
+      proc = await this.spawning.finally(() => (this.spawning = null));
+      if (generation !== this.generation) {
+        // stop() ran while spawning
+        proc.kill("SIGKILL");
+        return;
+      }
+      this.proc = proc;
+      // From here on every failure ends in the exit handler (kill if needed), never twice.
+      void proc.exited.then((info) => this.onExit(generation, info));
+      const client = await SidecarClient.connect({
+        endpoint: proc.ready.endpoint,
+        secret: this.secret,
+        logger: this.log,
+        clientInfo: this.options.clientInfo ?? { name: "media-sidecar-electron-shim", version: "0.1.0" },
+      });
+      if (generation !== this.generation || proc.exitInfo !== null) {
+        client.close(new SidecarError("sidecar_exited", "the sidecar exited during start-up"));
+        return;
+      }
+      this.attachClient(client);
+      if (this.options.subscribe !== false) await client.subscribe(this.options.subscribe ?? {});
+      if (generation !== this.generation || proc.exitInfo !== null) return;
+      this.setState("ready");
+      this.startHeartbeat(generation, client);
+      const info = this.readyInfo(proc, client);
+      this.emit("ready", info);
+      this.releaseWaiters(client);
+    } catch (err) {
+      if (generation !== this.generation) return;
+      const error = err instanceof SidecarError ? err : new SidecarError("start_failed", String(err), { cause: err });
+      this.log.warn(`media-sidecar supervisor: start failed: ${error.message}`);
+      if (proc) {
+        // A sidecar that started but would not hello: the exit handler turns it into a crash.
+        if (proc.exitInfo === null) {
+          this.lastError = error;
+          proc.kill("SIGKILL");
+        }
+        return;
+      }
+      this.crashed(generation, { code: null, signal: null }, null, error);
+    }
+  }
+
+  private attachClient(client: SidecarClient): void {
+    this.client = client;
+    client.on("event", (ev) => {
+      this.emit("event", ev);
+      (this.emit as (n: string, d: unknown, m: unknown) => boolean)(ev.name, ev.data, { seq: ev.seq, ts: ev.ts });
+    });
+    client.on("stray", (s) => this.emit("stray", s));
+    client.on("gap", (g) => this.emit("gap", g));
+  }
+
+  private onExit(generation: number, info: ExitInfo): void {
+    if (generation !== this.generation) return;
+    if (this._state === "stopping") return; // the stop sequence handles it
+    const pid = this.proc?.pid ?? null;
+    const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
+    const error = this.lastError ?? new SidecarError("sidecar_exited", `the sidecar (pid ${pid}) exited with ${how}`);
+    this.lastError = null;
+    this.crashed(generation, info, pid, error);
+  }
+
+  private crashed(generation: number, info: ExitInfo, pid: number | null, error: SidecarError): void {
+    this.stopHeartbeat();
+    const exited = new SidecarError("sidecar_exited", error.message, { cause: error });
+    this.client?.close(exited);
+    this.client = null;
+    this.proc = null;
+    const decision = this.policy.recordCrash();
+    const crash: CrashInfo = {
+      ...info,
+      pid,
+      reason: error.message,
+      crashesInWindow: decision.crashesInWindow,
+      willRestart: decision.restart,
+      ...(decision.restart ? { delayMs: decision.delayMs } : {}),
+    };
+    this.log.warn(
+      `media-sidecar supervisor: crash ${decision.crashesInWindow} in window: ${error.message}` +
+        (decision.restart ? `; restarting in ${decision.delayMs} ms` : "; giving up"),
+    );
+    this.emit("crash", crash);
+    if (!decision.restart) {
+      const dead = new SidecarError(
+        "sidecar_dead",
+        `the sidecar crashed ${decision.crashesInWindow} times within the restart window; not restarting (last: ${error.message})`,
+        { cause: error },
+      );
+      this.setState("dead");
+      this.rejectWaiters(dead);
+      this.emit("dead", dead);
+      return;
+    }
+    this.setState("restarting");
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (generation === this.generation && this._state === "restarting") void this.launch("restarting");
+    }, decision.delayMs);
+  }
+
+  private async stopSequence(): Promise<void> {
+    const stopOpts = this.options.stop ?? {};
+    this.generation++; // invalidates in-flight launches, restarts and exit handlers
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.stopHeartbeat();
+    this.setState("stopping");
+    this.rejectWaiters(new SidecarError("not_running", "the sidecar was stopped"));
+    if (this.spawning) {
+      // A launch in its spawn phase kills what it spawned once it sees the new generation.
+      const spawned = await this.spawning.catch(() => null);
+      if (spawned) await waitExit(spawned, stopOpts.killWaitMs ?? 5_000);
+    }
+    const proc = this.proc;
+    const client = this.client;
+    if (proc && proc.exitInfo === null) {
+      const drainTimeoutMs = stopOpts.drainTimeoutMs ?? 5_000;
+      const shutdownWait = stopOpts.shutdownWaitMs ?? drainTimeoutMs + 2_000;
+      let exited = false;
+      if (client && !client.closed) {
+        try {
+          await client.call("shutdown", { drainTimeoutMs }, { timeoutMs: shutdownWait });
+          exited = await waitExit(proc, shutdownWait);
+        } catch (err) {
+          this.log.warn(`media-sidecar supervisor: shutdown request failed: ${String(err)}`);
+        }
+      }
+      if (!exited) {
+        this.log.warn(`media-sidecar supervisor: sidecar ${proc.pid} still running; SIGTERM`);
+        proc.kill("SIGTERM");
+        exited = await waitExit(proc, stopOpts.termWaitMs ?? 5_000);
+      }
+      if (!exited) {
+        this.log.warn(`media-sidecar supervisor: sidecar ${proc.pid} ignored SIGTERM; SIGKILL`);
+        proc.kill("SIGKILL");
+        await waitExit(proc, stopOpts.killWaitMs ?? 5_000);
+      }
+    }
+    client?.close(new SidecarError("sidecar_exited", "the sidecar was stopped"));
+    this.client = null;
+    this.proc = null;
+    this.setState("stopped");
+  }
+
+  // ------------------------------------------------------------------ heartbeat
+
+  private startHeartbeat(generation: number, client: SidecarClient): void {
+    const hb = this.options.heartbeat;
+    if (hb === false) return;
+    const intervalMs = hb?.intervalMs ?? 15_000;
+    const timeoutMs = hb?.timeoutMs ?? 10_000;
+    const misses = hb?.misses ?? 3;
+    let missed = 0;
+    const beat = async (): Promise<void> => {
+      try {
+        await client.ping({ timeoutMs });
+        missed = 0;
+      } catch (err) {
+        if (generation !== this.generation || client.closed) return;
+        missed++;
+        this.log.warn(`media-sidecar supervisor: heartbeat missed (${missed}/${misses}): ${String(err)}`);
+        if (missed >= misses && this.proc) {
+          this.lastError = new SidecarError("sidecar_exited", `the sidecar stopped answering ping (${missed} in a row)`);
+          this.proc.kill("SIGKILL");
+          return;
+        }
+      }
+      if (generation === this.generation && this._state === "ready") {
+        this.heartbeatTimer = setTimeout(() => void beat(), intervalMs);
+        this.heartbeatTimer.unref();
+      }
+    };
+    this.heartbeatTimer = setTimeout(() => void beat(), intervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  // ------------------------------------------------------------------ waiting for ready
+
+  private waitForClient(timeoutMs: number, method: string): Promise<SidecarClient> {
+    switch (this._state) {
+      case "ready":
+        if (this.client) return Promise.resolve(this.client);
+        break;
+      case "dead":
+        return Promise.reject(
+          new SidecarError("sidecar_dead", this.deadMessage(), { method }),
+        );
+      case "idle":
+      case "stopped":
+      case "stopping":
+        return Promise.reject(new SidecarError("not_running", `the sidecar is ${this._state}`, { method }));
+      default:
+        break;
+    }
+    return new Promise<SidecarClient>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(new SidecarError(e.code, e.message, { method, cause: e.cause }));
+        },
+      };
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(new SidecarError("timeout", `${method}: the sidecar was not ready within ${timeoutMs} ms`, { method }));
+        }, timeoutMs);
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  private deadMessage(): string {
+    return "the sidecar crashed too often and is not restarted (call start() to try again)";
+  }
+
+  private releaseWaiters(client: SidecarClient): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve(client);
+  }
+
+  private rejectWaiters(err: SidecarError): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  private readyInfo(proc: SidecarProcess, client: SidecarClient): ReadyInfo {
+    return { pid: proc.pid, endpoint: proc.ready.endpoint, connectionFile: proc.ready.connectionFile, hello: client.helloResult };
+  }
+}
+
+async function waitExit(proc: SidecarProcess, ms: number): Promise<boolean> {
+  if (proc.exitInfo !== null) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    proc.exited.then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return result;
+}
