@@ -14,6 +14,13 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "sidecar.cli.serve_cmd",
     "sidecar.cli.harness_cmd",
+    "sidecar.cli.session_cmds",
+    "sidecar.cli.items_cmds",
+    "sidecar.cli.list_cmd",
+    "sidecar.cli.repair_cmds",
+    "sidecar.cli.watch_cmd",
+    "sidecar.cli.csp_cmd",
+    "sidecar.cli.demo_cmd",
 )
 
 
