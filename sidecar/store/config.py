@@ -27,6 +27,13 @@ class StoreConfig:
     import_roots: tuple[Path, ...] = field(default_factory=lambda: (Path.home(),))
     max_metadata_bytes: int = 64 * 1024
     retry_concurrency: int = 4
+    # Background retry of unsaved items (and of records the database could not take):
+    # first attempt at start / after a failure, then exponential backoff up to the max.
+    auto_retry: bool = True
+    retry_backoff_initial: float = 1.0
+    retry_backoff_max: float = 60.0
+    # Threads that run blocking store work (fsync, SQLite) off the event loop.
+    io_threads: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StoreConfig:
@@ -39,6 +46,12 @@ class StoreConfig:
             kw["spill_dir"] = Path(env["MEDIA_SIDECAR_SPILL_DIR"])
         if "MEDIA_SIDECAR_SPILL_BUDGET" in env:
             kw["spill_budget"] = int(env["MEDIA_SIDECAR_SPILL_BUDGET"])
+        if "MEDIA_SIDECAR_AUTO_RETRY" in env:
+            kw["auto_retry"] = _flag(env["MEDIA_SIDECAR_AUTO_RETRY"])
+        if env.get("MEDIA_SIDECAR_RETRY_BACKOFF_INITIAL"):
+            kw["retry_backoff_initial"] = float(env["MEDIA_SIDECAR_RETRY_BACKOFF_INITIAL"])
+        if env.get("MEDIA_SIDECAR_RETRY_BACKOFF_MAX"):
+            kw["retry_backoff_max"] = float(env["MEDIA_SIDECAR_RETRY_BACKOFF_MAX"])
         if env.get("MEDIA_SIDECAR_IMPORT_ROOTS"):
             kw["import_roots"] = tuple(
                 Path(p) for p in env["MEDIA_SIDECAR_IMPORT_ROOTS"].split(os.pathsep) if p

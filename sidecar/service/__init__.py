@@ -1,0 +1,2 @@
+"""The media service: the store's operations as protocol handlers (service/media.py), the
+download operations (service/downloads.py) and the background retrier (service/retrier.py)."""

@@ -1,0 +1,127 @@
+"""What the media service's parts share: the store, the thread pool that runs every blocking
+store call off the event loop, per-item locks, error translation and outcome events.
+
+Translation happens here, once: a StorageError from the store becomes ``storage_blocked`` or
+``storage_failed`` (cause chained); nothing from OSError or sqlite3 reaches dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from protocol.events import Event, ItemAdded, ItemSaved, ItemUnsaved, ItemUrlOnly
+from protocol.media import MediaItem
+from sidecar.errors import NotFound, SidecarError, StorageBlocked, StorageFailed
+from sidecar.events import EventBus
+from sidecar.service.convert import error_model, item_model
+from sidecar.service.health import StorageHealth
+from sidecar.settings import Settings
+from sidecar.store.classify import StorageError
+from sidecar.store.records import SAVED, UNSAVED, URL_ONLY, ItemRecord
+from sidecar.store.store import MediaStore, NotKept, SaveOutcome
+
+log = logging.getLogger("sidecar.service")
+T = TypeVar("T")
+
+
+def storage_error(err: StorageError) -> SidecarError:
+    """The wire error for a storage failure that kept nothing."""
+    cls = StorageBlocked if err.blocked else StorageFailed
+    return cls(err.message, data={"errorType": err.error_type, "errno": err.errno_name})
+
+
+class ItemLocks:
+    """One asyncio lock per item id: operations on one item never interleave."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, item_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(item_id, (asyncio.Lock(), 0))
+        self._locks[item_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[item_id]
+            if users <= 1:
+                del self._locks[item_id]
+            else:
+                self._locks[item_id] = (lock, users - 1)
+
+
+class ServiceCore:
+    def __init__(self, settings: Settings, store: MediaStore, bus: EventBus) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.health = StorageHealth(bus)
+        self.locks = ItemLocks()
+        self.pool = ThreadPoolExecutor(max_workers=max(4, settings.store.io_threads),
+                                       thread_name_prefix="store")
+        self.on_failure: Callable[[], None] = lambda: None  # the retrier's kick
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking store call in the pool. If the caller is cancelled the call still
+        completes (and the item lock is held until it has), then the cancellation goes on."""
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            fut.add_done_callback(_consume)
+            await asyncio.wait([fut])
+            raise
+        except StorageError as exc:
+            raise storage_error(exc) from exc
+        except NotKept as exc:
+            raise storage_error(exc.error) from exc
+
+    def item(self, rec: ItemRecord) -> MediaItem:
+        return item_model(rec, self.store)
+
+    def emit(self, event: Event) -> None:
+        self.bus.emit(event)
+
+    async def owned(self, item_id: str, project_id: str | None) -> ItemRecord:
+        """The item, if it exists (in ``project_id`` when given); else not_found."""
+        rec = await self.run(self.store.get, item_id)
+        if rec is None or (project_id is not None and rec.project_id != project_id):
+            raise NotFound(f"no item {item_id!r}" + (f" in project {project_id!r}"
+                                                    if project_id is not None else ""),
+                           field="params.id")
+        return rec
+
+    def report(self, outcome: SaveOutcome, *, added: bool) -> MediaItem:
+        """Emit the events of a save outcome; return the item as shown."""
+        rec = outcome.record
+        item = self.item(rec)
+        if added:
+            self.emit(ItemAdded(item=item))
+        err = outcome.error
+        if err is None:
+            self.health.ok()
+            if rec.status == SAVED:
+                self.emit(ItemSaved(item=item))
+            return item
+        self.health.failed(err)
+        info = error_model(rec.storage_error or err.info())
+        assert info is not None
+        if rec.status == UNSAVED:
+            self.emit(ItemUnsaved(item=item, error=info))
+        elif rec.status == URL_ONLY:
+            self.emit(ItemUrlOnly(item=item, error=info))
+        self.on_failure()
+        return item
+
+
+def _consume(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()

@@ -1,0 +1,310 @@
+"""Downloads of items' source URLs into the store (addMediaItem with ``download: true``,
+downloadUrlOnlyItem, downloadAllUrlOnly, cancelDownload).
+
+The downloader streams into a new file in the store's temp dir, which is then fsynced and
+renamed into the blob tree (no copy). The item stays ``urlOnly`` while it downloads; the
+item lock is held only for state changes, never across the network. Outcomes:
+
+* saved → ``saved`` (+ itemSaved);
+* the URL answers gone → ``expired`` (+ itemExpired), the reply is ``url_expired``;
+* the download fails (timeouts, 5xx after retries, size cap) → stays ``urlOnly`` with the
+  error recorded, the reply is that error;
+* writing the file failed (disk full, read-only) → stays ``urlOnly`` (+ itemUrlOnly); a
+  failure after the download completed follows the store's rules (urlOnly or unsaved).
+
+Progress events are throttled to about four a second per download, plus a final one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from protocol.downloads import DownloadAllUrlOnlyResult
+from protocol.events import DownloadProgress, ItemExpired, ItemUrlOnly
+from protocol.media import AddMediaItemResult
+from sidecar.errors import (
+    Cancelled,
+    Conflict,
+    DownloadFailed,
+    HostNotAllowed,
+    PayloadTooLarge,
+    SidecarError,
+    UrlExpired,
+)
+from sidecar.fetch.api import Fetched, ProgressFn, SinkWriteError
+from sidecar.service.convert import error_model
+from sidecar.service.core import ServiceCore, storage_error
+from sidecar.store.classify import classify
+from sidecar.store.records import EXPIRED, SAVED, URL_ONLY, ErrorInfo, ItemRecord, now_ms
+from sidecar.store.store import Downloaded, SaveOutcome
+
+
+class Fetcher(Protocol):
+    """The downloader as the service uses it (``sidecar.fetch.downloader.Fetcher``)."""
+
+    async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
+                    cancel: asyncio.Event | None = None) -> Fetched: ...
+
+    def check_url(self, url: str) -> None: ...
+
+log = logging.getLogger("sidecar.service.downloads")
+
+PROGRESS_INTERVAL = 0.25
+Matcher = Callable[[ItemRecord, str, "str | None", "str | None"], None]
+
+
+class Progress:
+    """Throttled DownloadProgress events of one download (thread-safe: emit is)."""
+
+    def __init__(self, core: ServiceCore, rec: ItemRecord) -> None:
+        self.core = core
+        self.id = rec.id
+        self.project_id = rec.project_id
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.done = 0
+        self.total: int | None = None
+
+    def update(self, done: int, total: int | None) -> None:
+        self.done, self.total = done, total
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL:
+            self.last = now
+            self._emit(final=False, outcome=None)
+
+    def final(self, outcome: str) -> None:
+        self._emit(final=True, outcome=outcome)
+
+    def _emit(self, *, final: bool, outcome: str | None) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self.core.emit(DownloadProgress(
+            id=self.id, project_id=self.project_id, bytes_done=self.done,
+            total_bytes=self.total, rate_bps=self.done / elapsed, final=final,
+            outcome=outcome))
+
+
+@dataclass
+class _Running:
+    task: asyncio.Task[SaveOutcome]
+    cancel: asyncio.Event
+
+
+class Downloads:
+    def __init__(self, core: ServiceCore, fetcher: Fetcher | None) -> None:
+        self.core = core
+        self.store = core.store
+        self.fetcher = fetcher
+        self._running: dict[str, _Running] = {}
+
+    async def close(self) -> None:
+        running = list(self._running.values())
+        for run in running:
+            run.cancel.set()
+        if running:
+            await asyncio.wait([r.task for r in running], timeout=10)
+        for run in running:
+            if not run.task.done():
+                run.task.cancel()
+
+    def cancel_running(self, item_id: str) -> bool:
+        run = self._running.get(item_id)
+        if run is None or run.task.done():
+            return False
+        run.cancel.set()
+        return True
+
+    def _fetcher(self) -> Fetcher:
+        if self.fetcher is None:
+            raise DownloadFailed("downloads are not available in this server")
+        return self.fetcher
+
+    # entry points -------------------------------------------------------------------------
+    async def add(self, base: ItemRecord, expected: str | None, match: Matcher
+                  ) -> AddMediaItemResult:
+        """addMediaItem with ``download: true``: register the item urlOnly, then download."""
+        core = self.core
+        self._fetcher()
+        rollback = core.settings.store.rollback_on_failure
+        async with core.locks.hold(base.id):
+            existing = await core.run(self.store.get, base.id)
+            if existing is not None:
+                match(existing, base.project_id, None, base.source_url)
+                if existing.status != URL_ONLY:
+                    return AddMediaItemResult(item=core.item(existing), created=False,
+                                              durable=existing.status == SAVED)
+                task = self._start(existing, expected, registered=True)
+                created = False
+            elif rollback:
+                # The old behaviour: nothing is listed unless the save succeeds.
+                task = self._start(base, expected, registered=False)
+                created = True
+            else:
+                rec = base.evolve(status=URL_ONLY)
+                await core.run(self.store.register, rec)
+                core.report(SaveOutcome(rec), added=True)
+                task = self._start(rec, expected, registered=True)
+                created = True
+        outcome = await asyncio.shield(task)
+        return AddMediaItemResult(item=core.item(outcome.record), created=created,
+                                  durable=outcome.record.status == SAVED)
+
+    async def download_item(self, item_id: str, project_id: str | None) -> SaveOutcome:
+        core = self.core
+        self._fetcher()
+        async with core.locks.hold(item_id):
+            rec = await core.owned(item_id, project_id)
+            run = self._running.get(item_id)
+            if run is not None and not run.task.done():
+                task = run.task
+            else:
+                if rec.status != URL_ONLY:
+                    raise Conflict(f"item {item_id!r} is {rec.status}, not urlOnly",
+                                   field="params.id")
+                assert rec.source_url is not None
+                self._fetcher().check_url(rec.source_url)
+                task = self._start(rec, None, registered=True)
+        return await asyncio.shield(task)
+
+    async def download_all(self, project_id: str | None, *, storage_only: bool = False
+                           ) -> DownloadAllUrlOnlyResult:
+        """Download every urlOnly item (of a project), a few at a time. ``storage_only``:
+        only those that are urlOnly because storage failed (the retrier's case)."""
+        recs = await self.core.run(self.store.with_status, URL_ONLY, project_id)
+        if storage_only:
+            recs = [r for r in recs if r.storage_error is not None
+                    and r.storage_error.error_type.startswith("Storage")]
+        tally: dict[str, int] = {}
+        if self.fetcher is None:
+            tally["failed"] = len(recs)
+        else:
+            sem = asyncio.Semaphore(max(1, self.core.settings.fetch.concurrency))
+
+            async def one(rec: ItemRecord) -> None:
+                async with sem:
+                    try:
+                        status = (await self.download_item(rec.id, None)).record.status
+                    except UrlExpired:
+                        status = EXPIRED
+                    except SidecarError as exc:
+                        log.info("download of %s: %s", rec.id, exc.message)
+                        status = "failed"
+                tally[status] = tally.get(status, 0) + 1
+
+            await asyncio.gather(*(one(r) for r in recs))
+        return DownloadAllUrlOnlyResult(
+            attempted=len(recs), saved=tally.get(SAVED, 0), unsaved=tally.get("unsaved", 0),
+            url_only=tally.get(URL_ONLY, 0), expired=tally.get(EXPIRED, 0),
+            failed=tally.get("failed", 0), item_ids=[r.id for r in recs])
+
+    # the download itself ------------------------------------------------------------------
+    def _start(self, rec: ItemRecord, expected: str | None, *, registered: bool
+               ) -> asyncio.Task[SaveOutcome]:
+        cancel = asyncio.Event()
+        task = asyncio.create_task(self._download(rec, expected, registered, cancel),
+                                   name=f"download-{rec.id}")
+        self._running[rec.id] = _Running(task, cancel)
+
+        def done(t: asyncio.Task[SaveOutcome]) -> None:
+            run = self._running.get(rec.id)
+            if run is not None and run.task is t:
+                del self._running[rec.id]
+            if not t.cancelled():
+                t.exception()  # retrieved by the awaiting caller; never "never retrieved"
+
+        task.add_done_callback(done)
+        return task
+
+    async def _download(self, rec: ItemRecord, expected: str | None, registered: bool,
+                        cancel: asyncio.Event) -> SaveOutcome:
+        core = self.core
+        fetcher = self._fetcher()
+        assert rec.source_url is not None
+        progress = Progress(core, rec)
+        dest: Path = self.store.download_path()
+        try:
+            try:
+                fetched = await fetcher.fetch(rec.source_url, dest, progress=progress.update,
+                                              cancel=cancel)
+            except UrlExpired as exc:
+                if registered:
+                    await self._mark(rec.id, EXPIRED, exc.message, "UrlExpired")
+                progress.final("expired")
+                raise
+            except Cancelled:
+                progress.final("cancelled")
+                raise
+            except SinkWriteError as exc:
+                err = classify(exc.os_error, "write the download")
+                core.health.failed(err)
+                progress.final("urlOnly")
+                if not registered:
+                    raise storage_error(err) from exc
+                marked = await self._mark(rec.id, URL_ONLY, err.message, err.error_type,
+                                          err.errno_name)
+                core.on_failure()
+                return SaveOutcome(marked or rec, err)
+            except (DownloadFailed, PayloadTooLarge, HostNotAllowed) as exc:
+                if registered:
+                    await self._mark(rec.id, URL_ONLY, exc.message, "DownloadFailed")
+                progress.final("failed")
+                raise
+            except BaseException:
+                progress.final("failed")
+                raise
+            if expected is not None and fetched.sha256 != expected:
+                msg = f"the download hashes to {fetched.sha256}, not expectedSha256"
+                if registered:
+                    await self._mark(rec.id, URL_ONLY, msg, "DownloadFailed")
+                progress.final("failed")
+                raise DownloadFailed(msg, field="params.expectedSha256")
+            outcome = await self._save(rec, fetched, dest, registered)
+            progress.final(outcome.record.status)
+            return outcome
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(dest)
+
+    async def _save(self, rec: ItemRecord, fetched: Fetched, dest: Path, registered: bool
+                    ) -> SaveOutcome:
+        core = self.core
+        async with core.locks.hold(rec.id):
+            if registered:
+                current = await core.run(self.store.get, rec.id)
+                if current is None or current.status != URL_ONLY:
+                    raise Cancelled(f"item {rec.id!r} was removed or changed during its "
+                                    "download")
+                rec = current
+            if rec.mime_type is None and fetched.mime_type:
+                rec = rec.evolve(mime_type=fetched.mime_type)
+            outcome = await core.run(self.store.save, rec,
+                                     Downloaded(dest, fetched.sha256, fetched.size),
+                                     new=not registered)
+            core.report(outcome, added=not registered)
+        return outcome
+
+    async def _mark(self, item_id: str, status: str, message: str, error_type: str,
+                    errno_name: str | None = None) -> ItemRecord | None:
+        """Record why a download did not save the item (if it is still urlOnly)."""
+        core = self.core
+        async with core.locks.hold(item_id):
+            rec = await core.run(self.store.get, item_id)
+            if rec is None or rec.status != URL_ONLY:
+                return None
+            info = ErrorInfo(message, now_ms(), error_type, errno_name)
+            rec = rec.evolve(status=status, storage_error=info)
+            await core.run(self.store.register, rec)
+        item = core.item(rec)
+        if status == EXPIRED:
+            core.emit(ItemExpired(item=item))
+        elif error_type.startswith("Storage"):
+            err = error_model(info)
+            core.emit(ItemUrlOnly(item=item, error=err))
+        return rec

@@ -1,0 +1,350 @@
+"""The media service: the media-store methods of the protocol, served from the store.
+
+``MediaService.open`` opens the store under ``settings.data_dir`` (running start-up recovery)
+and starts the background retrier; ``register`` adds the handlers; ``close`` stops the
+retrier and downloads, waits for store work in flight and closes the database. Handlers take
+a per-item lock, run blocking store calls in the pool, and emit the events of each outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from protocol.downloads import (
+    CancelDownloadParams,
+    CancelDownloadResult,
+    DownloadAllUrlOnlyParams,
+    DownloadAllUrlOnlyResult,
+    DownloadUrlOnlyItemParams,
+    DownloadUrlOnlyItemResult,
+)
+from protocol.events import ItemRemoved
+from protocol.media import (
+    AddMediaItemParams,
+    AddMediaItemResult,
+    FaultParams,
+    FaultResult,
+    GetMediaItemParams,
+    GetMediaItemResult,
+    ListMediaItemsParams,
+    ListMediaItemsResult,
+    RemoveMediaItemParams,
+    RemoveMediaItemResult,
+    RetryAllUnsavedParams,
+    RetryAllUnsavedResult,
+    RetrySaveItemParams,
+    RetrySaveItemResult,
+    StorageStatusParams,
+    StorageStatusResult,
+)
+from sidecar.dispatch import CallContext, Handlers
+from sidecar.errors import Conflict, InvalidParams, SidecarError, UnknownMethod
+from sidecar.events import EventBus
+from sidecar.service.convert import counts_model, error_model
+from sidecar.service.core import ServiceCore, storage_error
+from sidecar.service.downloads import Downloads, Fetcher
+from sidecar.service.inputs import AddPlan, check_text, plan_add
+from sidecar.service.paths import open_import
+from sidecar.service.retrier import Retrier
+from sidecar.settings import Settings
+from sidecar.store.blobs import SourceReadError
+from sidecar.store.classify import StorageError
+from sidecar.store.osio import Faults
+from sidecar.store.query import BadCursor, ListQuery
+from sidecar.store.records import SAVED, UNSAVED, ItemRecord, next_rev, now_ms
+from sidecar.store.store import (
+    Inline,
+    LocalFile,
+    MediaStore,
+    SaveOutcome,
+    ShaMismatch,
+    hash_fd,
+)
+
+log = logging.getLogger("sidecar.service.media")
+
+
+class MediaService:
+    def __init__(self, core: ServiceCore, fetcher: Fetcher | None) -> None:
+        self.core = core
+        self.store = core.store
+        self.fetcher = fetcher
+        self.downloads = Downloads(core, fetcher)
+        self.retrier = Retrier(core, self)
+        core.on_failure = self.retrier.kick
+
+    # life cycle -------------------------------------------------------------------------
+    @classmethod
+    async def open(cls, settings: Settings, bus: EventBus, fetcher: Fetcher | None,
+                   *, faults: Faults | None = None) -> MediaService:
+        """Open (or create) the store under ``settings.data_dir``, run start-up recovery and
+        start the background retrier. Raises storage_blocked/storage_failed when the data
+        dir cannot be used at all."""
+        try:
+            store = await asyncio.to_thread(MediaStore.open, settings.data_dir, settings.store,
+                                            faults)
+        except StorageError as exc:
+            raise storage_error(exc) from exc
+        service = cls(ServiceCore(settings, store, bus), fetcher)
+        if settings.store.auto_retry:
+            service.retrier.start()
+        return service
+
+    async def close(self) -> None:
+        """Stop the retrier and downloads, wait for store work in flight, close the store."""
+        await self.retrier.stop()
+        await self.downloads.close()
+        pool = self.core.pool
+        await asyncio.to_thread(pool.shutdown, True)
+        await asyncio.to_thread(self.store.close)
+
+    @property
+    def faults(self) -> Faults:
+        """The store's OS-seam fault switchboard (tests, and the testFault method)."""
+        return self.store.faults
+
+    def register(self, handlers: Handlers) -> None:
+        handlers.add("addMediaItem", self.add_media_item)
+        handlers.add("getMediaItem", self.get_media_item)
+        handlers.add("removeMediaItem", self.remove_media_item)
+        handlers.add("listMediaItems", self.list_media_items)
+        handlers.add("retrySaveItem", self.retry_save_item)
+        handlers.add("retryAllUnsaved", self.retry_all_unsaved)
+        handlers.add("storageStatus", self.storage_status)
+        handlers.add("downloadUrlOnlyItem", self.download_url_only_item)
+        handlers.add("downloadAllUrlOnly", self.download_all_url_only)
+        handlers.add("cancelDownload", self.cancel_download)
+        handlers.add("testFault", self.test_fault)
+
+    # addMediaItem -----------------------------------------------------------------------
+    async def add_media_item(self, ctx: CallContext, p: AddMediaItemParams
+                             ) -> AddMediaItemResult:
+        core = self.core
+        plan = plan_add(ctx, p, max_metadata_bytes=self.core.settings.store.max_metadata_bytes,
+                        fetcher=self.fetcher)
+        item_id = p.id or str(uuid.uuid4())
+        base = self._new_record(item_id, p, plan)
+        if plan.kind == "download":
+            return await self.downloads.add(base, p.expected_sha256, self._match)
+        async with core.locks.hold(item_id):
+            opened: tuple[int, Path] | None = None
+            try:
+                if plan.kind == "path":
+                    assert p.source_path is not None
+                    opened = await core.run(open_import, p.source_path,
+                                            core.settings.store.import_roots)
+                existing = await core.run(self.store.get, item_id)
+                if existing is not None:
+                    return await self._readd(existing, plan, ctx, opened, p)
+                if plan.kind == "urlOnly":
+                    rec = base.evolve(status="urlOnly")
+                    await core.run(self.store.register, rec)
+                    item = core.report(SaveOutcome(rec), added=True)
+                    return AddMediaItemResult(item=item, created=True, durable=False)
+                outcome = await self._save(base, plan, ctx, opened, p.expected_sha256, new=True)
+            finally:
+                if opened is not None:
+                    os.close(opened[0])
+            item = core.report(outcome, added=True)
+            return AddMediaItemResult(item=item, created=True,
+                                      durable=outcome.record.status == SAVED)
+
+    def _new_record(self, item_id: str, p: AddMediaItemParams, plan: AddPlan) -> ItemRecord:
+        t = now_ms()
+        return ItemRecord(
+            id=item_id, project_id=p.project_id, name=p.name, type=p.type, status=SAVED,
+            created_at=t, updated_at=t, rev=next_rev(), mime_type=p.mime_type,
+            size=plan.inline_size if plan.kind == "inline" else None,
+            sha256=plan.inline_sha256, width=p.width, height=p.height, duration=p.duration,
+            fps=p.fps, source_url=p.source_url, folder_ids=tuple(p.folder_ids),
+            metadata=plan.metadata)
+
+    async def _save(self, rec: ItemRecord, plan: AddPlan, ctx: CallContext,
+                    opened: tuple[int, Path] | None, expected: str | None, *, new: bool
+                    ) -> SaveOutcome:
+        if plan.kind == "inline":
+            assert plan.inline_sha256 is not None
+            source: Inline | LocalFile = Inline(ctx.payloads, plan.inline_sha256,
+                                                plan.inline_size)
+        else:
+            assert opened is not None
+            source = LocalFile(*opened)
+        try:
+            return await self.core.run(self.store.save, rec, source, new=new,
+                                       expected_sha256=expected)
+        except ShaMismatch as exc:
+            raise InvalidParams(f"the bytes hash to {exc.actual}, not expectedSha256",
+                                field="params.expectedSha256") from exc
+        except SourceReadError as exc:
+            raise InvalidParams(str(exc), field="params.sourcePath") from exc
+
+    @staticmethod
+    def _match(existing: ItemRecord, project_id: str, sha: str | None,
+               source_url: str | None) -> None:
+        """Raise conflict unless an add with this content may reuse ``existing``'s id."""
+        if existing.project_id != project_id:
+            raise Conflict("this id is already used", field="params.id")
+        if sha is not None and existing.sha256 is not None:
+            same = sha == existing.sha256
+        else:
+            same = source_url is not None and source_url == existing.source_url
+        if not same:
+            raise Conflict("an item with this id exists with different content",
+                           field="params.id")
+
+    async def _readd(self, existing: ItemRecord, plan: AddPlan, ctx: CallContext,
+                     opened: tuple[int, Path] | None, p: AddMediaItemParams
+                     ) -> AddMediaItemResult:
+        """A repeated add of an existing id: idempotent when the content is the same. If the
+        item is not saved and this add brings its bytes, they are saved now."""
+        sha = plan.inline_sha256
+        if plan.kind == "path":
+            assert opened is not None
+            try:
+                sha, _ = await self.core.run(hash_fd, opened[0])
+            except SourceReadError as exc:
+                raise InvalidParams(str(exc), field="params.sourcePath") from exc
+        self._match(existing, p.project_id, sha, p.source_url)
+        if plan.kind in ("inline", "path") and existing.status != SAVED:
+            outcome = await self._save(existing, plan, ctx, opened, p.expected_sha256,
+                                       new=False)
+            item = self.core.report(outcome, added=False)
+            return AddMediaItemResult(item=item, created=False,
+                                      durable=outcome.record.status == SAVED)
+        return AddMediaItemResult(item=self.core.item(existing), created=False,
+                                  durable=existing.status == SAVED)
+
+    # get / remove / list ------------------------------------------------------------------
+    async def get_media_item(self, ctx: CallContext, p: GetMediaItemParams
+                             ) -> GetMediaItemResult:
+        rec = await self.core.owned(p.id, p.project_id)
+        return GetMediaItemResult(item=self.core.item(rec))
+
+    async def remove_media_item(self, ctx: CallContext, p: RemoveMediaItemParams
+                                ) -> RemoveMediaItemResult:
+        core = self.core
+        self.downloads.cancel_running(p.id)
+        async with core.locks.hold(p.id):
+            rec = await core.owned(p.id, p.project_id)
+            removed, blob_deleted = await core.run(self.store.remove, rec)
+        core.emit(ItemRemoved(id=rec.id, project_id=rec.project_id))
+        return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
+
+    async def list_media_items(self, ctx: CallContext, p: ListMediaItemsParams
+                               ) -> ListMediaItemsResult:
+        if p.folder_id is not None:
+            check_text(p.folder_id, "params.folderId")
+        query = ListQuery(p.project_id, p.type, tuple(p.status) if p.status is not None else None,
+                          p.folder_id, p.text or None, p.sort, p.order, p.limit)
+        try:
+            query = query.with_cursor(p.cursor)
+        except BadCursor as exc:
+            raise InvalidParams(str(exc), field="params.cursor") from exc
+        page = await self.core.run(self.store.page, query)
+        item = self.core.item
+        return ListMediaItemsResult.model_construct(
+            items=[item(r) for r in page.records], next_cursor=page.next_cursor,
+            counts=counts_model(page.counts))
+
+    # retry ------------------------------------------------------------------------------
+    async def retry_save_item(self, ctx: CallContext, p: RetrySaveItemParams
+                              ) -> RetrySaveItemResult:
+        async with self.core.locks.hold(p.id):
+            rec = await self.core.owned(p.id, p.project_id)
+            if rec.status != UNSAVED:
+                raise Conflict(f"item {p.id!r} is {rec.status}, not unsaved", field="params.id")
+            outcome = await self.core.run(self.store.retry, rec)
+        item = self.core.report(outcome, added=False)
+        return RetrySaveItemResult(item=item, durable=outcome.record.status == SAVED)
+
+    async def retry_one(self, item_id: str) -> str:
+        """Retry one item if it is still unsaved; returns its status afterwards."""
+        async with self.core.locks.hold(item_id):
+            rec = await self.core.run(self.store.get, item_id)
+            if rec is None:
+                return "removed"
+            if rec.status != UNSAVED:
+                return rec.status
+            outcome = await self.core.run(self.store.retry, rec)
+        self.core.report(outcome, added=False)
+        return outcome.record.status
+
+    async def retry_all(self, project_id: str | None, *, only_retryable: bool = False
+                        ) -> RetryAllUnsavedResult:
+        store = self.store
+        recs = await self.core.run(store.with_status, UNSAVED, project_id)
+        if only_retryable:
+            recs = [r for r in recs if store.retryable(r)]
+        sem = asyncio.Semaphore(max(1, self.core.settings.store.retry_concurrency))
+        tally: dict[str, int] = {}
+
+        async def one(rec: ItemRecord) -> None:
+            async with sem:
+                try:
+                    status = await self.retry_one(rec.id)
+                except SidecarError as exc:
+                    log.warning("retry of %s failed: %s", rec.id, exc.message)
+                    status = "failed"
+            tally[status] = tally.get(status, 0) + 1
+
+        await asyncio.gather(*(one(r) for r in recs))
+        return RetryAllUnsavedResult(
+            attempted=len(recs), saved=tally.get(SAVED, 0), unsaved=tally.get(UNSAVED, 0),
+            url_only=tally.get("urlOnly", 0), expired=tally.get("expired", 0),
+            failed=tally.get("failed", 0) + tally.get("removed", 0),
+            item_ids=[r.id for r in recs])
+
+    async def retry_all_unsaved(self, ctx: CallContext, p: RetryAllUnsavedParams
+                                ) -> RetryAllUnsavedResult:
+        await self.core.run(self.store.flush_pending)
+        return await self.retry_all(p.project_id)
+
+    # status -----------------------------------------------------------------------------
+    async def storage_status(self, ctx: CallContext, p: StorageStatusParams
+                             ) -> StorageStatusResult:
+        core, store = self.core, self.store
+        err = await core.run(store.probe)
+        if err is None:
+            core.health.ok()
+        else:
+            core.health.failed(err)
+            self.retrier.kick()
+        free, total = await core.run(store.disk_usage)
+        counts = await core.run(store.counts, None)
+        return StorageStatusResult(
+            data_dir=str(store.data_dir), writable=err is None, blocked=core.health.blocked,
+            free_bytes=free, total_bytes=total, held_bytes=store.holding.bytes_held,
+            held_items=store.holding.items_held,
+            last_error=error_model(core.health.last_error), counts=counts_model(counts),
+            rollback_on_failure=core.settings.store.rollback_on_failure)
+
+    # downloads ----------------------------------------------------------------------------
+    async def download_url_only_item(self, ctx: CallContext, p: DownloadUrlOnlyItemParams
+                                     ) -> DownloadUrlOnlyItemResult:
+        outcome = await self.downloads.download_item(p.id, p.project_id)
+        return DownloadUrlOnlyItemResult(item=self.core.item(outcome.record),
+                                         durable=outcome.record.status == SAVED)
+
+    async def download_all_url_only(self, ctx: CallContext, p: DownloadAllUrlOnlyParams
+                                    ) -> DownloadAllUrlOnlyResult:
+        return await self.downloads.download_all(p.project_id)
+
+    async def cancel_download(self, ctx: CallContext, p: CancelDownloadParams
+                              ) -> CancelDownloadResult:
+        await self.core.owned(p.id, p.project_id)
+        return CancelDownloadResult(id=p.id, cancelled=self.downloads.cancel_running(p.id))
+
+    # test hooks ---------------------------------------------------------------------------
+    async def test_fault(self, ctx: CallContext, p: FaultParams) -> FaultResult:
+        if not self.core.settings.enable_test_hooks:
+            raise UnknownMethod("testFault is served only with test hooks enabled",
+                                field="method")
+        if p.op == "clear":
+            self.faults.clear()
+        else:
+            self.faults.arm(p.op, p.errno, p.count)
+        return FaultResult(active=self.faults.active())
