@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
     from sidecar.client import Client
@@ -67,8 +68,10 @@ class _Bars:
 async def call_with_progress(client: Client, method: str, params: dict[str, Any], *,
                              project: str | None, names: Mapping[str, str] | None = None,
                              only: set[str] | None = None, show: bool = True,
-                             timeout: float | None = None) -> dict[str, Any]:
-    """``client.call(method, params)`` with progress bars of the downloads it causes."""
+                             timeout: float | None = None, console: Console | None = None,
+                             ) -> dict[str, Any]:
+    """``client.call(method, params)`` with progress bars of the downloads it causes
+    (drawn on ``console``, by default stderr)."""
     await client.subscribe(["downloadProgress"], project)
     progress: Progress | None = None
     if show:
@@ -80,11 +83,11 @@ async def call_with_progress(client: Client, method: str, params: dict[str, Any]
             TransferSpeedColumn,
         )
 
-        from sidecar.cli.render import console
+        from sidecar.cli.render import console as make_console
 
         progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                            TransferSpeedColumn(), console=console(stderr=True),
-                            transient=False)
+                            TransferSpeedColumn(),
+                            console=console or make_console(stderr=True), transient=False)
     bars = _Bars(progress, names or {}, only)
     call = asyncio.ensure_future(client.call(method, params, timeout=timeout))
     with progress if progress is not None else contextlib.nullcontext():
