@@ -213,6 +213,8 @@ class MediaStore:
         for rec in self._all_with_status(UNSAVED):
             if (rec.sha256 in found) or (rec.sha256 and rec.sha256 in present):
                 continue
+            if rec.id in report.missing_blobs:  # already marked, with the better reason
+                continue
             report.held_lost.append(rec.id)
             if rec.source_url or not rec.storage_error or rec.storage_error.message != BYTES_LOST:
                 self.persist(self._bytes_lost(rec))
