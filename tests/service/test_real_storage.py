@@ -31,8 +31,9 @@ def run(*cmd: str) -> None:
 
 
 def unmount(path: Path) -> None:
-    if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+    done = subprocess.run(["umount", str(path)], check=False, capture_output=True)
+    if done.returncode != 0:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
 
 @pytest.fixture
