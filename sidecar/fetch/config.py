@@ -1,4 +1,17 @@
-"""Settings of the downloader (owned by fetch; composed into sidecar.settings)."""
+"""Settings of the downloader (owned by fetch; composed into sidecar.settings).
+
+Security-relevant semantics (see ``sidecar.fetch.urls`` and ``sidecar.fetch.resolve``):
+
+* ``allowed_hosts``: ``host`` matches exactly, ``*.host`` any subdomain but not ``host``
+  itself; matched on the parsed, IDNA-normalized, lower-cased host. IP literals are refused
+  unless listed exactly.
+* ``allow_http_loopback``: plain http (on any port) for ``localhost``/127.0.0.0/8/::1 only.
+* ``allow_private_addresses``: without it, a host that resolves to a private, loopback,
+  link-local, CGNAT, multicast, reserved or metadata address is refused. This applies to
+  addresses from ``host_resolver_rules`` too, so mapping fal.media to 127.0.0.1 (tests, demo)
+  needs this flag as well.
+* ``host_resolver_rules``: a mapped host may also use a non-default port in its URL.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +37,8 @@ class FetchConfig:
     max_bytes: int = 8 * 1024 * 1024 * 1024
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    max_attempts: int = 5
+    max_attempts: int = 5  # attempts per fetch, the first included; each may resume
+    max_redirects: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     concurrency: int = 4
