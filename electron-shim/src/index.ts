@@ -10,6 +10,8 @@
  * Nothing here requires `electron` at load time: the Electron objects are passed in.
  */
 
+import { join } from "node:path";
+
 export { MediaStoreApi, type ApiEventMap, type CallOptions, type InlineBytes, DEFAULT_TIMEOUT_MS, LONG_TIMEOUT_MS } from "./api";
 export { attachToApp, type Stoppable } from "./app";
 export { registerBridge, type BridgeOptions, type BridgeTarget } from "./bridge";
@@ -18,6 +20,12 @@ export { DEFAULT_POLICY, buildCsp, cspDirectives, cspHeaders, cspMetaTag, parseP
 export { installCsp, replaceCspHeaders, withCsp, type InstallCspOptions } from "./csp-install";
 export { SidecarError, type LocalErrorCode } from "./errors";
 export { silentLogger, type Logger } from "./logger";
+
+/**
+ * A ready preload script that calls exposeMediaStore(): requires nothing but `electron`, so it
+ * works as `webPreferences.preload` even when sandboxed, without a bundler.
+ */
+export const PRELOAD_PATH: string = join(__dirname, "preload-standalone.js");
 export type { MediaStore, MediaStoreError, Outcome, RendererEvent, SidecarState } from "./preload";
 export * from "./protocol";
 export { RestartPolicy, type RestartDecision, type RestartPolicyOptions } from "./restart-policy";

@@ -15,11 +15,12 @@ import type { ContextBridge, IpcRenderer, IpcRendererEvent } from "electron";
 
 import type * as P from "./protocol";
 
+/** `media-sidecar:<method>` for calls; the bridge's own channels have a dot, which no method name has. */
 export const CHANNEL_PREFIX = "media-sidecar:";
-export const EVENT_CHANNEL = `${CHANNEL_PREFIX}event`;
-export const STATE_CHANNEL = `${CHANNEL_PREFIX}state`;
-export const SUBSCRIBE_CHANNEL = `${CHANNEL_PREFIX}subscribe`;
-export const GET_STATE_CHANNEL = `${CHANNEL_PREFIX}getState`;
+export const EVENT_CHANNEL = `${CHANNEL_PREFIX}events.push`;
+export const SUBSCRIBE_CHANNEL = `${CHANNEL_PREFIX}events.subscribe`;
+export const STATE_CHANNEL = `${CHANNEL_PREFIX}state.push`;
+export const GET_STATE_CHANNEL = `${CHANNEL_PREFIX}state.get`;
 export const methodChannel = (method: string): string => `${CHANNEL_PREFIX}${method}`;
 
 /** What the renderer sees of a failure (a plain object: it survives the bridge). */
