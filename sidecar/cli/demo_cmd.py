@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from sidecar.cli.render import console
     from sidecar.demo.tour import StepFailed, Tour
 
-    out = console()
+    out = console(pipe_width=110)
     tour = Tour(out, simulate=args.simulate, keep=args.keep)
 
     def on_term(signum: int, frame: FrameType | None) -> None:

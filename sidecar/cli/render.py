@@ -29,11 +29,15 @@ BADGES: dict[str, tuple[str, str]] = {
 STATUS_ORDER = ("saved", "unsaved", "urlOnly", "expired")
 
 
-def console(*, stderr: bool = False) -> Console:
+PIPE_WIDTH = 320
+
+
+def console(*, stderr: bool = False, pipe_width: int = PIPE_WIDTH) -> Console:
     """A console on the current stdout/stderr (looked up now, so capture works in tests).
-    Wide when not a terminal, so that piped tables do not wrap ids."""
+    Very wide when not a terminal, so that piped tables never wrap ids or paths (tables
+    are only as wide as their content)."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 160
+    width = None if stream.isatty() else pipe_width
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
 
 
@@ -104,7 +108,7 @@ def item_table(items: Sequence[Mapping[str, Any]], title: str | None = None) -> 
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("id", no_wrap=True)
     table.add_column("created", no_wrap=True)
-    table.add_column("source / problem", overflow="fold")
+    table.add_column("source URL / problem", overflow="fold")
     for it in items:
         err = it.get("storageError") or {}
         problem = ""
@@ -113,7 +117,7 @@ def item_table(items: Sequence[Mapping[str, Any]], title: str | None = None) -> 
         table.add_row(badge(str(it.get("status"))), str(it.get("name")), str(it.get("type")),
                       human_bytes(it.get("size")), str(it.get("id")), when(it.get("createdAt")),
                       Text(_short(problem, 80), style="yellow") if problem
-                      else _short(it.get("sourceUrl") or it.get("localPath"), 64))
+                      else _short(it.get("sourceUrl"), 80))
     return table
 
 

@@ -114,8 +114,8 @@ class _Server(ThreadingHTTPServer):
 class FakeFal:
     """Start with ``start(workdir)``; publish clips; ``close()`` stops it."""
 
-    def __init__(self) -> None:
-        self._content = _Content()
+    def __init__(self, *, chunk: int = 16 * 1024, pause: float = 0.02) -> None:
+        self._content = _Content(chunk=chunk, pause=pause)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.ca_file: Path | None = None
