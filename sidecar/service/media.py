@@ -155,7 +155,7 @@ class MediaService:
 
     def _new_record(self, item_id: str, p: AddMediaItemParams, plan: AddPlan) -> ItemRecord:
         t = now_ms()
-        return ItemRecord(
+        return ItemRecord.create(
             id=item_id, project_id=p.project_id, name=p.name, type=p.type, status=SAVED,
             created_at=t, updated_at=t, rev=next_rev(), mime_type=p.mime_type,
             size=plan.inline_size if plan.kind == "inline" else None,

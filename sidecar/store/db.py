@@ -9,7 +9,6 @@ cost one indexed read rather than a scan of the project.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -20,7 +19,7 @@ from typing import Any
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 from sidecar.store.query import ListQuery
-from sidecar.store.records import ErrorInfo, ItemRecord
+from sidecar.store.records import ItemRecord
 
 SCHEMA_VERSION = 1
 
@@ -94,26 +93,11 @@ _UPSERT = (
 )
 
 
-def record_from_row(row: tuple[Any, ...]) -> ItemRecord:
-    folders = row[16]
-    err = row[17]
-    return ItemRecord(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-        row[10], row[11], row[12], row[13], row[14], row[15],
-        tuple(json.loads(folders)) if folders != "[]" else (),
-        ErrorInfo.from_json(err) if err else None, row[18],
-    )
+record_from_row = ItemRecord._make  # COLUMNS are the record's fields, in order
 
 
 def _row_of(rec: ItemRecord) -> tuple[Any, ...]:
-    return (
-        rec.id, rec.project_id, rec.name, rec.type, rec.status, rec.created_at,
-        rec.updated_at, rec.rev, rec.mime_type, rec.size, rec.sha256, rec.width, rec.height,
-        rec.duration, rec.fps, rec.source_url,
-        json.dumps(list(rec.folder_ids), separators=(",", ":")),
-        rec.storage_error.to_json() if rec.storage_error else None, rec.metadata,
-        rec.name_key, rec.size_key, rec.search,
-    )
+    return (*rec, rec.name_key, rec.size_key, rec.search)
 
 
 class MetadataDB:
@@ -223,7 +207,7 @@ class MetadataDB:
                     conn.execute("COMMIT")
             except (sqlite3.Error, OSError) as exc:
                 raise classify(exc, "list items") from exc
-        return [record_from_row(r) for r in rows], counts
+        return list(map(record_from_row, rows)), counts
 
     def counts(self, project_id: str | None = None) -> dict[str, int]:
         if project_id is None:
@@ -240,7 +224,7 @@ class MetadataDB:
         else:
             rows = self._read(f"SELECT {COLUMNS} FROM items WHERE status = ? AND "  # noqa: S608
                               "project_id = ? ORDER BY created_at, id", (status, project_id))
-        return [record_from_row(r) for r in rows]
+        return list(map(record_from_row, rows))
 
     def sha_refs(self, sha: str, *, exclude_id: str | None = None) -> int:
         """How many saved or unsaved rows name this blob."""

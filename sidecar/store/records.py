@@ -1,7 +1,7 @@
 """The store's own value types: one item's record and the error that explains its status.
 
-These are plain frozen dataclasses (cheap to build from SQLite rows); the service turns them
-into protocol models. ``metadata`` stays the JSON text it is stored as, parsed only on output.
+Cheap to build from SQLite rows; the service turns them into protocol models. ``metadata``
+stays the JSON text it is stored as, parsed only on output.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
 
 SAVED = "saved"
 UNSAVED = "unsaved"
@@ -55,9 +56,14 @@ class ErrorInfo:
                    raw.get("errno"))
 
 
-@dataclass(frozen=True, slots=True)
-class ItemRecord:
-    """One media item as the store keeps it. ``sha256``/``size`` name the bytes when known."""
+class ItemRecord(NamedTuple):
+    """One media item as the store keeps it. ``sha256``/``size`` name the bytes when known.
+
+    A tuple whose fields are the database columns in ``SELECT`` order, so a row becomes a
+    record with one ``tuple.__new__`` (listing cost). Folder ids and the storage error stay
+    the JSON text they are stored as; ``folder_ids`` / ``storage_error`` parse them. Build
+    records with ``ItemRecord.create`` and change them with ``evolve``.
+    """
 
     id: str
     project_id: str
@@ -75,9 +81,25 @@ class ItemRecord:
     duration: float | None = None
     fps: float | None = None
     source_url: str | None = None
-    folder_ids: tuple[str, ...] = ()
-    storage_error: ErrorInfo | None = None
+    folders_json: str = "[]"
+    error_json: str | None = None
     metadata: str = "{}"
+
+    @classmethod
+    def create(cls, *, folder_ids: Iterable[str] = (), storage_error: ErrorInfo | None = None,
+               **fields: Any) -> ItemRecord:
+        return cls(**fields, folders_json=_folders(folder_ids),
+                   error_json=None if storage_error is None else storage_error.to_json())
+
+    @property
+    def folder_ids(self) -> tuple[str, ...]:
+        if self.folders_json == "[]":
+            return ()
+        return tuple(json.loads(self.folders_json))
+
+    @property
+    def storage_error(self) -> ErrorInfo | None:
+        return ErrorInfo.from_json(self.error_json)
 
     @property
     def name_key(self) -> str:
@@ -98,16 +120,23 @@ class ItemRecord:
         return f"{self.name}\n{prompt}".casefold()
 
     def evolve(self, **changes: Any) -> ItemRecord:
-        """A copy with ``changes``, a fresh ``rev`` and (unless given) a fresh ``updated_at``."""
+        """A copy with ``changes`` (``folder_ids`` and ``storage_error`` accepted as values),
+        a fresh ``rev`` and (unless given) a fresh ``updated_at``."""
+        if "storage_error" in changes:
+            err = changes.pop("storage_error")
+            changes["error_json"] = None if err is None else err.to_json()
+        if "folder_ids" in changes:
+            changes["folders_json"] = _folders(changes.pop("folder_ids"))
         changes.setdefault("updated_at", max(now_ms(), self.updated_at))
         changes.setdefault("rev", next_rev())
-        return replace(self, **changes)
+        return self._replace(**changes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the fallback journal)."""
         d = {f: getattr(self, f) for f in _RECORD_FIELDS}
         d["folder_ids"] = list(self.folder_ids)
-        d["storage_error"] = None if self.storage_error is None else asdict(self.storage_error)
+        err = self.storage_error
+        d["storage_error"] = None if err is None else asdict(err)
         return d
 
     @classmethod
@@ -118,11 +147,16 @@ class ItemRecord:
         kw["storage_error"] = None if not err else ErrorInfo(
             str(err["message"]), int(err["timestamp"]), str(err["error_type"]), err.get("errno"))
         kw["metadata"] = d.get("metadata") or "{}"
-        return cls(**kw)
+        return cls.create(**kw)
+
+
+def _folders(folder_ids: Iterable[str]) -> str:
+    ids = list(folder_ids)
+    return json.dumps(ids, separators=(",", ":")) if ids else "[]"
 
 
 _RECORD_FIELDS = (
     "id", "project_id", "name", "type", "status", "created_at", "updated_at", "rev",
     "mime_type", "size", "sha256", "width", "height", "duration", "fps", "source_url",
-    "folder_ids", "storage_error", "metadata",
+    "metadata",
 )

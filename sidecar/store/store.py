@@ -139,6 +139,7 @@ class MediaStore:
         self.io = OsIO(faults)
         self.faults = self.io.faults
         self.blobs = BlobStore(data_dir, self.io)
+        self._blob_root = str(self.blobs.root)
         self.spill_dir = spill_namespace(config, data_dir)
         self.holding = Holding(self.spill_dir, config.hold_memory_budget,
                                config.spill_budget, self.io)
@@ -314,6 +315,10 @@ class MediaStore:
 
     def blob_path(self, sha: str) -> Path:
         return self.blobs.path_for(sha)
+
+    def blob_path_str(self, sha: str) -> str:
+        """``blob_path`` as a string, built without pathlib (listing cost)."""
+        return f"{self._blob_root}/{sha[:2]}/{sha}"
 
     def download_path(self) -> Path:
         """A new file name in the store's temp dir for the downloader to create."""

@@ -26,7 +26,7 @@ def store(tmp_path: Path, config: StoreConfig) -> Iterator[MediaStore]:
 def record(item_id: str, project: str = "p1", **kw: object) -> ItemRecord:
     t = now_ms()
     kw.setdefault("status", "saved")
-    return ItemRecord(id=item_id, project_id=project, name=str(kw.pop("name", item_id)),
+    return ItemRecord.create(id=item_id, project_id=project, name=str(kw.pop("name", item_id)),
                       type="video", created_at=t, updated_at=t,
                       rev=next_rev(), **kw)  # type: ignore[arg-type]
 
