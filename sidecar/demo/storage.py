@@ -98,28 +98,19 @@ class RealDisk(Disk):
         assert self.data_dir is not None
         self.filler = self.data_dir / "filler.bin"
         written = 0
-        chunk = b"\0" * FILL_CHUNK
-        with self.filler.open("wb") as f:
-            while True:
-                try:
-                    f.write(chunk)
-                    f.flush()
-                    written += len(chunk)
-                except OSError as exc:
-                    if exc.errno != errno.ENOSPC:
-                        raise
-                    break
-            # Top up byte by byte-ish: leave not even a page free.
-            small = b"\0" * 4096
-            while True:
-                try:
-                    f.write(small)
-                    f.flush()
-                    written += len(small)
-                except OSError as exc:
-                    if exc.errno != errno.ENOSPC:
-                        raise
-                    break
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for size in (FILL_CHUNK, 4096, 1):  # big steps, then fill the last page too
+                chunk = b"\0" * size
+                while True:
+                    try:
+                        written += os.write(fd, chunk)
+                    except OSError as exc:
+                        if exc.errno != errno.ENOSPC:
+                            raise
+                        break
+        finally:
+            os.close(fd)
         return (f"wrote {written // 1024} KiB of filler into the tmpfs until write() "
                 "failed with ENOSPC")
 

@@ -27,6 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
 from sidecar.cli import render
@@ -67,18 +68,27 @@ class Tour:
         self.out.print(Rule(Text(title, style="bold"), align="left", style="cyan"))
         self.out.print(Text(why, style="italic"))
 
+    def _line(self, marker: Text, text: str | Text) -> None:
+        # A two-column grid keeps wrapped lines indented under their text.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True, width=3, justify="right")
+        grid.add_column()
+        grid.add_row(marker, text if isinstance(text, Text) else Text(text))
+        self.out.print(grid)
+
     def say(self, text: str | Text) -> None:
-        self.out.print(Text("  → ") + (text if isinstance(text, Text) else Text(text)))
+        self._line(Text("→"), text)
 
     def ok(self, what: str) -> None:
-        self.out.print(Text(f"  ✓ {what}", style="green"))
+        self._line(Text("✓", style="green"), Text(what, style="green"))
 
     def check(self, cond: bool, what: str, got: object = None) -> None:
         if cond:
             self.ok(what)
             return
         detail = "" if got is None else f" (got: {got})"
-        self.out.print(Text(f"  ✗ expected: {what}{detail}", style="bold red"))
+        self._line(Text("✗", style="bold red"), Text(f"expected: {what}{detail}",
+                                                     style="bold red"))
         raise StepFailed(f"{what}{detail}")
 
     def toast(self, ev: dict[str, Any] | None) -> None:
