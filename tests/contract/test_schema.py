@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from protocol import EVENTS, METHODS
 from protocol.schema import DIALECT, REGENERATE, SCHEMA_DIR, build, diff

@@ -105,8 +105,13 @@ def invalid_params_names_the_field(ctx: Context) -> None:
 def payload_frames_refused(ctx: Context) -> None:
     """Binary frames on a method that takes none are refused, not silently dropped."""
     peer = ctx.peer()
-    rid = peer.send("ping", {}, [b"stray bytes"])
-    msg = peer.reply(rid)
-    check(msg["type"] == "error", "ping with a payload frame succeeded")
-    check(msg["error"]["code"] in ("invalid_params", "invalid_request"),
-          f"ping with a payload frame got {msg['error']['code']}")
+    served = []
+    for method, params in (("ping", {}), ("storageStatus", {}),
+                           ("listMediaItems", {"projectId": ctx.project()})):
+        msg = peer.reply(peer.send(method, params, [b"stray bytes"]))
+        if msg["type"] != "error":
+            served.append(method)
+            continue
+        check(msg["error"]["code"] in ("invalid_params", "invalid_request"),
+              f"{method} with a payload frame got {msg['error']['code']}")
+    check(not served, f"served with a stray payload frame: {', '.join(served)}")
