@@ -79,7 +79,7 @@ def _auth_not_checked() -> None:
     def check(self: Authenticator, *args: Any) -> None:
         return None
 
-    Authenticator.check = check  # type: ignore[method-assign]
+    Authenticator.check = check  # type: ignore[method-assign,assignment]
 
 
 def _replay_not_refused() -> None:

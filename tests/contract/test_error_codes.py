@@ -1,8 +1,8 @@
 """Every ErrorCode is raised somewhere in sidecar/, or listed in RESERVED with a reason.
 
-"Raised" means the server code (not the harness, which only expects codes) calls an
+"Raised" means the server code (not the harness, which only expects codes) uses an
 exception class whose ``code`` is that code, or names ``ErrorCode.X`` outside a class's
-``code = ...`` declaration.
+``code = ...`` declaration (see ``raised_codes``).
 """
 
 from __future__ import annotations
@@ -66,27 +66,33 @@ def _declared_codes(modules: list[ast.Module]) -> dict[str, ErrorCode]:
 
 
 def raised_codes() -> set[ErrorCode]:
+    """Codes the server can raise: an exception class of that code is used (called, or
+    picked as a value like ``cls = StorageBlocked if ... else StorageFailed``), or
+    ``ErrorCode.X`` is named outside a ``code = ...`` declaration. Class bases and
+    ``except`` clauses do not count: they catch or extend, they do not raise."""
     modules = list(_modules())
     classes = _declared_codes(modules)
-    declarations: set[int] = set()
+    skipped: set[int] = set()
     for module in modules:
         for node in ast.walk(module):
             if isinstance(node, ast.ClassDef):
+                skipped.update(id(b) for b in node.bases)
                 for stmt in node.body:
                     if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
-                        declarations.add(id(stmt.value))
+                        skipped.add(id(stmt.value))
+            elif isinstance(node, ast.ExceptHandler) and node.type is not None:
+                skipped.update(id(n) for n in ast.walk(node.type))
     found: set[ErrorCode] = set()
     for module in modules:
         for node in ast.walk(module):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else (
-                    func.attr if isinstance(func, ast.Attribute) else None)
-                if name in classes:
-                    found.add(classes[name])
-            elif isinstance(node, ast.Attribute) and id(node) not in declarations:
-                code = _error_code(node)
-                if code is not None:
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.Name) and node.id in classes:
+                found.add(classes[node.id])
+            elif isinstance(node, ast.Attribute):
+                if node.attr in classes:
+                    found.add(classes[node.attr])
+                elif (code := _error_code(node)) is not None:
                     found.add(code)
     return found
 
