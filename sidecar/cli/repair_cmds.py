@@ -54,6 +54,10 @@ def print_summary(verb: str, project: str, result: dict[str, Any]) -> None:
 
     from sidecar.cli import render
 
+    if not result.get("attempted"):
+        what = "retry" if verb == "retried" else "download"
+        render.console().print(f"nothing to {what} in project {project}")
+        return
     parts = Text(f"{verb} {result.get('attempted', 0)} item(s) of project {project}: ")
     for key, status in (("saved", "saved"), ("unsaved", "unsaved"), ("urlOnly", "urlOnly"),
                         ("expired", "expired")):
