@@ -395,8 +395,9 @@ class Tour:
         expired = await self.listing(PROJECT, status=["expired"])
         self.check([i["id"] for i in expired["items"]] == ["old-cat"],
                    "filter by status (expired) works", [i["id"] for i in expired["items"]])
-        self.say(Text(f"the same from a shell: media-sidecar list -p {PROJECT} "
-                      "(attaches to the running sidecar by its connection file)", style="dim"))
+        self.say(Text(f"from a shell, `media-sidecar list -p {PROJECT}` prints this table "
+                      "for a running sidecar (it finds it by its connection file: no secret "
+                      "to type)", style="dim"))
 
     async def step_csp(self) -> None:
         from protocol.csp import build_csp, load_policy

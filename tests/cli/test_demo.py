@@ -77,3 +77,16 @@ def test_the_demo_simulates_storage_failures_when_asked(tmp_path: Path) -> None:
     check(res)
     assert "SIMULATED failures" in res.stdout and "testFault" in res.stdout
     assert leftovers(tmp_path) == []
+
+
+def test_without_root_the_demo_says_it_simulates(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from sidecar.demo import storage
+
+    monkeypatch.setattr(storage.os, "geteuid", lambda: 1000)
+    disk = storage.choose_disk(tmp_path / "library", simulate=False)
+    assert isinstance(disk, storage.SimulatedDisk)
+    assert disk.sidecar_args == ("--enable-test-hooks",)
+    assert "SIMULATED failures (not root" in disk.how()
+    assert "ENOSPC / EROFS" in disk.how()
+    assert (tmp_path / "library").is_dir()
