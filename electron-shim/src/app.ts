@@ -9,7 +9,7 @@ import type { App } from "electron";
 import { type Logger, silentLogger } from "./logger";
 
 export interface Stoppable {
-  stop(): Promise<void>;
+  stop(): Promise<unknown>;
 }
 
 type AppLike = Pick<App, "quit"> & {

@@ -35,6 +35,7 @@ export {
   Supervisor,
   type CrashInfo,
   type ReadyInfo,
+  type StopResult,
   type SupervisorEventMap,
   type SupervisorOptions,
   type SupervisorState,

@@ -195,8 +195,25 @@ export function parseReadyLine(line: string): ReadyLine {
   return { event: "ready", endpoint: r.endpoint, pid: r.pid, protocol: r.protocol, connectionFile: r.connectionFile };
 }
 
-/** Python logging's level names, when the line carries one. */
-function stderrLevel(line: string): keyof Logger {
+const LEVELS: Readonly<Record<string, keyof Logger>> = {
+  debug: "debug",
+  info: "info",
+  warning: "warn",
+  warn: "warn",
+  error: "error",
+  critical: "error",
+};
+
+/** The level of a stderr line: the sidecar's JSON log lines carry one; else Python's names. */
+export function stderrLevel(line: string): keyof Logger {
+  if (line.startsWith("{")) {
+    try {
+      const level = (JSON.parse(line) as { level?: unknown }).level;
+      if (typeof level === "string") return LEVELS[level.toLowerCase()] ?? "info";
+    } catch {
+      // not JSON after all
+    }
+  }
   if (/\b(CRITICAL|ERROR|Traceback)\b/.test(line)) return "error";
   if (/\bWARNING\b/.test(line)) return "warn";
   if (/\bDEBUG\b/.test(line)) return "debug";

@@ -49,6 +49,12 @@ export interface CrashInfo extends ExitInfo {
   delayMs?: number;
 }
 
+/** How a stop went: what ended the process (`none`: nothing was running). */
+export interface StopResult {
+  exit: ExitInfo | null;
+  escalation: "none" | "shutdown" | "SIGTERM" | "SIGKILL";
+}
+
 export type SupervisorEventMap = ApiEventMap & {
   state: [state: SupervisorState, previous: SupervisorState];
   ready: [info: ReadyInfo];
@@ -75,7 +81,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   private restartTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastError: SidecarError | null = null;
-  private stopping: Promise<void> | null = null;
+  private stopping: Promise<StopResult> | null = null;
   private spawning: Promise<SidecarProcess> | null = null;
   private generation = 0;
 
@@ -128,9 +134,9 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
    * Stop: `shutdown` request, wait for exit; SIGTERM, wait; SIGKILL. Pending calls are
    * rejected (`sidecar_exited`), waiting calls `not_running`. Safe to call twice.
    */
-  stop(): Promise<void> {
+  stop(): Promise<StopResult> {
     if (this.stopping) return this.stopping;
-    if (this._state === "idle" || this._state === "stopped") return Promise.resolve();
+    if (this._state === "idle" || this._state === "stopped") return Promise.resolve({ exit: null, escalation: "none" });
     this.stopping = this.stopSequence().finally(() => {
       this.stopping = null;
     });
@@ -254,7 +260,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     }, decision.delayMs);
   }
 
-  private async stopSequence(): Promise<void> {
+  private async stopSequence(): Promise<StopResult> {
     const stopOpts = this.options.stop ?? {};
     this.generation++; // invalidates in-flight launches, restarts and exit handlers
     if (this.restartTimer) clearTimeout(this.restartTimer);
@@ -269,7 +275,9 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     }
     const proc = this.proc;
     const client = this.client;
+    let escalation: StopResult["escalation"] = "none";
     if (proc && proc.exitInfo === null) {
+      escalation = "shutdown";
       const drainTimeoutMs = stopOpts.drainTimeoutMs ?? 5_000;
       const shutdownWait = stopOpts.shutdownWaitMs ?? drainTimeoutMs + 2_000;
       let exited = false;
@@ -282,11 +290,13 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
         }
       }
       if (!exited) {
+        escalation = "SIGTERM";
         this.log.warn(`media-sidecar supervisor: sidecar ${proc.pid} still running; SIGTERM`);
         proc.kill("SIGTERM");
         exited = await waitExit(proc, stopOpts.termWaitMs ?? 5_000);
       }
       if (!exited) {
+        escalation = "SIGKILL";
         this.log.warn(`media-sidecar supervisor: sidecar ${proc.pid} ignored SIGTERM; SIGKILL`);
         proc.kill("SIGKILL");
         await waitExit(proc, stopOpts.killWaitMs ?? 5_000);
@@ -296,6 +306,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     this.client = null;
     this.proc = null;
     this.setState("stopped");
+    return { exit: proc?.exitInfo ?? null, escalation };
   }
 
   // ------------------------------------------------------------------ heartbeat

@@ -21,12 +21,14 @@ export interface TestServer {
   route(path: string, handler: Route): void;
   /** Resolves with the next JSON body POSTed to /results. */
   waitForResults(): Promise<unknown>;
+  /** The self-signed certificate (PEM), to trust it as a CA (the sidecar's MEDIA_SIDECAR_CA_FILE). */
+  certFile: string;
   /** Every request seen, as "host path". */
   requests: string[];
   close(): Promise<void>;
 }
 
-export function makeCertificate(hosts: readonly string[]): { key: Buffer; cert: Buffer } {
+export function makeCertificate(hosts: readonly string[]): { key: Buffer; cert: Buffer; certFile: string } {
   const dir = tempDir("cert");
   const san = hosts.map((h) => `DNS:${h}`).join(",");
   execFileSync(
@@ -35,14 +37,15 @@ export function makeCertificate(hosts: readonly string[]): { key: Buffer; cert: 
       "-addext", `subjectAltName=${san}`, "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
+  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")), certFile: join(dir, "cert.pem") };
 }
 
 export async function startServer(hosts: readonly string[]): Promise<TestServer> {
   const routes = new Map<string, Route>();
   const requests: string[] = [];
   let resultWaiters: ((body: unknown) => void)[] = [];
-  const server: Server = createServer(makeCertificate(hosts), (req, res) => {
+  const certificate = makeCertificate(hosts);
+  const server: Server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
     const url = new URL(req.url ?? "/", `https://${req.headers.host ?? "unknown"}`);
     requests.push(`${url.hostname} ${url.pathname}`);
     if (req.method === "POST" && url.pathname === "/results") {
@@ -67,6 +70,7 @@ export async function startServer(hosts: readonly string[]): Promise<TestServer>
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    certFile: certificate.certFile,
     route: (path, handler) => void routes.set(path, handler),
     waitForResults: () => new Promise((resolve) => resultWaiters.push(resolve)),
     requests,

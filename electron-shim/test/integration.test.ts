@@ -1,0 +1,406 @@
+/**
+ * The shim against the real Python sidecar (`python -m sidecar serve`), spawned by the
+ * Supervisor: every method it serves, inline bytes, downloads from a local HTTPS "fal.media",
+ * events (emitter, async iterator, and through the renderer bridge), crash → reject pending →
+ * restart, five crashes → dead, and the stop sequence.
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { registerBridge } from "../src/bridge";
+import { SidecarError } from "../src/errors";
+import { createMediaStore } from "../src/preload";
+import type { Events, MediaItem, SidecarEvent } from "../src/protocol";
+import type { CrashInfo, Supervisor } from "../src/supervisor";
+import { FakeIpcMain, FakePage } from "./support/fake-ipc";
+import { type TestServer, serveBytes, startServer } from "./support/https-server";
+import { FIXTURES } from "./support/paths";
+import { sidecarSupervisor } from "./support/sidecar";
+import { nextEmit, within } from "./support/wait";
+
+const CLIP = readFileSync(join(FIXTURES, "clip.webm"));
+const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
+const T = { timeout: 90_000 };
+
+async function rejection(p: Promise<unknown>): Promise<SidecarError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof SidecarError, `a SidecarError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail("did not reject");
+}
+
+function nextEvent<E extends keyof Events>(s: Supervisor, name: E, match: (data: Events[E]) => boolean = () => true): Promise<Events[E]> {
+  return nextEmit<[Events[E]]>(s, name, (data) => match(data)).then(([data]) => data);
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("every method against the real sidecar", () => {
+  let server: TestServer;
+  let s: Supervisor;
+  let logs: string[];
+  let slowRequested: () => void = () => undefined;
+  const project = "proj-1";
+
+  before(async () => {
+    server = await startServer(["fal.media", "*.fal.media"]);
+    server.route("/files/clip.webm", serveBytes(CLIP, "video/webm"));
+    server.route("/files/gone.webm", (_req, res) => res.writeHead(410).end());
+    server.route("/files/slow.webm", (_req, res) => {
+      // Headers and a first chunk, then nothing: a download that only cancel can end.
+      res.writeHead(200, { "Content-Type": "video/webm", "Content-Length": String(10 * CLIP.length) });
+      res.write(CLIP);
+      slowRequested();
+    });
+    const rules = `MAP fal.media 127.0.0.1:${server.port}, MAP *.fal.media 127.0.0.1:${server.port}`;
+    const made = sidecarSupervisor({
+      env: {
+        MEDIA_SIDECAR_HOST_RESOLVER_RULES: rules,
+        MEDIA_SIDECAR_ALLOW_PRIVATE_ADDRESSES: "1",
+        MEDIA_SIDECAR_CA_FILE: server.certFile,
+        MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS: "1",
+      },
+    });
+    s = made.supervisor;
+    logs = made.logger.lines;
+    await within(s.start(), 30_000, "sidecar start");
+  });
+
+  after(async () => {
+    await s?.stop();
+    await server?.close();
+  });
+
+  test("ready means hello was answered: the server lists every protocol method", T, () => {
+    assert.equal(s.state, "ready");
+    const hello = s.hello;
+    assert.ok(hello);
+    assert.equal(hello.protocol.split(".")[0], "1");
+    assert.ok(hello.methods.includes("testFault"), "test hooks are on");
+    assert.equal(typeof s.pid, "number");
+  });
+
+  test("ping", T, async () => {
+    const pong = await s.ping();
+    assert.equal(pong.pong, true);
+    assert.equal(typeof pong.uptimeMs, "number");
+  });
+
+  test("addMediaItem with inline bytes (one buffer): saved, content-hashed, itemAdded + itemSaved", T, async () => {
+    const added = nextEvent(s, "itemAdded", (d) => d.item.name === "inline.webm");
+    const savedEvent = nextEvent(s, "itemSaved", (d) => d.item.name === "inline.webm");
+    const res = await s.addMediaItem({ id: "inline-1", projectId: project, name: "inline.webm", type: "video", mimeType: "video/webm" }, CLIP);
+    assert.equal(res.created, true);
+    assert.equal(res.durable, true);
+    assert.equal(res.item.status, "saved");
+    assert.equal(res.item.size, CLIP.length);
+    assert.equal(res.item.sha256, sha256(CLIP));
+    assert.equal((await added).item.id, "inline-1");
+    assert.equal((await savedEvent).item.id, "inline-1");
+    assert.deepEqual(readFileSync(res.item.localPath ?? ""), CLIP, "the blob on disk is the bytes sent");
+  });
+
+  test("addMediaItem with inline bytes in several frames; a repeated id is idempotent", T, async () => {
+    const parts = [CLIP.subarray(0, 1000), CLIP.subarray(1000, 2000), CLIP.subarray(2000)];
+    const res = await s.addMediaItem({ id: "inline-2", projectId: project, name: "frames.webm", type: "video" }, parts);
+    assert.equal(res.item.sha256, sha256(CLIP));
+    const again = await s.addMediaItem({ id: "inline-2", projectId: project, name: "frames.webm", type: "video" }, parts);
+    assert.equal(again.created, false);
+    assert.equal(again.item.id, "inline-2");
+  });
+
+  test("addMediaItem with only a URL registers a urlOnly item", T, async () => {
+    const res = await s.addMediaItem({ id: "url-1", projectId: project, name: "remote.webm", type: "video", sourceUrl: "https://v3.fal.media/files/clip.webm" });
+    assert.equal(res.item.status, "urlOnly");
+    assert.equal(res.item.sourceUrl, "https://v3.fal.media/files/clip.webm");
+    assert.equal(res.durable, false);
+  });
+
+  test("getMediaItem, and not_found for an unknown id", T, async () => {
+    const got = await s.getMediaItem({ id: "inline-1", projectId: project });
+    assert.equal(got.item.name, "inline.webm");
+    const err = await rejection(s.getMediaItem({ id: "missing", projectId: project }));
+    assert.equal(err.code, "not_found");
+  });
+
+  test("invalid params come back as invalid_params naming the field", T, async () => {
+    const err = await rejection(s.call("listMediaItems", { projectId: "bad/id" }));
+    assert.equal(err.code, "invalid_params");
+    assert.equal(err.field, "params.projectId");
+  });
+
+  test("a storage failure keeps the item as unsaved (itemUnsaved); retrySaveItem saves it", T, async () => {
+    await s.testFault({ op: "blobWrite", errno: "EAGAIN", count: 1 });
+    const unsavedEvent = nextEvent(s, "itemUnsaved", (d) => d.item.id === "fail-1");
+    // New content: the same bytes as a saved item would share its blob and need no write.
+    const res = await s.addMediaItem({ id: "fail-1", projectId: project, name: "fail.webm", type: "video" }, Buffer.concat([CLIP, Buffer.from("fail-1")]));
+    assert.equal(res.item.status, "unsaved");
+    assert.equal(res.durable, false);
+    assert.ok(res.item.storageError);
+    assert.equal((await unsavedEvent).error.errorType, "StorageTransient");
+    const retried = await s.retrySaveItem({ id: "fail-1", projectId: project });
+    assert.equal(retried.item.status, "saved");
+    assert.equal(retried.durable, true);
+  });
+
+  test("retryAllUnsaved saves every unsaved item of the project (the 'Retry all' banner)", T, async () => {
+    await s.testFault({ op: "blobWrite", errno: "EAGAIN", count: 2 });
+    for (const id of ["fail-2", "fail-3"]) {
+      const res = await s.addMediaItem({ id, projectId: project, name: `${id}.webm`, type: "video" }, Buffer.concat([CLIP, Buffer.from(id)]));
+      assert.equal(res.item.status, "unsaved");
+    }
+    const before = await s.listMediaItems({ projectId: project, status: ["unsaved"] });
+    assert.equal(before.counts.unsaved, 2);
+    const summary = await s.retryAllUnsaved({ projectId: project });
+    assert.equal(summary.attempted, 2);
+    assert.equal(summary.saved, 2);
+    assert.equal((await s.listMediaItems({ projectId: project })).counts.unsaved, 0);
+  });
+
+  test("listMediaItems: one project's items, filters, pagination and counts", T, async () => {
+    await s.addMediaItem({ id: "other-1", projectId: "proj-2", name: "other.png", type: "image" }, Buffer.from("png"));
+    const all = await s.listMediaItems({ projectId: project, limit: 2, sort: "name", order: "asc" });
+    assert.equal(all.items.length, 2);
+    assert.ok(all.nextCursor);
+    assert.ok(all.items.every((i: MediaItem) => i.projectId === project));
+    const rest = await s.listMediaItems({ projectId: project, limit: 100, sort: "name", order: "asc", cursor: all.nextCursor ?? "" });
+    const ids = [...all.items, ...rest.items].map((i) => i.id);
+    assert.equal(new Set(ids).size, ids.length, "no item twice across pages");
+    assert.ok(!ids.includes("other-1"), "never another project's item");
+    assert.equal(all.counts.total, ids.length);
+    const onlyUrl = await s.listMediaItems({ projectId: project, status: ["urlOnly"] });
+    assert.deepEqual(onlyUrl.items.map((i) => i.id), ["url-1"]);
+  });
+
+  test("storageStatus", T, async () => {
+    const st = await s.storageStatus();
+    assert.equal(st.writable, true);
+    assert.equal(st.blocked, false);
+    assert.ok(st.counts.total >= 5);
+  });
+
+  test("downloadUrlOnlyItem downloads from (local) fal.media and saves, with downloadProgress", T, async () => {
+    const final = nextEvent(s, "downloadProgress", (d) => d.id === "url-1" && d.final);
+    const res = await s.downloadUrlOnlyItem({ id: "url-1", projectId: project });
+    assert.equal(res.item.status, "saved");
+    assert.equal(res.item.sha256, sha256(CLIP));
+    assert.equal((await final).outcome, "saved");
+    assert.ok(server.requests.includes("v3.fal.media /files/clip.webm"));
+  });
+
+  test("an expired URL marks the item expired (url_expired, itemExpired)", T, async () => {
+    await s.addMediaItem({ id: "gone-1", projectId: project, name: "gone.webm", type: "video", sourceUrl: "https://fal.media/files/gone.webm" });
+    const expired = nextEvent(s, "itemExpired", (d) => d.item.id === "gone-1");
+    const err = await rejection(s.downloadUrlOnlyItem({ id: "gone-1", projectId: project }));
+    assert.equal(err.code, "url_expired");
+    assert.equal((await expired).item.status, "expired");
+  });
+
+  test("downloadAllUrlOnly downloads every urlOnly item of a project", T, async () => {
+    for (const id of ["url-2", "url-3"]) {
+      await s.addMediaItem({ id, projectId: "proj-3", name: `${id}.webm`, type: "video", sourceUrl: `https://v3b.fal.media/files/clip.webm?${id}` });
+    }
+    const summary = await s.downloadAllUrlOnly({ projectId: "proj-3" });
+    assert.equal(summary.attempted, 2);
+    assert.equal(summary.saved, 2);
+  });
+
+  test("cancelDownload ends a running download: its call answers `cancelled`", T, async () => {
+    await s.addMediaItem({ id: "slow-1", projectId: project, name: "slow.webm", type: "video", sourceUrl: "https://fal.media/files/slow.webm" });
+    const requested = new Promise<void>((resolve) => (slowRequested = resolve));
+    const download = s.downloadUrlOnlyItem({ id: "slow-1", projectId: project });
+    await within(requested, 20_000, "the sidecar's request for slow.webm"); // the download is running
+    const cancelled = await s.cancelDownload({ id: "slow-1", projectId: project });
+    assert.equal(cancelled.cancelled, true);
+    assert.equal((await rejection(download)).code, "cancelled");
+    assert.equal((await s.getMediaItem({ id: "slow-1" })).item.status, "urlOnly");
+  });
+
+  test("removeMediaItem deletes the item and its blob (itemRemoved)", T, async () => {
+    const removed = nextEvent(s, "itemRemoved", (d) => d.id === "inline-1");
+    const res = await s.removeMediaItem({ id: "inline-1", projectId: project });
+    assert.equal(res.removed, true);
+    assert.equal((await removed).projectId, project);
+    assert.equal((await rejection(s.getMediaItem({ id: "inline-1" }))).code, "not_found");
+  });
+
+  test("events through the async iterator", T, async () => {
+    const controller = new AbortController();
+    const names: string[] = [];
+    const reading = (async () => {
+      for await (const ev of s.events({ signal: controller.signal })) {
+        names.push(ev.name);
+        if (ev.name === "itemSaved") controller.abort();
+      }
+    })();
+    await s.addMediaItem({ id: "iter-1", projectId: project, name: "iter.webm", type: "video" }, Buffer.from("iterator"));
+    await within(reading, 10_000, "iterator");
+    assert.deepEqual(names, ["itemAdded", "itemSaved"]);
+  });
+
+  test("the renderer bridge over the real sidecar: bytes in, result and events out", T, async () => {
+    const ipcMain = new FakeIpcMain();
+    const dispose = registerBridge(ipcMain, s);
+    const page = new FakePage(ipcMain);
+    const store = createMediaStore(page.ipcRenderer);
+    try {
+      const seen: SidecarEvent[] = [];
+      const gotSaved = new Promise<void>((resolve) =>
+        store.onEvent("itemSaved", (_d, ev) => {
+          seen.push(ev);
+          resolve();
+        }),
+      );
+      await new Promise((r) => setImmediate(r)); // the subscription reaches main
+      const out = await store.addMediaItem({ projectId: project, name: "from-renderer.webm", type: "video" }, new Uint8Array(CLIP));
+      assert.ok(out.ok, JSON.stringify(out));
+      assert.equal(out.value.item.sha256, sha256(CLIP));
+      await within(gotSaved, 10_000, "itemSaved in the renderer");
+      assert.equal((seen[0]?.data as { item?: MediaItem } | undefined)?.item?.id, out.value.item.id);
+      const bad = await store.getMediaItem({ id: "nope" });
+      assert.deepEqual(bad.ok ? null : bad.error.code, "not_found");
+    } finally {
+      dispose();
+    }
+  });
+
+  test("unsubscribe stops events; subscribe brings them back", T, async () => {
+    assert.equal((await s.unsubscribe()).unsubscribed, true);
+    let count = 0;
+    const counter = (): void => void count++;
+    s.on("event", counter);
+    await s.addMediaItem({ id: "quiet-1", projectId: project, name: "quiet.webm", type: "video" }, Buffer.from("quiet"));
+    await s.ping(); // replies come in order after the add's events would have
+    assert.equal(count, 0);
+    await s.subscribe({});
+    const added = nextEvent(s, "itemAdded", (d) => d.item.id === "loud-1");
+    await s.addMediaItem({ id: "loud-1", projectId: project, name: "loud.webm", type: "video" }, Buffer.from("loud"));
+    await added;
+    s.off("event", counter);
+  });
+
+  test("the sidecar logs reach the logger", T, () => {
+    assert.ok(logs.some((l) => l.includes("serving")), logs.slice(0, 5).join("\n"));
+  });
+});
+
+describe("supervision of the real sidecar", () => {
+  test("SIGKILL: pending calls are rejected, the sidecar restarts, calls work again and data survived", T, async () => {
+    const { supervisor: s } = sidecarSupervisor();
+    try {
+      const first = await s.start();
+      await s.addMediaItem({ id: "keep-1", projectId: "p", name: "keep.webm", type: "video" }, CLIP);
+      // Freeze it so the calls are surely in flight, then kill it.
+      process.kill(first.pid, "SIGSTOP");
+      const pending = [s.ping(), s.listMediaItems({ projectId: "p" }), s.storageStatus()];
+      const crash = nextEmit<[CrashInfo]>(s, "crash");
+      const ready = nextEmit<[{ pid: number }]>(s, "ready");
+      process.kill(first.pid, "SIGKILL");
+      for (const p of pending) {
+        const err = await rejection(p);
+        assert.equal(err.code, "sidecar_exited");
+        assert.match(err.message, /SIGKILL/);
+      }
+      const [info] = await crash;
+      assert.equal(info.signal, "SIGKILL");
+      assert.equal(info.willRestart, true);
+      const [again] = await ready;
+      assert.notEqual(again.pid, first.pid);
+      assert.equal(s.state, "ready");
+      const listed = await s.listMediaItems({ projectId: "p" });
+      assert.deepEqual(listed.items.map((i) => i.id), ["keep-1"], "the saved item survived the crash");
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("calls made while it restarts wait for it instead of failing", T, async () => {
+    const { supervisor: s } = sidecarSupervisor({ restart: { initialDelayMs: 300 } });
+    try {
+      const { pid } = await s.start();
+      const crash = nextEmit(s, "crash");
+      process.kill(pid, "SIGKILL");
+      await crash;
+      assert.equal(s.state, "restarting");
+      const pong = await s.ping({ timeoutMs: 30_000 });
+      assert.equal(pong.pong, true);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("five crashes within the window: `dead`, and calls reject with sidecar_dead", T, async () => {
+    const { supervisor: s } = sidecarSupervisor();
+    try {
+      let { pid } = await s.start();
+      const dead = nextEmit<[SidecarError]>(s, "dead", () => true, 60_000);
+      for (let crash = 1; crash <= 5; crash++) {
+        const next = crash < 5 ? nextEmit<[{ pid: number }]>(s, "ready") : null;
+        process.kill(pid, "SIGKILL");
+        if (next) pid = (await next)[0].pid;
+      }
+      const [err] = await dead;
+      assert.equal(err.code, "sidecar_dead");
+      assert.equal(s.state, "dead");
+      assert.equal((await rejection(s.ping())).code, "sidecar_dead");
+      assert.equal(s.pid, null);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("stop: the shutdown request ends it (exit 0, no signal needed)", T, async () => {
+    const { supervisor: s } = sidecarSupervisor();
+    const { pid } = await s.start();
+    const result = await s.stop();
+    assert.deepEqual(result, { exit: { code: 0, signal: null }, escalation: "shutdown" });
+    assert.equal(isAlive(pid), false);
+    assert.equal(s.state, "stopped");
+    assert.equal((await rejection(s.ping())).code, "not_running");
+  });
+
+  test("stop escalates to SIGTERM then SIGKILL when the sidecar does not answer", T, async () => {
+    const { supervisor: s } = sidecarSupervisor({ stop: { drainTimeoutMs: 100, shutdownWaitMs: 300, termWaitMs: 300 } });
+    const { pid } = await s.start();
+    process.kill(pid, "SIGSTOP"); // answers nothing, handles no SIGTERM
+    const pending = s.ping();
+    const result = await s.stop();
+    assert.equal(result.escalation, "SIGKILL");
+    assert.equal(result.exit?.signal, "SIGKILL");
+    assert.equal((await rejection(pending)).code, "sidecar_exited");
+  });
+
+  test("the secret can travel on stdin instead of the environment", T, async () => {
+    const { supervisor: s } = sidecarSupervisor({ secretVia: "stdin" });
+    try {
+      await s.start();
+      assert.equal((await s.ping()).pong, true);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("a python that cannot start ends in `dead` after the policy's attempts; start() rejects", T, async () => {
+    const { supervisor: s } = sidecarSupervisor({ python: "/nonexistent/python" });
+    const crashes: CrashInfo[] = [];
+    s.on("crash", (c) => crashes.push(c));
+    const err = await rejection(s.start());
+    assert.equal(err.code, "sidecar_dead");
+    assert.equal(crashes.length, 5);
+    assert.match(crashes[0]?.reason ?? "", /could not spawn/);
+  });
+});
