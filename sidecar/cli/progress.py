@@ -52,13 +52,16 @@ class _Bars:
             outcome = str(data.get("outcome"))
             symbol, style = BADGES.get(outcome, ("•", "magenta"))
             label = f"[{style}]{symbol} {outcome}[/] {label}"
+        from sidecar.cli.render import human_bytes
+
+        rate = f"{human_bytes(int(data.get('rateBps') or 0))}/s"
         task = self.tasks.get(item_id)
         if task is None:
-            task = self.progress.add_task(label, total=total)
+            task = self.progress.add_task(label, total=total, rate=rate)
             self.tasks[item_id] = task
         if data.get("final") and total is None:
             total = done  # unknown length: a finished bar is full
-        self.progress.update(task, description=label, completed=done,
+        self.progress.update(task, description=label, completed=done, rate=rate,
                              total=total if isinstance(total, int) else None)
 
     def waiting_for_final(self) -> bool:
@@ -75,18 +78,13 @@ async def call_with_progress(client: Client, method: str, params: dict[str, Any]
     await client.subscribe(["downloadProgress"], project)
     progress: Progress | None = None
     if show:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
         from sidecar.cli.render import console as make_console
 
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                            TransferSpeedColumn(),
+        # The rate is the sidecar's own (rateBps of downloadProgress), not re-measured here.
+        progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                            DownloadColumn(binary_units=True), TextColumn("{task.fields[rate]}"),
                             console=console or make_console(stderr=True), transient=False)
     bars = _Bars(progress, names or {}, only)
     call = asyncio.ensure_future(client.call(method, params, timeout=timeout))
