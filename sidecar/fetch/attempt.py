@@ -82,6 +82,9 @@ def _attempt(client: httpx.Client, policy: UrlPolicy, start: Target, *, sink: Si
                 continue
             _check_status(status, response, offset, sink, state)
             _read_body(response, target, offset, sink=sink, state=state, dial=dial, config=config)
+            # Written through before the loop hears of success, so every progress call the
+            # writer scheduled runs before fetch() returns.
+            sink.drain()
             return
         finally:
             response.close()

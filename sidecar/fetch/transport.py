@@ -99,6 +99,13 @@ class PinnedStream(httpcore.NetworkStream):
         except OSError as exc:  # ssl.SSLError (certificate, handshake) included
             self.sock.close()
             raise httpcore.ConnectError(str(exc)) from exc
+        dial = current_dial()
+        if dial is not None:  # the TLS socket is a new object that owns the fd now
+            try:
+                dial.adopt(tls)
+            except OSError as exc:
+                tls.close()
+                raise httpcore.ConnectError(str(exc)) from exc
         return PinnedStream(tls)
 
     def get_extra_info(self, info: str) -> typing.Any:
