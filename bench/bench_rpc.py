@@ -1,0 +1,135 @@
+"""Round trips and pipelining: the sidecar's ``ping`` against raw pyzmq echoes and zerorpc.
+
+Every server is its own process; the client is this process (sync pyzmq DEALER), with
+request frames signed and built before the clock starts. The echo servers answer with
+frames of the sizes of the sidecar's ping reply, so only the server's work differs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from bench import zerorpc_env
+from bench.procs import Child, start_echo, start_sidecar
+from bench.stats import interleave, median, percentile
+from bench.table import Row
+from bench.wire_client import WireClient, pipelined, round_trips
+
+ZERORPC_SCRIPT = Path(__file__).resolve().parent / "zerorpc_echo.py"
+
+
+def _dealer(endpoint: str) -> zmq.Socket[bytes]:
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SNDHWM, 0)
+    sock.setsockopt(zmq.RCVHWM, 0)
+    sock.setsockopt(zmq.RCVTIMEO, 30_000)
+    sock.connect(endpoint)
+    return sock
+
+
+def _zerorpc_block(py: Path, endpoint: str, count: int, size: int) -> list[float]:
+    out = subprocess.run([str(py), str(ZERORPC_SCRIPT), "client", endpoint, str(count),
+                          str(size)], capture_output=True, text=True, timeout=300, check=True)
+    samples: list[float] = json.loads(out.stdout)
+    return samples
+
+
+def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
+    reps, count = (3, 1000) if quick else (9, 3000)
+    pipe_n, depth = (5000, 32) if quick else (20000, 32)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-rpc-"))
+    info: dict[str, Any] = {}
+    children: list[Child] = []
+    try:
+        side = start_sidecar(tmp)
+        children.append(side)
+        info["server"] = side.kind
+        client = WireClient(side.endpoint, side.secret)
+        client.hello()
+        sizes = client.raw_reply_sizes("ping")
+        _, req = client.frames("ping")
+        info["requestFrameSizes"] = [len(f) for f in req]
+        info["replyFrameSizes"] = sizes
+        sync = start_echo("sync", f"ipc://{tmp}/sync.sock", sizes)
+        asy = start_echo("async", f"ipc://{tmp}/async.sock", sizes)
+        children += [sync, asy]
+        socks = {"sync": _dealer(sync.endpoint), "async": _dealer(asy.endpoint)}
+        zpy, why = zerorpc_env.ensure()
+        info["zerorpc"] = why
+        zsrv: subprocess.Popen[str] | None = None
+        zep = f"ipc://{tmp}/zerorpc.sock"
+        if zpy is not None:
+            zsrv = subprocess.Popen([str(zpy), str(ZERORPC_SCRIPT), "server", zep],
+                                    stdout=subprocess.PIPE, text=True)
+            assert zsrv.stdout is not None
+            zsrv.stdout.readline()
+
+        def batch(n: int) -> list[list[Any]]:
+            return [client.frames("ping")[1] for _ in range(n)]
+
+        def rtt_side() -> list[float]:
+            return round_trips(client.sock, batch(count))
+
+        def rtt_echo(name: str) -> list[float]:
+            frames = batch(count)  # the same sizes as the sidecar's requests
+            return round_trips(socks[name], frames)
+
+        for name in ("sync", "async"):  # warm-up
+            round_trips(socks[name], batch(300))
+        round_trips(client.sock, batch(300))
+        variants = {"sidecar": rtt_side, "sync": lambda: rtt_echo("sync"),
+                    "async": lambda: rtt_echo("async")}
+        if zpy is not None:
+            variants["zerorpc"] = lambda: _zerorpc_block(zpy, zep, count, len(req[1]))
+        rtts = interleave(reps, variants)
+        p = {k: (median([percentile(b, 50) for b in v]) * 1e6,
+                 median([percentile(b, 99) for b in v]) * 1e6) for k, v in rtts.items()}
+
+        def pipe(sock: zmq.Socket[bytes]) -> float:
+            return pipelined(sock, batch(pipe_n), depth)
+
+        tput = interleave(reps, {"sidecar": lambda: pipe(client.sock),
+                                 "async": lambda: pipe(socks["async"]),
+                                 "sync": lambda: pipe(socks["sync"])})
+        t = {k: median(v) for k, v in tput.items()}
+        if zsrv is not None:
+            zsrv.kill()
+            zsrv.wait()
+        client.close()
+        for s in socks.values():
+            s.close(0)
+    finally:
+        for c in children:
+            c.stop()
+    note = "" if info["server"] == "sidecar" else "session-only server (serve not runnable)"
+    rows = [
+        Row("ping p50 (ipc)", p["sidecar"][0], "µs", "raw sync echo", p["sync"][0],
+            target=1.3, note=note),
+        Row("ping p99 (ipc)", p["sidecar"][1], "µs", "raw sync echo", p["sync"][1],
+            target=1.3, note=note),
+        Row("ping p50 vs raw asyncio echo", p["sidecar"][0], "µs", "raw asyncio echo",
+            p["async"][0], target=1.0, note="beat the idiomatic zmq.asyncio loop"),
+    ]
+    if "zerorpc" in p:
+        rows += [Row("ping p50 vs zerorpc echo", p["sidecar"][0], "µs", "zerorpc echo",
+                     p["zerorpc"][0], note="zerorpc: heartbeat off, same payload size"),
+                 Row("ping p99 vs zerorpc echo", p["sidecar"][1], "µs", "zerorpc echo",
+                     p["zerorpc"][1])]
+    else:
+        rows.append(Row("ping vs zerorpc echo", float("nan"), "µs", "zerorpc echo",
+                        float("nan"), note=f"zerorpc unavailable: {info['zerorpc']}"))
+    rows += [
+        Row(f"pipelined ping, {depth} in flight", t["sidecar"], "req/s", "raw asyncio echo",
+            t["async"], better="higher", target=1.0,
+            note=f"raw sync echo: {t['sync']:,.0f} req/s"),
+    ]
+    info["percentilesUs"] = p
+    info["throughput"] = t
+    return rows, info
