@@ -295,6 +295,10 @@ INVALID: tuple[Vector, ...] = (
     _bad("params-unknown-field", "params are closed",
          _req("ping", {"verbose": True}), "invalid_params", field="params.verbose",
          reply_id="bad-1"),
+    _bad("params-snake-case-name", "names on the wire are camelCase only: project_id is an "
+         "unknown field, so projectId is missing",
+         _req("listMediaItems", {"project_id": PROJECT}), "invalid_params",
+         field="params.projectId", reply_id="bad-1"),
     _bad("params-wrong-type", "projectId is a string",
          _req("listMediaItems", {"projectId": 7}), "invalid_params", field="params.projectId",
          reply_id="bad-1"),

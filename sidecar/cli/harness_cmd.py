@@ -27,6 +27,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a reply")
     p.add_argument("--large-mib", type=int, default=32,
                    help="size of the large inline payload case, in MiB")
+    p.add_argument("--media-url-base", metavar="URL",
+                   default="https://v3.fal.media/files/media-sidecar-harness",
+                   help="base of the URLs of URL-only items, when the server does not accept "
+                   "the harness's loopback HTTP server (the download cases then skip)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.set_defaults(func=run)
 
@@ -54,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = Options(timeout=args.timeout, large_bytes=args.large_mib * 1024 * 1024,
                       require_test_hooks=args.require_test_hooks,
-                      allow_shutdown=not args.keep_server)
+                      allow_shutdown=not args.keep_server,
+                      media_url_base=args.media_url_base.rstrip("/"))
     return run_harness(target, options, only=args.only, junit=args.junit)

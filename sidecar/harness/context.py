@@ -13,8 +13,9 @@ from typing import Any
 
 import zmq
 
+from sidecar.harness.httpfixture import HttpFixture
 from sidecar.harness.outcome import CaseFailed, NotApplicable, check
-from sidecar.harness.peer import Json, Peer
+from sidecar.harness.peer import ErrorReply, Json, Peer
 from sidecar.harness.schemas import SchemaBook
 from sidecar.harness.target import Target
 
@@ -25,6 +26,12 @@ class Options:
     large_bytes: int = 32 * 1024 * 1024
     require_test_hooks: bool = False
     allow_shutdown: bool = True
+    # URL-only items are registered under this base when the server does not accept the
+    # harness's loopback HTTP server (no request is made to it unless storage fails).
+    media_url_base: str = "https://v3.fal.media/files/media-sidecar-harness"
+
+NO_LOOPBACK = ("the server does not allow downloads from the harness's loopback HTTP "
+               "server (allow host 127.0.0.1 with plain http from loopback)")
 
 
 @dataclass
@@ -37,6 +44,8 @@ class Context:
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     _peers: list[Peer] = field(default_factory=list)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _http: HttpFixture | None = None
+    _loopback_ok: bool | None = None
 
     @property
     def limits(self) -> Json:
@@ -58,6 +67,46 @@ class Context:
     def close_peers(self) -> None:
         while self._peers:
             self._peers.pop().close()
+
+    def close(self) -> None:
+        self.close_peers()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    @property
+    def http(self) -> HttpFixture:
+        if self._http is None:
+            self._http = HttpFixture()
+        return self._http
+
+    def loopback_downloads(self) -> bool:
+        """Whether the server accepts URLs of the harness's HTTP server (probed once)."""
+        if self._loopback_ok is None:
+            peer = self.peer()
+            try:
+                item = peer.call("addMediaItem", {
+                    "projectId": self.project("probe"), "name": "probe.mp4",
+                    "type": "video", "sourceUrl": self.http.url("parked", "probe.mp4")})
+            except ErrorReply as exc:
+                if exc.code != "host_not_allowed":
+                    raise
+                self._loopback_ok = False
+            else:
+                peer.call("removeMediaItem", {"id": item["item"]["id"]})
+                self._loopback_ok = True
+        return self._loopback_ok
+
+    def need_loopback_downloads(self) -> HttpFixture:
+        if not self.loopback_downloads():
+            raise NotApplicable(NO_LOOPBACK)
+        return self.http
+
+    def media_url(self, name: str) -> str:
+        """A URL for a URL-only item that nobody is expected to fetch."""
+        if self.loopback_downloads():
+            return self.http.url("parked", f"{self.run_id}-{name}.mp4")
+        return f"{self.options.media_url_base}/{self.run_id}-{name}.mp4"
 
     def project(self, label: str = "p") -> str:
         """A project id no other case (nor an earlier run) uses."""

@@ -89,10 +89,14 @@ def run(target: Target, options: Options, *, only: str | None = None,
             selected = []
             server = {}
         ctx = Context(target, book, options, server, zctx)
-        for case in selected:
-            outcome = run_case(case, ctx)
-            outcomes.append(outcome)
-            emit(f"{outcome.status} {outcome.name}" + (f": {outcome.why}" if outcome.why else ""))
+        try:
+            for case in selected:
+                outcome = run_case(case, ctx)
+                outcomes.append(outcome)
+                emit(f"{outcome.status} {outcome.name}"
+                     + (f": {outcome.why}" if outcome.why else ""))
+        finally:
+            ctx.close()
     finally:
         zctx.term()
     passed = sum(o.status == "PASS" for o in outcomes)

@@ -15,6 +15,7 @@ MODULES = (
     "events",
     "concurrency",
     "binary",
+    "downloads",
     "faults",
     "shutdown",
 )

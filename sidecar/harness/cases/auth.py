@@ -11,9 +11,9 @@ from sidecar.harness.registry import case
 WRONG_KEY = b"not-the-secret-of-this-server-0123456789"
 
 
-def _add_params(project: str, item_id: str) -> Json:
+def _add_params(ctx: Context, project: str, item_id: str) -> Json:
     return {"id": item_id, "projectId": project, "name": "a.mp4", "type": "video",
-            "sourceUrl": f"https://v3.fal.media/files/harness/{item_id}.mp4"}
+            "sourceUrl": ctx.media_url(item_id)}
 
 
 def _refused(peer: Peer, frames: list[Payload], rid: str, what: str) -> None:
@@ -34,7 +34,7 @@ def wrong_secret_refused(ctx: Context) -> None:
     """A request signed with another secret is unauthorized and changes nothing."""
     project, item_id = ctx.project(), ctx.item_id()
     peer = ctx.peer()
-    env = peer.envelope("addMediaItem", _add_params(project, item_id))
+    env = peer.envelope("addMediaItem", _add_params(ctx, project, item_id))
     _refused(peer, peer.frames(env, key=WRONG_KEY), env["id"], "wrong secret")
     _unchanged(ctx, project, item_id)
 
@@ -44,10 +44,10 @@ def missing_signature_refused(ctx: Context) -> None:
     """An empty or truncated signature frame is unauthorized and changes nothing."""
     project, item_id = ctx.project(), ctx.item_id()
     peer = ctx.peer()
-    env = peer.envelope("addMediaItem", _add_params(project, item_id))
+    env = peer.envelope("addMediaItem", _add_params(ctx, project, item_id))
     frames = peer.frames(env)
     _refused(peer, [b"", *frames[1:]], env["id"], "empty signature")
-    env = peer.envelope("addMediaItem", _add_params(project, item_id))
+    env = peer.envelope("addMediaItem", _add_params(ctx, project, item_id))
     frames = peer.frames(env)
     _refused(peer, [bytes(frames[0])[:16], *frames[1:]], env["id"], "16-byte signature")
     _unchanged(ctx, project, item_id)
@@ -61,7 +61,7 @@ def stale_timestamps_refused(ctx: Context) -> None:
     peer = ctx.peer()
     for ts, what in ((now_ms() - 2 * window - 1000, "stale ts"),
                      (now_ms() + 2 * window + 1000, "future ts")):
-        env = peer.envelope("addMediaItem", _add_params(project, item_id), ts=ts)
+        env = peer.envelope("addMediaItem", _add_params(ctx, project, item_id), ts=ts)
         _refused(peer, peer.frames(env), env["id"], what)
     _unchanged(ctx, project, item_id)
 
@@ -71,12 +71,12 @@ def replayed_message_refused(ctx: Context) -> None:
     """The exact frames of an accepted request, sent again, are refused and change nothing."""
     project, item_id = ctx.project(), ctx.item_id()
     peer = ctx.peer()
-    peer.call("addMediaItem", _add_params(project, item_id))
+    peer.call("addMediaItem", _add_params(ctx, project, item_id))
     remove = peer.envelope("removeMediaItem", {"id": item_id, "projectId": project})
     frames = peer.frames(remove)
     peer.send_frames(frames, remove["id"], "removeMediaItem")
     check(peer.reply(remove["id"])["type"] == "reply", "the first remove failed")
-    peer.call("addMediaItem", _add_params(project, item_id))
+    peer.call("addMediaItem", _add_params(ctx, project, item_id))
     msg = peer.reply(_resend(peer, frames, remove["id"]))
     check(msg["type"] == "error", "a replayed remove was served")
     expect_error(msg["error"], "unauthorized", None, "replayed remove")

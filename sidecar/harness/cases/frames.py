@@ -83,7 +83,7 @@ def envelope_over_the_limit(ctx: Context) -> None:
     limit = int(ctx.limits["maxEnvelopeBytes"])
     env = peer.envelope("addMediaItem", {
         "projectId": project, "name": "a.mp4", "type": "video",
-        "sourceUrl": "https://v3.fal.media/files/harness/a.mp4",
+        "sourceUrl": ctx.media_url("oversized"),
         "metadata": {"pad": "x" * limit}})
     peer.send_frames(peer.frames(env), env["id"], "addMediaItem")
     msg = peer.reply_or_anonymous(env["id"])

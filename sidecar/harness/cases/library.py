@@ -29,7 +29,7 @@ def repeated_url_only_add(ctx: Context) -> None:
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
     params = {"id": item_id, "projectId": project, "name": "r.mp4", "type": "video",
-              "sourceUrl": f"https://v3.fal.media/files/harness/{item_id}.mp4"}
+              "sourceUrl": ctx.media_url(item_id)}
     first = peer.call("addMediaItem", params)
     again = peer.call("addMediaItem", params)
     check(first["created"] is True and again["created"] is False,

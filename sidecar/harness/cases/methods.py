@@ -13,10 +13,6 @@ from sidecar.harness.registry import case
 DATA = b"media-sidecar harness bytes \x00\x01\x02\xff"
 
 
-def fal_url(name: str) -> str:
-    return f"https://v3.fal.media/files/harness/{name}.mp4"
-
-
 def check_saved(item: Json, data: bytes, what: str) -> None:
     check(item["status"] == "saved", f"{what}: status {item['status']}, not saved")
     check(item["durable"] is True, f"{what}: durable is not true")
@@ -62,7 +58,7 @@ def add_url_only(ctx: Context) -> None:
     """sourceUrl without download registers a urlOnly item that keeps its URL."""
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
-    url = fal_url(item_id)
+    url = ctx.media_url(item_id)
     result = peer.call("addMediaItem", {"id": item_id, "projectId": project,
                                         "name": "remote.mp4", "type": "video",
                                         "sourceUrl": url})
@@ -128,7 +124,7 @@ def list_filters(ctx: Context) -> None:
                        type="image")["item"]
     remote = peer.call("addMediaItem", {"projectId": project, "name": "remote sunset.mp3",
                                         "type": "audio",
-                                        "sourceUrl": fal_url(ctx.item_id())})["item"]
+                                        "sourceUrl": ctx.media_url(ctx.item_id())})["item"]
 
     def ids(**filters: object) -> set[str]:
         return set(listed_ids(peer, project, **filters))

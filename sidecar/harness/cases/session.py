@@ -60,7 +60,7 @@ def not_ready_before_hello(ctx: Context) -> None:
         ("ping", {}),
         ("listMediaItems", {"projectId": project}),
         ("addMediaItem", {"projectId": project, "name": "a.mp4", "type": "video",
-                          "sourceUrl": "https://v3.fal.media/files/h/a.mp4"}),
+                          "sourceUrl": ctx.media_url("not-ready")}),
         ("subscribe", {}),
         ("storageStatus", {}),
     ):
@@ -99,6 +99,19 @@ def invalid_params_names_the_field(ctx: Context) -> None:
                code="invalid_params", field="params.type")
     peer.error("listMediaItems", {"projectId": "../etc"}, code="invalid_params",
                field="params.projectId")
+
+
+@case("session.params_names_are_camel_case_only")
+def camel_case_only(ctx: Context) -> None:
+    """Wire names are camelCase: a snake_case name is an unknown field, not an alias."""
+    peer = ctx.peer()
+    project = ctx.project()
+    body = peer.error("listMediaItems", {"project_id": project}, code="invalid_params")
+    check(body["field"] in ("params.projectId", "params.project_id"),
+          f"the error names {body['field']!r}")
+    peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": "video",
+                                "source_url": ctx.media_url("snake")},
+               code="invalid_params")
 
 
 @case("session.payload_frames_refused_where_not_accepted")
