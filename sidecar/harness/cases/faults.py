@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sidecar.harness.context import Context, add_inline, listed_ids, sha256
 from sidecar.harness.outcome import check
-from sidecar.harness.peer import Json, Peer
+from sidecar.harness.peer import ErrorReply, Json, Peer
 from sidecar.harness.registry import case
 
 MANY = 1000
@@ -21,6 +21,26 @@ def _check_unsaved(item: Json, what: str) -> None:
     check(item["durable"] is False, f"{what}: an unsaved item claims to be durable")
     check(item["storageError"] is not None, f"{what}: an unsaved item has no storageError")
     check(item["metadata"].get("unsaved") is True, f"{what}: metadata.unsaved is not true")
+
+
+def _retry_saves(peer: Peer, item_id: str) -> Json:
+    """retrySaveItem once storage works: the item comes back saved. A server that retries
+    in the background may have saved it first; then the retry is a conflict and the item
+    must already be saved."""
+    try:
+        result = peer.call("retrySaveItem", {"id": item_id})
+    except ErrorReply as exc:
+        if exc.code != "conflict":
+            raise
+        item: Json = peer.call("getMediaItem", {"id": item_id})["item"]
+        check(item["status"] == "saved", f"retry was a conflict, yet the item is "
+              f"{item['status']}")
+        return item
+    check(result["durable"] is result["item"]["durable"], "reply and item disagree on durable")
+    saved: Json = result["item"]
+    check(saved["status"] == "saved" and saved["durable"] is True,
+          f"retry after the fault cleared left the item {saved['status']}")
+    return saved
 
 
 def _listed_status(peer: Peer, project: str, item_id: str) -> str:
@@ -60,10 +80,7 @@ def write_failure_then_retry(ctx: Context) -> None:
               "the unsaved item is not listed as unsaved")
         counts = peer.call("listMediaItems", {"projectId": project})["counts"]
         check(counts["unsaved"] == 1, f"counts.unsaved is {counts['unsaved']}, not 1")
-    retried = peer.call("retrySaveItem", {"id": item_id})
-    item = retried["item"]
-    check(item["status"] == "saved" and retried["durable"] is True,
-          f"retry after the fault cleared left the item {item['status']}")
+    item = _retry_saves(peer, item_id)
     check(item["sha256"] == sha256(data), "the retried item's sha256 is not the bytes'")
     check(item["storageError"] is None, "a saved item still carries its storageError")
     saved = peer.event("itemSaved")
@@ -78,7 +95,8 @@ def blocked_with_url(ctx: Context) -> None:
     url = ctx.media_url(item_id)
     peer.call("subscribe", {"projectId": project})
     with ctx.fault(peer, "blobWrite", "ENOSPC", MANY):
-        result = add_inline(peer, project, b"blocked bytes", item_id=item_id, sourceUrl=url)
+        result = add_inline(peer, project, f"blocked {item_id}".encode(), item_id=item_id,
+                            sourceUrl=url)
         # checked while storage still fails: a server may fetch the URL once it works
         check(_listed_status(peer, project, item_id) == "urlOnly", "not listed as urlOnly")
     item = result["item"]
@@ -99,13 +117,12 @@ def blocked_without_url(ctx: Context) -> None:
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
     with ctx.fault(peer, "blobWrite", "ENOSPC", MANY):
-        result = add_inline(peer, project, b"held bytes", item_id=item_id)
+        result = add_inline(peer, project, f"held {item_id}".encode(), item_id=item_id)
         _check_unsaved(result["item"], "reply")
         error = result["item"]["storageError"]
         check(error["errorType"] == "StorageBlocked", f"errorType {error['errorType']}")
         check(_listed_status(peer, project, item_id) == "unsaved", "not listed as unsaved")
-    check(peer.call("retrySaveItem", {"id": item_id})["item"]["status"] == "saved",
-          "retry did not save the held bytes")
+    _retry_saves(peer, item_id)
 
 
 @case("faults.retry_that_fails_again_stays_unsaved", needs_hooks=True)
@@ -114,7 +131,7 @@ def retry_fails_again(ctx: Context) -> None:
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
     with ctx.fault(peer, "blobWrite", "EAGAIN", MANY):
-        first = add_inline(peer, project, b"try twice", item_id=item_id)["item"]
+        first = add_inline(peer, project, f"try twice {item_id}".encode(), item_id=item_id)["item"]
         _check_unsaved(first, "reply")
         again = peer.call("retrySaveItem", {"id": item_id})
         _check_unsaved(again["item"], "failed retry")
@@ -122,8 +139,7 @@ def retry_fails_again(ctx: Context) -> None:
         check(again["item"]["storageError"]["timestamp"] >= first["storageError"]["timestamp"],
               "the failed retry did not refresh storageError")
     check(listed_ids(peer, project) == [item_id], "the item was lost by a failed retry")
-    check(peer.call("retrySaveItem", {"id": item_id})["item"]["status"] == "saved",
-          "retry after the fault cleared did not save")
+    _retry_saves(peer, item_id)
 
 
 @case("faults.retry_all_unsaved_saves_every_item", needs_hooks=True)
@@ -135,11 +151,20 @@ def retry_all(ctx: Context) -> None:
         ids = {add_inline(peer, project, f"all {i} {project}".encode())["item"]["id"]
                for i in range(3)}
     result = peer.call("retryAllUnsaved", {"projectId": project})
-    check(result["attempted"] == 3 and result["saved"] == 3,
-          f"attempted {result['attempted']}, saved {result['saved']} (3 unsaved)")
-    check(set(result["itemIds"]) >= ids, "itemIds does not name the retried items")
+    # a server retrying in the background may have saved some already
+    check(0 < result["attempted"] <= 3 or _all_saved(peer, project),
+          f"attempted {result['attempted']} of 3 unsaved items")
+    check(result["saved"] == result["attempted"],
+          f"attempted {result['attempted']}, saved {result['saved']}")
+    check(set(result["itemIds"]) <= ids and len(result["itemIds"]) == result["attempted"],
+          f"itemIds {result['itemIds']} do not name the retried items")
     counts = peer.call("listMediaItems", {"projectId": project})["counts"]
     check(counts["unsaved"] == 0 and counts["saved"] == 3, f"counts after retry: {counts}")
+
+
+def _all_saved(peer: Peer, project: str) -> bool:
+    counts = peer.call("listMediaItems", {"projectId": project})["counts"]
+    return bool(counts["saved"] == counts["total"])
 
 
 @case("faults.fsync_failure_is_never_claimed_durable", needs_hooks=True)
@@ -152,9 +177,8 @@ def fsync_failure(ctx: Context) -> None:
         result = add_inline(peer, project, data, item_id=item_id)
         check(result["durable"] is False, "an add whose fsync failed claims durability")
         _check_unsaved(result["item"], "reply")
-    item = peer.call("retrySaveItem", {"id": item_id})["item"]
-    check(item["status"] == "saved" and item["sha256"] == sha256(data),
-          "retry after a failed fsync did not save the bytes")
+    item = _retry_saves(peer, item_id)
+    check(item["sha256"] == sha256(data), "retry after a failed fsync saved other bytes")
 
 
 @case("faults.database_failure_keeps_item_listed", needs_hooks=True)
