@@ -151,7 +151,7 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
     else:
         if isinstance(stream, PinnedStream):
             stream.end_head_mode()
-        _read_through_httpx(response, encoded, sink, dial, config)
+        _read_through_httpx(response, sink, dial, config)
 
 
 def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: ResumeState,
@@ -181,11 +181,10 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
         remaining -= n
 
 
-def _read_through_httpx(response: httpx.Response, decoded: bool, sink: Sink, dial: Dial,
+def _read_through_httpx(response: httpx.Response, sink: Sink, dial: Dial,
                         config: FetchConfig) -> None:
     """Any other body (chunked, no length, content-encoded): through httpx, size-capped."""
-    chunks = response.iter_bytes() if decoded else response.iter_raw()
-    for chunk in chunks:
+    for chunk in response.iter_bytes():  # decodes a Content-Encoding the server imposed
         if dial.aborted:
             raise Transient("aborted")
         if sink.size + len(chunk) > config.max_bytes:

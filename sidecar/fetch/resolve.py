@@ -30,6 +30,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 SockAddr = tuple[int, tuple[str, int] | tuple[str, int, int, int]]  # (family, sockaddr)
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+_IETF_PROTOCOL = ipaddress.IPv4Network("192.0.0.0/24")  # not all in is_private before 3.12
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _METADATA = frozenset({
     ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack
@@ -74,7 +75,9 @@ def parse_rules(text: str) -> tuple[Rule, ...]:
 
 def _split_replacement(text: str) -> tuple[str, int | None]:
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket:
+            raise ValueError(f"bad replacement address: {text!r}")
         port_text = rest[1:] if rest.startswith(":") else ""
         if rest and not rest.startswith(":"):
             raise ValueError(f"bad replacement address: {text!r}")
@@ -94,10 +97,9 @@ def address_refusal(ip: IPAddress) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or (
             ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
-        if embedded is not None:
+        if embedded is not None:  # the IPv4 address is where the packets end up
             reason = address_refusal(embedded)
-            if reason:
-                return f"{reason} (embedded in {ip})"
+            return f"{reason} (embedded in {ip})" if reason else None
     if ip in _METADATA:
         return "a cloud metadata address"
     for flag, reason in (
@@ -107,6 +109,7 @@ def address_refusal(ip: IPAddress) -> str | None:
         (ip.is_unspecified, "the unspecified address"),
         (ip.is_reserved, "a reserved address"),
         (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "a CGNAT address"),
+        (isinstance(ip, ipaddress.IPv4Address) and ip in _IETF_PROTOCOL, "a special address"),
         (ip.is_private, "a private address"),
         (not ip.is_global, "not a public address"),
     ):

@@ -85,9 +85,10 @@ class Sink:
     @property
     def size(self) -> int:
         """Bytes handed over so far (equal to the file size once ``drain`` returned)."""
-        return self._committed
+        return self._committed + self._partial_n
 
     def acquire(self) -> memoryview:
+        self._flush_partial()  # keep the order of bytes fed and bytes read directly
         self._raise_if_failed()
         buf = self._free.get()
         self._raise_if_failed()
@@ -105,7 +106,7 @@ class Sink:
         view = memoryview(data)
         while view:
             if self._partial is None:
-                self._partial, self._partial_n = self.acquire(), 0
+                self._partial = self.acquire()
             k = min(len(view), len(self._partial) - self._partial_n)
             self._partial[self._partial_n:self._partial_n + k] = view[:k]
             self._partial_n += k
@@ -136,7 +137,8 @@ class Sink:
 
     def _flush_partial(self) -> None:
         if self._partial is not None:
-            buf, n, self._partial = self._partial, self._partial_n, None
+            buf, n = self._partial, self._partial_n
+            self._partial, self._partial_n = None, 0
             self.commit(buf, n)
 
     def _raise_if_failed(self) -> None:

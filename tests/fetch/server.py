@@ -90,7 +90,7 @@ class MediaServer(ThreadingHTTPServer):
                              _: ssl.SSLContext) -> None:
                 sock.sni = name  # type: ignore[union-attr]
 
-            self.ctx.sni_callback = remember_sni  # type: ignore[assignment]
+            self.ctx.sni_callback = remember_sni
         # A short poll interval: shutdown() waits for it, once per server per test.
         self.thread = threading.Thread(target=self.serve_forever, args=(0.01,), daemon=True)
 
