@@ -2,13 +2,15 @@
 and check that every acknowledged saved item is there with its exact bytes, nothing
 half-written is visible, and no temp file survives. Several rounds on one data dir.
 
-The child runs the media service itself (tests/service/crash_child.py); the kill lands
-anywhere in the save pipeline: mid-write, between fsync and rename, between the blob and
-its row, mid-commit.
+Two children: the media service alone (tests/service/crash_child.py), and the real server
+(``python -m sidecar serve``) driven through ``sidecar.client``. The kill lands anywhere in
+the save pipeline: mid-write, between fsync and rename, between the blob and its row,
+mid-commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
@@ -22,9 +24,10 @@ from pathlib import Path
 import pytest
 
 from tests.service.harness import make_settings, open_caller
-from tests.support import ROOT
+from tests.support import ROOT, spawn_sidecar
 
 ROUNDS = 4
+SERVER_ROUNDS = 2  # each round starts the real server twice
 
 
 def file_sha(path: Path) -> str:
@@ -108,3 +111,83 @@ async def test_acknowledged_saves_survive_sigkill_at_random_moments(tmp_path: Pa
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         finally:
             conn.close()
+
+
+async def _server_round(tmp: Path, data_dir: Path, rng: random.Random,
+                        acked: dict[str, str]) -> None:
+    """Start the real server, add concurrently through the client, SIGKILL it mid-adds."""
+    from sidecar.client import Client
+
+    proc = spawn_sidecar(tmp, data_dir=data_dir)
+    try:
+        client = await Client.connect(proc.connection_file)
+        shared = os.urandom(rng.randrange(1, 100_000))
+
+        async def adder(worker: int) -> None:
+            while True:
+                data = shared if rng.random() < 0.2 else os.urandom(rng.randrange(1, 600_000))
+                item_id = f"s{worker}-{os.urandom(6).hex()}"
+                res = await client.call("addMediaItem", {
+                    "id": item_id, "projectId": "p1", "name": item_id, "type": "video"},
+                    payloads=[data])
+                if res["durable"]:
+                    acked[item_id] = hashlib.sha256(data).hexdigest()
+
+        tasks = [asyncio.create_task(adder(w)) for w in range(4)]
+        start = len(acked)
+        deadline = time.monotonic() + 20
+        while len(acked) < start + 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(rng.uniform(0.0, 0.5))
+        proc.kill()  # SIGKILL
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.close()
+    finally:
+        proc.kill()
+        _close_pipes(proc.proc)
+
+
+@pytest.mark.slow
+async def test_acknowledged_saves_survive_sigkill_of_the_real_server(tmp_path: Path) -> None:
+    from sidecar.client import Client
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    data_dir = tmp_path / "data"
+    acked: dict[str, str] = {}
+    for round_ in range(SERVER_ROUNDS):
+        where = f"seed {seed}, round {round_}"
+        await _server_round(tmp_path, data_dir, rng, acked)
+        assert acked, where
+        proc = spawn_sidecar(tmp_path, data_dir=data_dir)
+        try:
+            assert list((data_dir / "tmp").iterdir()) == [], where
+            async with await Client.connect(proc.connection_file) as client:
+                for item_id, digest in acked.items():
+                    item = (await client.call("getMediaItem", {"id": item_id}))["item"]
+                    assert item["status"] == "saved" and item["sha256"] == digest, where
+                    assert file_sha(Path(item["localPath"])) == digest, where
+                cursor = None
+                while True:
+                    params: dict[str, object] = {"projectId": "p1", "limit": 500}
+                    if cursor:
+                        params["cursor"] = cursor
+                    page = await client.call("listMediaItems", params)
+                    for item in page["items"]:
+                        if item["status"] == "saved":
+                            path = Path(item["localPath"])
+                            assert file_sha(path) == item["sha256"], f"torn blob ({where})"
+                    cursor = page["nextCursor"]
+                    if cursor is None:
+                        break
+        finally:
+            proc.stop()
+            _close_pipes(proc.proc)
+
+
+def _close_pipes(proc: subprocess.Popen[str]) -> None:
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
