@@ -1,8 +1,9 @@
 """A raw protocol peer: one DEALER socket, full control of every frame it sends.
 
 Everything the server sends is checked on arrival, whatever the case looks at: the
-signature, the envelope schema, the result schema of the method the id was sent for, the
-data schema of each event, and that ``seq`` grows by one. A reply is matched by id; replies
+signature, the envelope schema, the result schema of the method the id was sent for (or,
+for an error, that its code is documented for that method), the data schema of each
+event, and that ``seq`` grows by one. A reply is matched by id; replies
 that arrive early wait in a map, so cases may pipeline freely.
 """
 
@@ -131,9 +132,12 @@ class Peer:
         if rid not in self._sent:
             raise CaseFailed(f"reply for an id never sent: {rid!r}")
         method = self._sent[rid]
-        if msg["type"] == "reply" and method in self.book.methods:
+        if method in self.book.methods:
             try:
-                self.book.check_result(method, msg["result"])
+                if msg["type"] == "reply":
+                    self.book.check_result(method, msg["result"])
+                else:
+                    self.book.check_error_code(method, msg["error"]["code"])
             except SchemaViolation as exc:
                 raise CaseFailed(str(exc)) from exc
         if rid in self.arrivals:

@@ -18,6 +18,13 @@ import protocol
 SCHEMA_DIR = Path(protocol.__file__).resolve().parent / "schema"
 
 
+# Codes any request may get, whatever its method (the method table lists the others).
+ANY_METHOD_CODES = frozenset({
+    "invalid_request", "unknown_method", "invalid_params", "unauthorized", "not_ready",
+    "payload_too_large", "busy", "shutting_down", "cancelled", "internal",
+})
+
+
 class SchemaViolation(Exception):
     """A message does not match its schema."""
 
@@ -71,6 +78,13 @@ class SchemaBook:
 
     def check_result(self, method: str, result: object) -> None:
         self.check(self.methods[method]["result"], result, f"result of {method}")
+
+    def check_error_code(self, method: str, code: str) -> None:
+        """An error code must be one any request may get, or one documented for the method."""
+        documented = set(self.methods[method]["errors"]) | ANY_METHOD_CODES
+        if code not in documented:
+            raise SchemaViolation(f"{method} answered {code}, which is not among its "
+                                  f"documented errors {sorted(self.methods[method]['errors'])}")
 
     def check_event(self, name: str, data: object) -> None:
         spec = self.events.get(name)
