@@ -102,6 +102,7 @@ export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProces
     });
   });
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  const stdioClosed = new Promise<void>((resolve) => child.once("close", () => resolve()));
 
   const tail: string[] = [];
   const tag = () => `[sidecar ${child.pid ?? "?"}]`;
@@ -139,8 +140,8 @@ export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProces
       case "error":
         throw failed(`could not spawn ${python}: ${first.error.message}`, first.error);
       case "exit":
-        // Let the last stderr lines arrive before quoting them.
-        await new Promise((r) => setImmediate(r));
+        // Let the last stderr lines arrive before quoting them (stdio closes after the exit).
+        await Promise.race([stdioClosed, new Promise((r) => setTimeout(r, 1_000))]);
         throw failed(`the sidecar exited before its ready line (code ${first.info.code}, signal ${first.info.signal})`);
       case "timeout":
         throw failed(`no ready line within ${timeoutMs} ms`);

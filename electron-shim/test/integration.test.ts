@@ -384,6 +384,22 @@ describe("supervision of the real sidecar", () => {
     assert.equal((await rejection(pending)).code, "sidecar_exited");
   });
 
+  test("a hung sidecar (no answer to ping) is killed by the heartbeat and restarted", T, async () => {
+    const { supervisor: s } = sidecarSupervisor({ heartbeat: { intervalMs: 100, timeoutMs: 300, misses: 2 } });
+    try {
+      const first = await s.start();
+      const crash = nextEmit<[CrashInfo]>(s, "crash");
+      const ready = nextEmit<[{ pid: number }]>(s, "ready");
+      process.kill(first.pid, "SIGSTOP");
+      const [info] = await crash;
+      assert.match(info.reason, /stopped answering ping/);
+      assert.equal(info.signal, "SIGKILL");
+      assert.notEqual((await ready)[0].pid, first.pid);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test("the secret can travel on stdin instead of the environment", T, async () => {
     const { supervisor: s } = sidecarSupervisor({ secretVia: "stdin" });
     try {
