@@ -7,21 +7,21 @@
 import type { ErrorBody, ErrorCode } from "./protocol";
 
 /** Codes of failures that never reached, or never came back from, the server. */
-export type LocalErrorCode =
+export const LOCAL_ERROR_CODES = [
   /** No reply within the request's timeout. */
-  | "timeout"
+  "timeout",
   /** The sidecar process exited (crashed, was killed, or stopped) while the call was pending. */
-  | "sidecar_exited"
+  "sidecar_exited",
   /** The client was closed while the call was pending, or before it was sent. */
-  | "client_closed"
+  "client_closed",
   /** The sidecar is not running (supervisor not started, or stopped). */
-  | "not_running"
+  "not_running",
   /** The supervisor gave up after too many crashes. */
-  | "sidecar_dead"
+  "sidecar_dead",
   /** Spawning the sidecar, reading its ready line or its hello failed. */
-  | "start_failed"
-  /** The server sent something that breaks the protocol (bad signature, bad envelope). */
-  | "protocol_error";
+  "start_failed",
+] as const;
+export type LocalErrorCode = (typeof LOCAL_ERROR_CODES)[number];
 
 export class SidecarError extends Error {
   override name = "SidecarError";

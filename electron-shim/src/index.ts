@@ -18,7 +18,7 @@ export { registerBridge, type BridgeOptions, type BridgeTarget } from "./bridge"
 export { SidecarClient, type ClientEventMap, type ClientOptions, type StrayMessage } from "./client";
 export { DEFAULT_POLICY, buildCsp, cspDirectives, cspHeaders, cspMetaTag, parsePolicy, type CspOptions, type CspPolicy, type CspTarget } from "./csp";
 export { installCsp, replaceCspHeaders, withCsp, type InstallCspOptions } from "./csp-install";
-export { SidecarError, type LocalErrorCode } from "./errors";
+export { LOCAL_ERROR_CODES, SidecarError, type LocalErrorCode } from "./errors";
 export { silentLogger, type Logger } from "./logger";
 
 /**

@@ -101,7 +101,13 @@ export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProces
       resolve(exitInfo);
     });
   });
-  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  // A persistent listener: an 'error' without one (e.g. a failed kill later) would throw.
+  const spawnError = new Promise<Error>((resolve) =>
+    child.on("error", (err) => {
+      log.warn(`[sidecar ${child.pid ?? "?"}] process error: ${err.message}`);
+      resolve(err);
+    }),
+  );
   const stdioClosed = new Promise<void>((resolve) => child.once("close", () => resolve()));
 
   const tail: string[] = [];
@@ -119,6 +125,7 @@ export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProces
 
   const lines = createInterface({ input: child.stdout! });
   const firstLine = once(lines, "line").then(([line]) => line as string);
+  firstLine.catch(() => undefined); // a stdout error after the race is decided must not go unhandled
   const timeoutMs = options.readyTimeoutMs ?? 20_000;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
