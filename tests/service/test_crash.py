@@ -142,8 +142,10 @@ async def _server_round(tmp: Path, data_dir: Path, rng: random.Random,
         proc.kill()  # SIGKILL
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # A send to the dead peer may not notice a cancel; closing the client ends it.
+        await asyncio.wait(tasks, timeout=1)
         await client.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         proc.kill()
         _close_pipes(proc.proc)
