@@ -95,6 +95,7 @@ class Progress:
 class _Running:
     task: asyncio.Task[SaveOutcome]
     cancel: asyncio.Event
+    project_id: str
 
 
 class Downloads:
@@ -114,12 +115,20 @@ class Downloads:
             if not run.task.done():
                 run.task.cancel()
 
-    def cancel_running(self, item_id: str) -> bool:
+    def cancel_running(self, item_id: str, project_id: str | None = None) -> bool:
         run = self._running.get(item_id)
         if run is None or run.task.done():
             return False
+        if project_id is not None and run.project_id != project_id:
+            return False
         run.cancel.set()
         return True
+
+    def running_in(self, item_id: str, project_id: str | None) -> bool:
+        """A download of ``item_id`` (of ``project_id``) is running (registered or not)."""
+        run = self._running.get(item_id)
+        return (run is not None and not run.task.done()
+                and (project_id is None or run.project_id == project_id))
 
     def _fetcher(self) -> Fetcher:
         if self.fetcher is None:
@@ -210,7 +219,7 @@ class Downloads:
         cancel = asyncio.Event()
         task = asyncio.create_task(self._download(rec, expected, registered, cancel),
                                    name=f"download-{rec.id}")
-        self._running[rec.id] = _Running(task, cancel)
+        self._running[rec.id] = _Running(task, cancel, rec.project_id)
 
         def done(t: asyncio.Task[SaveOutcome]) -> None:
             run = self._running.get(rec.id)
@@ -269,8 +278,8 @@ class Downloads:
             progress.final(outcome.record.status)
             return outcome
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(dest)
+            with contextlib.suppress(OSError, RuntimeError):
+                await core.run(_unlink, dest)
 
     async def _save(self, rec: ItemRecord, fetched: Fetched, dest: Path, registered: bool
                     ) -> SaveOutcome:
@@ -308,3 +317,8 @@ class Downloads:
             err = error_model(info)
             core.emit(ItemUrlOnly(item=item, error=err))
         return rec
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -335,8 +335,10 @@ class MediaService:
 
     async def cancel_download(self, ctx: CallContext, p: CancelDownloadParams
                               ) -> CancelDownloadResult:
-        await self.core.owned(p.id, p.project_id)
-        return CancelDownloadResult(id=p.id, cancelled=self.downloads.cancel_running(p.id))
+        if not self.downloads.running_in(p.id, p.project_id):
+            await self.core.owned(p.id, p.project_id)  # not_found, or nothing to cancel
+        return CancelDownloadResult(id=p.id,
+                                    cancelled=self.downloads.cancel_running(p.id, p.project_id))
 
     # test hooks ---------------------------------------------------------------------------
     async def test_fault(self, ctx: CallContext, p: FaultParams) -> FaultResult:

@@ -343,12 +343,17 @@ class MediaStore:
             with self._lock:
                 self._pending[rec.id] = rec
             return False
+        self._resolved(rec.id)
+        return True
+
+    def _resolved(self, item_id: str) -> None:
+        """The database has ``item_id``'s latest record: forget the pending copy (and the
+        journal, once nothing is pending)."""
         with self._lock:
-            self._pending.pop(rec.id, None)
+            self._pending.pop(item_id, None)
             empty = not self._pending
         if empty and self.journal.ids:
             self.journal.clear()
-        return True
 
     def flush_pending(self) -> bool:
         """Move records kept by the journal/memory into the database. True when none left."""
@@ -359,7 +364,8 @@ class MediaStore:
                 self.journal.clear()
             return True
         try:
-            self.db.upsert(*pending)
+            # Only where newer: an item operation may have written a later record meanwhile.
+            self.db.upsert_if_newer(pending)
         except StorageError as err:
             self.last_error = err
             return False
@@ -487,8 +493,7 @@ class MediaStore:
                 finally:
                     if tmp is not None:
                         _unlink(tmp)
-        with self._lock:
-            self._pending.pop(rec.id, None)
+        self._resolved(rec.id)
         self.holding.release(sha, rec.id)
         return SaveOutcome(saved)
 
