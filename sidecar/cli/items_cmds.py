@@ -28,11 +28,19 @@ if TYPE_CHECKING:
     from sidecar.client import Client
 
 INLINE_CHUNK = 16 * 1024 * 1024
+ADD_HELP = """Where the bytes come from:
+  -             stdin, sent inline (binary payload frames)
+  https://...   registered URL-only (sourceUrl); with --download the sidecar downloads it
+                (progress bars from downloadProgress events)
+  a file path   sent as sourcePath first: the sidecar reads the file itself, nothing is
+                copied over the socket; if the sidecar answers path_not_allowed (not under
+                one of its --import-root dirs) the bytes are sent inline instead, with a
+                note on stderr. --inline always sends bytes; --by-path never falls back."""
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("add", help="add a media item (file, '-' for stdin, or a URL)",
-                       description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+                       description=ADD_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_attach_args(p, default_timeout=900.0)  # --download may take minutes
     p.add_argument("source", help="a file path, '-' (stdin), or an https:// URL")
