@@ -122,7 +122,11 @@ class FakeFal:
         self.port = 0
 
     def start(self, workdir: Path) -> None:
-        import trustme
+        try:
+            import trustme
+        except ImportError as exc:  # a test dependency: `make demo` installs it
+            raise RuntimeError("the demo needs trustme for its throw-away CA: "
+                               "pip install -e '.[test]' (make demo does)") from exc
 
         ca = trustme.CA(organization_name="media-sidecar demo CA (throw-away)")
         cert = ca.issue_cert(*HOSTS)
