@@ -141,3 +141,13 @@ async def test_host_outside_the_allowlist_is_refused_by_scheme(caller: Caller) -
     err = await caller.error("addMediaItem", projectId="p1", name="x", type="video",
                              sourceUrl="file:///etc/passwd")
     assert err.code == "host_not_allowed"
+
+
+async def test_concurrent_adds_of_one_id_create_it_once(caller: Caller) -> None:
+    import asyncio
+
+    results = await asyncio.gather(*(caller.add(b"same bytes", id="race") for _ in range(8)))
+    assert sorted(r["created"] for r in results) == [False] * 7 + [True]
+    assert len(caller.named("itemAdded")) == 1
+    listed = await caller.call("listMediaItems", projectId="p1")
+    assert listed["counts"]["total"] == 1
