@@ -7,6 +7,7 @@ id; nothing in it is acted on before the signature, the freshness and the replay
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import zmq
@@ -16,6 +17,7 @@ from protocol.envelope import Request
 from sidecar.auth import Authenticator
 from sidecar.errors import InvalidRequest, PayloadTooLarge, SidecarError
 from sidecar.wire.codec import DecodeError, decode, peek_id
+from sidecar.wire.signing import EMPTY_DIGEST
 
 HASH_OFF_LOOP_BYTES = 1024 * 1024
 
@@ -44,6 +46,8 @@ def _buf(frame: zmq.Frame | bytes) -> memoryview:
 
 
 def _digest(payloads: tuple[memoryview, ...]) -> bytes:
+    if not payloads:
+        return EMPTY_DIGEST
     h = hashlib.sha256()
     for p in payloads:
         h.update(p)
@@ -77,8 +81,9 @@ class InboundParser:
         self._max_envelope = max_envelope_bytes
         self._max_frames = max_frames
 
-    def split(self, frames: list[zmq.Frame] | list[bytes]) -> Pending:
-        identity = bytes(_buf(frames[0]))
+    def split(self, frames: Sequence[zmq.Frame | bytes]) -> Pending:
+        first = frames[0]
+        identity = first if isinstance(first, bytes) else bytes(_buf(first))
         if len(frames) < 3:
             raise Rejected(identity, None, InvalidRequest(
                 "a message is [signature, envelope, *payloads]: too few frames"))

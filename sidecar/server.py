@@ -32,7 +32,7 @@ from protocol.core import (
     UnsubscribeParams,
     UnsubscribeResult,
 )
-from protocol.envelope import ErrorReply, EventMessage, Reply
+from protocol.envelope import ErrorReply, EventMessage
 from protocol.errors import ErrorBody
 from protocol.events import Event
 from sidecar import __version__
@@ -124,50 +124,51 @@ class Server:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def _on_message(self, frames: list[zmq.Frame]) -> None:
+    def _on_message(self, frames: list[zmq.Frame | bytes]) -> None:
         try:
             pending = self._parser.split(frames)
             if pending.hash_off_loop:
-                self._spawn(self._hash_then_dispatch(pending))
+                self._spawn(self._hash_then_dispatch(pending, self.state is State.SERVING))
                 return
             inbound = self._parser.finish(pending, digest_of(pending))
         except Rejected as rej:
             self._reject(rej)
             return
         req = inbound.request
-        if req.method == "ping" and self.state is State.SERVING and not req.params:
+        if (req.method == "ping" and self.state is State.SERVING and not req.params
+                and not inbound.payloads):
             session = self._sessions.get(inbound.identity)
             if session.ready:  # the fast path: answered before any queued work
-                self._send(inbound.identity, {"type": "reply", "id": req.id,
-                                              "result": self._ping_result().wire(),
-                                              "ts": _now_ms()})
+                self._send(inbound.identity, self.ping_reply(req.id))
                 return
-        self._spawn(self._dispatch(inbound))
+        self._spawn(self._dispatch(inbound, self.state is State.SERVING))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _hash_then_dispatch(self, pending: Pending) -> None:
+    async def _hash_then_dispatch(self, pending: Pending, accepted: bool) -> None:
         digest = await asyncio.to_thread(digest_of, pending)
         try:
             inbound = self._parser.finish(pending, digest)
         except Rejected as rej:
             self._reject(rej)
             return
-        await self._dispatch(inbound)
+        await self._dispatch(inbound, accepted)
 
     def _reject(self, rej: Rejected) -> None:
         log.info("rejected message: %s", rej.error.message,
                  extra={"code": rej.error.code.value, "request_id": rej.request_id})
         self._send_error(rej.identity, rej.request_id, error_body(rej.error, rej.request_id))
 
-    async def _dispatch(self, inbound: Inbound) -> None:
+    async def _dispatch(self, inbound: Inbound, accepted: bool) -> None:
+        """``accepted``: the message arrived while serving. Work received before a drain
+        began is finished; only what arrives after it is refused."""
         req = inbound.request
         session = self._sessions.get(inbound.identity)
         try:
-            if self.state is not State.SERVING:
+            if not accepted:
                 raise ShuttingDown("the server is shutting down")
             if not session.ready and req.method != "hello":
                 raise NotReady("call hello first")
@@ -197,14 +198,23 @@ class Server:
         except Exception as exc:
             self._send_error(inbound.identity, req.id, error_body(exc, req.id))
             return
-        self._send(inbound.identity, Reply(type="reply", id=req.id, result=result.wire(),
-                                           ts=_now_ms()).model_dump())
+        # Reply(...).model_dump() without the model: the fields are already valid here.
+        self._send(inbound.identity, {"type": "reply", "id": req.id, "result": result.wire(),
+                                      "ts": _now_ms()})
 
     # -- sending ---------------------------------------------------------------------------
 
     def _send(self, identity: bytes, envelope: dict[str, Any]) -> None:
         packed = encode(envelope)
         self._transport.send(identity, self._auth.sign(packed), packed)
+
+    def ping_reply(self, request_id: str) -> dict[str, Any]:
+        """The fast path's reply envelope: ``Reply`` of ``PingResult.wire()`` built without
+        the models (a test checks that the two agree)."""
+        now = _now_ms()
+        return {"type": "reply", "id": request_id, "result": {
+            "pong": True, "time": now,
+            "uptimeMs": int((time.monotonic() - self._started) * 1000)}, "ts": now}
 
     def _send_error(self, identity: bytes, request_id: str | None, body: ErrorBody) -> None:
         msg = ErrorReply(type="error", id=request_id, error=body, ts=_now_ms())

@@ -5,8 +5,10 @@ watched with ``loop.add_reader`` and every readable message is drained at once a
 a callback. ZeroMQ's descriptor is edge-triggered, so after every send the socket's EVENTS
 are checked again (a send may consume the edge that announced pending input).
 
-Large frames are received without copying (``copy=False`` gives zmq.Frame objects whose
-buffers the handlers read in place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
+The routing identity, the signature and the envelope are received as bytes (copying a small
+frame is cheaper than building a zmq.Frame); payload frames, which may be large, are received
+without copying (``copy=False`` gives zmq.Frame objects whose buffers the handlers read in
+place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
 frame over the limit before it is buffered. ROUTER never blocks on send: at the high-water
 mark or for a vanished peer the message is dropped, which is what a server wants.
 """
@@ -19,13 +21,28 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import zmq
+from zmq.backend import Socket as _BackendSocket
 
 log = logging.getLogger("sidecar.transport")
-OnFrames = Callable[[list[zmq.Frame]], None]
+
+# The hot path calls the compiled socket's send/recv/get directly, with int flags: pyzmq's
+# Python layer (send_multipart, enum flag arithmetic, option lookup) costs several times the
+# send itself for small frames. Same calls, same semantics, minus the wrappers.
+_send = _BackendSocket.send
+_recv = _BackendSocket.recv
+_get = _BackendSocket.get
+_NOBLOCK = int(zmq.NOBLOCK)
+_MORE_NOBLOCK = int(zmq.SNDMORE | zmq.NOBLOCK)
+_EVENTS = int(zmq.EVENTS)
+_RCVMORE = int(zmq.RCVMORE)
+_POLLIN = int(zmq.POLLIN)
+OnFrames = Callable[[list[zmq.Frame | bytes]], None]
 
 IPC_PATH_MAX = 107
+SMALL_FRAMES = 3  # identity, signature, envelope: received as bytes
 
 
 class Transport:
@@ -42,6 +59,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_frames: OnFrames | None = None
         self._scheduled = False
+        self._draining = False
 
     def bind(self, endpoint: str) -> str:
         """Bind and return the real endpoint (with the port chosen for ``tcp://...:0``)."""
@@ -75,45 +93,62 @@ class Transport:
         return fd
 
     def _readable(self) -> bool:
-        events = self._sock.getsockopt(zmq.EVENTS)
-        return isinstance(events, int) and bool(events & zmq.POLLIN)
+        return bool(cast(int, _get(self._sock, _EVENTS)) & _POLLIN)
 
     def _schedule(self) -> None:
         if self._loop is not None and not self._scheduled and self._on_frames is not None:
             self._scheduled = True
             self._loop.call_soon(self._drain)
 
+    def _recv_message(self) -> list[zmq.Frame | bytes]:
+        """One whole multipart message (libzmq delivers all parts or none)."""
+        sock = self._sock
+        frames: list[zmq.Frame | bytes] = [_recv(sock, _NOBLOCK)]
+        while _get(sock, _RCVMORE):
+            frames.append(_recv(sock, _NOBLOCK, len(frames) < SMALL_FRAMES))
+        return frames
+
     def _drain(self) -> None:
         self._scheduled = False
         sock = self._sock
         budget = 256  # yield to the loop now and then under a flood
-        while self._on_frames is not None and not sock.closed:
-            if not self._readable():
-                return
-            try:
-                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return
-            try:
-                self._on_frames(frames)
-            except Exception:
-                log.exception("message handler failed")
-            budget -= 1
-            if budget == 0:
-                self._schedule()
-                return
+        self._draining = True  # sends below need not re-check EVENTS: this loop does
+        try:
+            while self._on_frames is not None and not sock.closed:
+                if not self._readable():
+                    return
+                try:
+                    frames = self._recv_message()
+                except zmq.Again:
+                    return
+                try:
+                    self._on_frames(frames)
+                except Exception:
+                    log.exception("message handler failed")
+                budget -= 1
+                if budget == 0:
+                    self._schedule()
+                    return
+        finally:
+            self._draining = False
 
     def send(self, identity: bytes, *frames: bytes | memoryview) -> None:
-        if self._sock.closed:
+        sock = self._sock
+        if sock.closed:
             return
         try:
-            self._sock.send_multipart([identity, *frames], flags=zmq.NOBLOCK, copy=True)
+            # All parts are queued atomically by libzmq when the last one is sent; a ROUTER
+            # with NOBLOCK never fails midway for one peer (it drops the whole message).
+            _send(sock, identity, _MORE_NOBLOCK)
+            for frame in frames[:-1]:
+                _send(sock, frame, _MORE_NOBLOCK)
+            _send(sock, frames[-1], _NOBLOCK)
         except zmq.Again:
             pass  # peer at its high-water mark: dropped, as ROUTER would
         except zmq.ZMQError as exc:
             if exc.errno != zmq.EHOSTUNREACH:
                 log.warning("send failed: %s", exc)
-        if self._readable():
+        if not self._draining and self._readable():
             self._schedule()
 
     def close(self) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msgpack
+
+# A Packer per thread: reusing one skips building a packer per message (the server sends
+# from the loop thread; clients may encode from several threads).
+_local = threading.local()
 
 
 class DecodeError(ValueError):
@@ -12,7 +17,14 @@ class DecodeError(ValueError):
 
 
 def encode(obj: dict[str, Any]) -> bytes:
-    packed: bytes = msgpack.packb(obj, use_bin_type=True, datetime=False)
+    packer = getattr(_local, "packer", None)
+    if packer is None:
+        packer = _local.packer = msgpack.Packer(use_bin_type=True, datetime=False)
+    try:
+        packed: bytes = packer.pack(obj)
+    except BaseException:
+        packer.reset()  # never leave a half-packed object in the shared buffer
+        raise
     return packed
 
 

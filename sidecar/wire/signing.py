@@ -7,6 +7,11 @@
 
 The payload digest is the content hash the store needs anyway, so large inline payloads
 are hashed exactly once. Comparison is constant-time (``hmac.compare_digest``).
+
+The signed text of a message is small (the envelope plus a few fixed fields), so it is
+joined into one buffer and signed with the one-shot ``hmac.digest`` (OpenSSL's HMAC in C):
+about half the cost of building an ``hmac.HMAC`` object and feeding it part by part, and
+signing runs twice per round trip.
 """
 
 from __future__ import annotations
@@ -20,8 +25,15 @@ from protocol.envelope import SIGNATURE_DOMAIN, SIGNATURE_SIZE
 
 Buffer = bytes | bytearray | memoryview
 
+EMPTY_DIGEST = hashlib.sha256().digest()
+_U32 = struct.Struct(">I").pack
+_U64 = struct.Struct(">Q").pack
+_NO_PAYLOADS = _U32(0)
+
 
 def payload_digest(payloads: Sequence[Buffer]) -> bytes:
+    if not payloads:
+        return EMPTY_DIGEST
     h = hashlib.sha256()
     for p in payloads:
         h.update(p)
@@ -33,15 +45,14 @@ def sign(key: bytes, envelope: Buffer, payloads: Sequence[Buffer] = (),
     """The signature of a message; pass ``digest`` when the payload hash is already known."""
     if digest is None:
         digest = payload_digest(payloads)
-    mac = hmac.new(key, digestmod=hashlib.sha256)
-    mac.update(SIGNATURE_DOMAIN)
-    mac.update(struct.pack(">I", len(envelope)))
-    mac.update(envelope)
-    mac.update(struct.pack(">I", len(payloads)))
-    for p in payloads:
-        mac.update(struct.pack(">Q", memoryview(p).nbytes))
-    mac.update(digest)
-    return mac.digest()
+    if payloads:
+        sizes = b"".join([_U32(len(payloads)),
+                          *(_U64(memoryview(p).nbytes) for p in payloads)])
+    else:
+        sizes = _NO_PAYLOADS
+    text = b"".join((SIGNATURE_DOMAIN, _U32(memoryview(envelope).nbytes), envelope, sizes,
+                     digest))
+    return hmac.digest(key, text, "sha256")
 
 
 def verify(key: bytes, signature: Buffer, envelope: Buffer, payloads: Sequence[Buffer] = (),
