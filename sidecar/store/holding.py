@@ -22,6 +22,7 @@ from pathlib import Path
 from sidecar.store.blobs import CHUNK, SHA_RE, SourceReadError
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
+from sidecar.store.private import ensure_private_dir, is_private_dir
 
 log = logging.getLogger("sidecar.store.holding")
 
@@ -187,7 +188,8 @@ class Holding:
         tmp = self.dir / f".{sha}.{uuid.uuid4().hex}.tmp"
         digest = hashlib.sha256() if verify else None
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_private_dir(self.dir.parent)
+            ensure_private_dir(self.dir)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise classify(exc, "spill") from exc
@@ -236,7 +238,10 @@ class Holding:
         """At start: take over spill files whose sha some unsaved item needs
         (``wanted``: sha → item ids); delete the others. Returns the shas found."""
         found: set[str] = set()
-        if not self.dir.is_dir():
+        if not (is_private_dir(self.dir.parent) and is_private_dir(self.dir)):
+            if os.path.lexists(self.dir.parent):
+                log.error("ignoring spill dir %s: not a private directory of this user",
+                          self.dir.parent)
             return found
         for entry in os.scandir(self.dir):
             path = Path(entry.path)

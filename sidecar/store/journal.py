@@ -18,6 +18,7 @@ from typing import Any
 
 from sidecar.store.classify import classify
 from sidecar.store.osio import OsIO
+from sidecar.store.private import ensure_private_dir, is_private_dir
 
 log = logging.getLogger("sidecar.store.journal")
 
@@ -34,7 +35,7 @@ class Journal:
         line = (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
         with self._lock:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                ensure_private_dir(self.path.parent)
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                              0o600)
             except OSError as exc:
@@ -51,6 +52,11 @@ class Journal:
 
     def load(self) -> list[dict[str, Any]]:
         """Every complete entry (a torn last line from a crash is ignored)."""
+        if not is_private_dir(self.path.parent):
+            if os.path.lexists(self.path.parent):
+                log.error("ignoring the journal in %s: not a private directory of this user",
+                          self.path.parent)
+            return []
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -76,6 +82,9 @@ class Journal:
     def clear(self) -> bool:
         """Empty the journal (every entry reached the database). False if it failed."""
         with self._lock:
+            if not is_private_dir(self.path.parent):
+                self.ids.clear()
+                return True
             try:
                 os.unlink(self.path)
             except FileNotFoundError:

@@ -116,3 +116,30 @@ def test_concurrent_remove_and_add_never_lose_a_shared_blob(store: MediaStore) -
         assert second.sha256 is not None
         assert store.blob_path(second.sha256).read_bytes() == data
         store.remove(second)
+
+
+def test_a_spill_dir_planted_as_a_symlink_is_refused(tmp_path: Path) -> None:
+    from sidecar.store.config import StoreConfig
+    from sidecar.store.store import spill_namespace
+
+    elsewhere = tmp_path / "attacker"
+    elsewhere.mkdir()
+    (elsewhere / "journal.jsonl").write_text('{"op":"put","id":"x","rev":1,"record":{}}\n')
+    (elsewhere / "held").mkdir()
+    (elsewhere / "held" / "precious").write_bytes(b"not ours to delete")
+    config = StoreConfig(spill_dir=tmp_path / "spill", hold_memory_budget=0)
+    data_dir = tmp_path / "data"
+    ns = spill_namespace(config, data_dir)
+    ns.parent.mkdir()
+    ns.symlink_to(elsewhere)
+    store = MediaStore.open(data_dir, config)
+    try:
+        store.faults.arm("blobWrite", "EAGAIN")
+        with pytest.raises(Exception) as info:
+            store.save(record("a"), inline(b"bytes"), new=True)
+        assert type(info.value).__name__ == "NotKept"
+        assert sorted(p.name for p in elsewhere.rglob("*")) == ["held", "journal.jsonl",
+                                                                "precious"]
+        assert store.get("x") is None
+    finally:
+        store.close()
