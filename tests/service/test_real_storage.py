@@ -42,7 +42,9 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
     require(is_root(), "root (tmpfs mounts for a real ENOSPC / EROFS)")
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    run("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mnt))
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs",
+                           str(mnt)], check=False, capture_output=True, text=True)
+    require(done.returncode == 0, f"mounting a tmpfs: {done.stderr.strip()}")
     try:
         yield mnt
     finally:
