@@ -166,11 +166,18 @@ class MediaStore:
         try:
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             store.blobs.ensure_layout()
+            store.recovery.temps_removed = len(store.blobs.sweep_temps())
         except OSError as exc:
-            raise classify(exc, "create the data dir") from exc
-        store.recovery.temps_removed = len(store.blobs.sweep_temps())
+            raise classify(exc, "prepare the data dir") from exc
         store._db = MetadataDB(data_dir / DB_NAME, store.io)
-        store._recover()
+        try:
+            store._recover()
+        except OSError as exc:
+            store._db.close()
+            raise classify(exc, "recover the store") from exc
+        except BaseException:
+            store._db.close()
+            raise
         return store
 
     def close(self) -> None:
