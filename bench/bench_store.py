@@ -99,9 +99,9 @@ def bench_listing(loop: asyncio.AbstractEventLoop, service: MediaService, db_pat
     mid = raw.execute("SELECT created_at, id FROM items WHERE project_id='big' "
                       "ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 50000").fetchone()
     deep = ListQuery("big", limit=PAGE, after=(mid[0], mid[1]))
-    raw_sql = (f"SELECT {COLUMNS} FROM items WHERE project_id = ? "  # noqa: S608
+    raw_sql = (f"SELECT {COLUMNS} FROM items WHERE project_id = ? "
                "ORDER BY created_at DESC, id DESC LIMIT ?")
-    raw_deep = (f"SELECT {COLUMNS} FROM items WHERE project_id = ? "  # noqa: S608
+    raw_deep = (f"SELECT {COLUMNS} FROM items WHERE project_id = ? "
                 "AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?")
     params = ListMediaItemsParams(project_id="big", limit=PAGE)
     ctx = CallContext(request_id="bench", client=b"bench")
@@ -221,10 +221,10 @@ def main() -> int:
     width = max(len(r["name"]) for r in rows)
     print(f"{'':{width}}  {'value':>10}  {'raw':>10}  {'ratio':>6}  target")
     for r in rows:
-        target = f"≤ {r['target']}×" if r["target"] else "-"
+        target = f"≤ {r['target']}x" if r["target"] else "-"
         met = "" if not r["target"] else ("  ok" if r["ratio"] <= r["target"] else "  MISSED")
         print(f"{r['name']:{width}}  {r['value_ms']:8.3f}ms  {r['baseline_ms']:8.3f}ms  "
-              f"{r['ratio']:5.2f}×  {target}{met}")
+              f"{r['ratio']:5.2f}x  {target}{met}")
     print(json.dumps(doc, indent=2))
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2))
