@@ -82,9 +82,6 @@ def _attempt(client: httpx.Client, policy: UrlPolicy, start: Target, *, sink: Si
                 continue
             _check_status(status, response, offset, sink, state)
             _read_body(response, target, offset, sink=sink, state=state, dial=dial, config=config)
-            # Written through before the loop hears of success, so every progress call the
-            # writer scheduled runs before fetch() returns.
-            sink.drain()
             return
         finally:
             response.close()
@@ -156,13 +153,13 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
 
 def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: ResumeState,
                  dial: Dial, config: FetchConfig) -> None:
-    """Content-Length body straight from the socket into the sink's buffers."""
+    """Content-Length body straight from the socket into the sink's buffer: no copies."""
     stream.set_read_timeout(config.read_timeout)
+    buf = sink.buffer
     remaining = length
     while remaining:
         if dial.aborted:
-            raise Transient("aborted")  # turned into Cancelled by the caller
-        buf = sink.acquire()
+            raise Transient("aborted")  # turned into Cancelled by run_attempt
         limit = min(len(buf), remaining)
         n = 0
         try:
@@ -177,7 +174,7 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
         except OSError as exc:  # ssl.SSLError included
             raise Transient(f"connection error: {exc}") from exc
         finally:
-            sink.commit(buf, n)  # what arrived is a valid prefix: kept for the resume
+            sink.write(buf[:n])  # what arrived is a valid prefix: kept for the resume
         remaining -= n
 
 
@@ -189,7 +186,7 @@ def _read_through_httpx(response: httpx.Response, sink: Sink, dial: Dial,
             raise Transient("aborted")
         if sink.size + len(chunk) > config.max_bytes:
             raise PayloadTooLarge(f"the download exceeds the limit of {config.max_bytes} bytes")
-        sink.feed(chunk)
+        sink.write(chunk)
 
 
 def _translate(exc: Exception) -> Exception:

@@ -65,12 +65,11 @@ class Fetcher:
             sink.open()
             try:
                 await self._attempts(target, sink, state, cancel)
-                digest = sink.hexdigest()
                 sink.close()
             except BaseException:
                 sink.discard()
                 raise
-            return Fetched(path=dest, size=sink.size, sha256=digest, mime_type=state.mime,
+            return Fetched(path=dest, size=sink.size, sha256=sink.hexdigest(), mime_type=state.mime,
                            final_url=state.final_url)
 
     async def aclose(self) -> None:
@@ -161,14 +160,37 @@ class Fetcher:
     @staticmethod
     def _progress_hook(progress: ProgressFn | None,
                        state: ResumeState) -> Callable[[int], None] | None:
+        """Carry progress from the worker thread to the loop, coalesced.
+
+        At most one delivery is pending at a time and it reports the latest count when it
+        runs: a fast download cannot flood the loop with a wake-up per 64 KiB, and a slow one
+        still reports every chunk. The last count is delivered before ``fetch`` returns (its
+        callback is queued before the worker's completion).
+        """
         if progress is None:
             return None
+        report = progress
         loop = asyncio.get_running_loop()
+        latest = 0
+        delivered = -1
+        pending = False
 
-        def report(done: int) -> None:  # in the sink's writer thread: hop to the loop
-            loop.call_soon_threadsafe(progress, done, state.total)
+        def deliver() -> None:  # on the loop
+            nonlocal pending, delivered
+            pending = False
+            if latest != delivered:
+                delivered = latest
+                report(latest, state.total)
 
-        return report
+        def on_progress(done: int) -> None:  # in the worker thread
+            nonlocal latest, pending
+            latest = done
+            if not pending:
+                pending = True
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody listens
+                    loop.call_soon_threadsafe(deliver)
+
+        return on_progress
 
 
 def _settle(fut: asyncio.Future[BaseException | None], outcome: BaseException | None) -> None:
