@@ -21,7 +21,7 @@ def _cpu_model() -> str:
 
 def _version(cmd: list[str]) -> str:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "absent"
     text = (out.stdout or out.stderr).strip().splitlines()

@@ -37,8 +37,8 @@ async def serve(endpoint: str, conn_file: Path) -> None:
     transport = Transport(zctx, settings.max_frame_bytes, 0)
     bound = transport.bind(endpoint)
     server = Server(settings, transport, Handlers(), bus, "session-server")
-    conn_file.write_text(json.dumps({"endpoint": bound, "secret": secret.decode(),
-                                     "pid": os.getpid()}))
+    info = {"endpoint": bound, "secret": secret.decode(), "pid": os.getpid()}
+    conn_file.write_text(json.dumps(info))  # noqa: ASYNC240
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.request_stop)

@@ -5,6 +5,7 @@ good ("lower" for times and memory, "higher" for throughput), so a target reads
 ``≤ 1.3×`` or ``≥ 0.8×``.
 """
 
+# ruff: noqa: RUF001, RUF002
 from __future__ import annotations
 
 import math

@@ -23,19 +23,19 @@ def ensure() -> tuple[Path | None, str]:
     """The venv's python, or None and why not."""
     py = python()
     check = [str(py), "-c", "import zerorpc, gevent; print(gevent.__version__)"]
-    if py.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+    if py.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
         return py, "ok"
     VENV.parent.mkdir(parents=True, exist_ok=True)
     try:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True,
                        capture_output=True, timeout=120)
         res = subprocess.run([str(py), "-m", "pip", "install", "-q", "zerorpc"],
-                             capture_output=True, text=True, timeout=900)
+                             capture_output=True, text=True, timeout=900, check=False)
     except (subprocess.SubprocessError, OSError) as exc:
         return None, f"venv/pip failed: {exc}"
     if res.returncode != 0:
         tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
         return None, "pip install zerorpc failed: " + " | ".join(tail)
-    if subprocess.run(check, capture_output=True).returncode != 0:
+    if subprocess.run(check, capture_output=True, check=False).returncode != 0:
         return None, "zerorpc installed but does not import"
     return py, "ok"

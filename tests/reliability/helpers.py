@@ -1,0 +1,114 @@
+"""Helpers of the reliability suite: raw signed frames, a raw async DEALER, process facts."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+import zmq
+import zmq.asyncio
+
+from sidecar.client import Client
+from sidecar.wire import signing
+from sidecar.wire.codec import decode, encode
+from tests.support import SidecarProcess
+
+_ids = itertools.count(1)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def request(method: str, params: dict[str, Any] | None = None, *, rid: str | None = None,
+            ts: int | None = None) -> tuple[str, bytes]:
+    rid = rid or f"r{next(_ids)}"
+    env = encode({"type": "request", "id": rid, "method": method, "params": params or {},
+                  "ts": now_ms() if ts is None else ts})
+    return rid, env
+
+
+def signed(secret: bytes, env: bytes, payloads: Sequence[bytes] = ()) -> list[bytes]:
+    return [signing.sign(secret, env, payloads), env, *payloads]
+
+
+def rss(pid: int) -> int:
+    return int(psutil.Process(pid).memory_info().rss)
+
+
+def gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+async def connect(sc: SidecarProcess, *, hello: bool = True, timeout: float = 30) -> Client:
+    return await Client.connect(sc.connection_file, hello=hello, timeout=timeout)
+
+
+class RawDealer:
+    """A bare async DEALER for tests that count every reply themselves."""
+
+    def __init__(self, endpoint: str, secret: bytes) -> None:
+        self.secret = secret
+        self.ctx = zmq.asyncio.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.SNDHWM, 0)
+        self.sock.setsockopt(zmq.RCVHWM, 0)
+        self.sock.connect(endpoint)
+
+    async def send(self, frames: Sequence[bytes]) -> None:
+        await self.sock.send_multipart(list(frames))
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        """The next message from the server, signature checked, envelope decoded."""
+        if not await self.sock.poll(int(timeout * 1000)):
+            raise TimeoutError("no message from the server")
+        frames = await self.sock.recv_multipart()
+        assert signing.verify(self.secret, frames[0], frames[1], frames[2:]), "bad signature"
+        msg: dict[str, Any] = decode(frames[1], 1 << 26)
+        return msg
+
+    async def call(self, method: str, params: dict[str, Any] | None = None,
+                   payloads: Sequence[bytes] = (), timeout: float = 10) -> dict[str, Any]:
+        rid, env = request(method, params)
+        await self.send(signed(self.secret, env, payloads))
+        while True:
+            msg = await self.recv(timeout)
+            if msg.get("id") == rid:
+                return msg
+
+    async def hello(self) -> dict[str, Any]:
+        msg = await self.call("hello", {"protocol": "1.0.0"})
+        assert msg["type"] == "reply", msg
+        return msg
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.ctx.term()
