@@ -112,3 +112,23 @@ class RawDealer:
     def close(self) -> None:
         self.sock.close(0)
         self.ctx.term()
+
+
+def close_pipes(sc: SidecarProcess) -> None:
+    if sc.proc.stdout is not None and not sc.proc.stdout.closed:
+        sc.proc.stdout.close()
+
+
+def stop(sc: SidecarProcess) -> int:
+    """SIGTERM, wait, and close our end of its stdout."""
+    code = sc.stop()
+    close_pipes(sc)
+    return code
+
+
+def kill(sc: SidecarProcess) -> None:
+    """SIGKILL, reap, and close our end of its stdout."""
+    if sc.proc.poll() is None:
+        os.kill(sc.pid, 9)
+        sc.proc.wait(10)
+    close_pipes(sc)

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 
 from tests.reliability.conftest import Figures
-from tests.reliability.helpers import RawDealer
+from tests.reliability.helpers import RawDealer, stop
 from tests.support import spawn_sidecar
 
 
@@ -93,7 +93,7 @@ async def test_hostile_names_and_paths_write_nothing_outside_the_data_dir(
         assert ok["type"] == "reply" and ok["result"]["durable"]
     finally:
         dealer.close()
-        sc.stop()
+        stop(sc)
     after = _snapshot(tmp_path, allowed)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     planted = [str(p) for d in {Path("/tmp"), tmp_path.parent, tmp_path.parent.parent,

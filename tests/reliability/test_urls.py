@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.conftest import Figures
-from tests.reliability.helpers import RawDealer
+from tests.reliability.helpers import RawDealer, stop
 from tests.support import SidecarProcess, spawn_sidecar
 
 
@@ -144,7 +144,7 @@ async def test_forbidden_urls_are_refused_and_no_connection_is_made(
         connections = counter.count
     finally:
         dealer.close()
-        sc.stop()
+        stop(sc)
     # the control: the listener does count a connection when one is made
     socket.create_connection(("127.0.0.1", p), timeout=2).close()
     for _ in range(50):
