@@ -1,0 +1,76 @@
+"""The hot path's hand-built shortcuts say exactly what the slow, model-built path says."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import random
+import struct
+from pathlib import Path
+
+import msgpack
+
+from protocol.core import PingResult
+from protocol.envelope import SIGNATURE_DOMAIN, Reply
+from sidecar.dispatch import Handlers
+from sidecar.events import EventBus
+from sidecar.server import Server
+from sidecar.settings import Settings
+from sidecar.wire import signing
+from sidecar.wire.codec import encode
+
+
+def _reference_signature(key: bytes, env: bytes, payloads: list[bytes]) -> bytes:
+    """The signature exactly as docs/PROTOCOL.md writes it, fed part by part."""
+    digest = hashlib.sha256(b"".join(payloads)).digest()
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    mac.update(SIGNATURE_DOMAIN + struct.pack(">I", len(env)) + env)
+    mac.update(struct.pack(">I", len(payloads)))
+    for p in payloads:
+        mac.update(struct.pack(">Q", len(p)))
+    mac.update(digest)
+    return mac.digest()
+
+
+def test_one_shot_signature_equals_the_documented_construction() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        key = os.urandom(rng.randrange(0, 80))
+        env = os.urandom(rng.randrange(0, 4000))
+        payloads = [os.urandom(rng.randrange(0, 3000)) for _ in range(rng.randrange(0, 5))]
+        want = _reference_signature(key, env, payloads)
+        assert signing.sign(key, env, payloads) == want
+        assert signing.sign(key, memoryview(env), [memoryview(p) for p in payloads]) == want
+        assert signing.verify(key, want, env, payloads)
+
+
+def test_reused_packer_encodes_like_packb_and_survives_a_failure() -> None:
+    obj = {"type": "reply", "id": "x", "result": {"a": [1, 2.5, None, b"\0", "é"]}, "ts": 1}
+    want = msgpack.packb(obj, use_bin_type=True, datetime=False)
+    assert encode(obj) == want
+    try:
+        encode({"bad": object()})
+    except TypeError:
+        pass
+    assert encode(obj) == want
+
+
+async def test_fast_ping_reply_matches_the_model_built_reply(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, secret=b"k" * 32, runtime_dir=tmp_path)
+    bus = EventBus()
+    bus.bind(asyncio.get_running_loop())
+
+    class NoTransport:
+        def start(self, *a: object) -> None: ...
+        def stop_receiving(self) -> None: ...
+        def send(self, *a: object) -> None: ...
+
+    server = Server(settings, NoTransport(), Handlers(), bus, "s")  # type: ignore[arg-type]
+    fast = server.ping_reply("id-1")
+    model = Reply(type="reply", id="id-1", ts=fast["ts"], result=PingResult(
+        pong=True, time=fast["result"]["time"],
+        uptime_ms=fast["result"]["uptimeMs"]).wire()).model_dump()
+    assert fast == model
+    assert encode(fast) == encode(model)
