@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 
 import msgpack
+import pytest
 
 from protocol.core import PingResult
 from protocol.envelope import SIGNATURE_DOMAIN, Reply
@@ -50,10 +51,8 @@ def test_reused_packer_encodes_like_packb_and_survives_a_failure() -> None:
     obj = {"type": "reply", "id": "x", "result": {"a": [1, 2.5, None, b"\0", "é"]}, "ts": 1}
     want = msgpack.packb(obj, use_bin_type=True, datetime=False)
     assert encode(obj) == want
-    try:
+    with pytest.raises(TypeError):
         encode({"bad": object()})
-    except TypeError:
-        pass
     assert encode(obj) == want
 
 

@@ -48,10 +48,9 @@ def _fill(path: Path, leave: int) -> None:
     """Write ``path`` until only ``leave`` bytes are free on its filesystem."""
     st = os.statvfs(path.parent)
     size = max(st.f_bavail * st.f_frsize - leave, 0)
-    with path.open("wb") as f:
-        with contextlib.suppress(OSError):
-            for _ in range(size // MIB):
-                f.write(b"\0" * MIB)
+    with path.open("wb") as f, contextlib.suppress(OSError):
+        for _ in range(size // MIB):
+            f.write(b"\0" * MIB)
 
 
 async def _add_all(d: RawDealer, project: str, n: int, size: int,
