@@ -32,7 +32,7 @@ system-deps:
 	fi
 
 $(SHIM)/node_modules/.installed: $(SHIM)/package.json $(SHIM)/package-lock.json
-	cd $(SHIM) && npm ci --ignore-scripts --no-audit --no-fund && npm rebuild zeromq
+	cd $(SHIM) && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 shim-install: $(SHIM)/node_modules/.installed
@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check protocol sidecar tests bench
 	$(VENV)/bin/mypy
 
-test-python: $(STAMP) system-deps
+test-python: $(STAMP) system-deps shim-install
 	$(VENV)/bin/pytest -q
 
 test-shim: $(STAMP) system-deps shim-install

@@ -15,6 +15,7 @@ class Params(BaseModel):
         extra="forbid",
         strict=True,
         frozen=True,
+        defer_build=True,  # validators are built on first use: start-up stays fast
     )
 
 
@@ -26,6 +27,7 @@ class Result(BaseModel):
         populate_by_name=True,
         extra="ignore",
         frozen=True,
+        defer_build=True,
     )
 
     def wire(self) -> dict[str, object]:

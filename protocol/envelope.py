@@ -17,7 +17,7 @@ MethodName = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class Request(_Envelope):

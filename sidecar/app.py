@@ -7,6 +7,7 @@ app → service → (store, fetch). Nothing below imports this module.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -78,9 +79,15 @@ async def run(settings: Settings) -> int:
                 server.request_stop(min(settings.drain_timeout, 1.0))
 
             watcher = asyncio.create_task(
-                watch_parent(settings.parent_pid, settings.parent_poll_interval, parent_gone))
+                watch_parent(settings.original_ppid if settings.original_ppid > 0
+                             else os.getppid(), settings.parent_pid,
+                             settings.parent_poll_interval, parent_gone))
         print_ready_line({"endpoint": endpoint, "pid": os.getpid(),
                           "protocol": PROTOCOL_VERSION, "connectionFile": str(conn_file)})
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's sight, then collect as usual (the CLI disabled GC for start-up).
+        gc.freeze()
+        gc.enable()
         log.info("serving", extra={"endpoint": endpoint, "data_dir": str(settings.data_dir)})
         await server.serve()
         if watcher is not None:

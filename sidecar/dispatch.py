@@ -58,7 +58,7 @@ class Handlers:
         if spec is None or method not in self._table:
             raise UnknownMethod(f"unknown method {method!r}", field="method")
         try:
-            return spec.params.model_validate(raw)
+            return spec.params.model_validate(raw, by_name=False)  # camelCase only
         except ValidationError as exc:
             raise invalid_params(exc) from exc
 

@@ -99,18 +99,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def watch_parent(parent_pid: int | None, interval: float,
+async def watch_parent(original_ppid: int, parent_pid: int | None, interval: float,
                        on_gone: Callable[[str], None]) -> None:
-    """Call ``on_gone`` once the parent is gone: our ppid changed, or ``parent_pid`` died."""
-    original_ppid = os.getppid()
+    """Call ``on_gone`` once the parent is gone: our ppid is no longer ``original_ppid``
+    (read at process start, so a parent that dies during start-up is seen too), or
+    ``parent_pid`` died."""
     while True:
-        await asyncio.sleep(interval)
         if os.getppid() != original_ppid:
             on_gone(f"parent process {original_ppid} exited")
             return
         if parent_pid is not None and not _alive(parent_pid):
             on_gone(f"watched process {parent_pid} exited")
             return
+        await asyncio.sleep(interval)
 
 
 def started_at_ms() -> int:

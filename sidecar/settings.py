@@ -40,6 +40,8 @@ class Settings:
     connection_file: Path | None = None
     runtime_dir: Path = field(default_factory=default_runtime_dir)
     parent_pid: int | None = None
+    # our parent's pid when the process started (the launcher); -1: unknown
+    original_ppid: int = -1
     watch_parent: bool = True
     parent_poll_interval: float = 0.25
     max_in_flight: int = 64

@@ -61,21 +61,35 @@ class SidecarProcess:
         return self.stderr_path.read_text(errors="replace")
 
     def wait(self, timeout: float = 10.0) -> int:
-        return self.proc.wait(timeout)
+        code = self.proc.wait(timeout)
+        self.close_pipes()
+        return code
+
+    def read_rest_of_stdout(self) -> str:
+        """What the sidecar printed after its ready line (read once it has exited)."""
+        assert self.proc.stdout is not None
+        return self.proc.stdout.read()
+
+    def close_pipes(self) -> None:
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.extra["stdout_rest"] = self.proc.stdout.read()
+            self.proc.stdout.close()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self.close_pipes()
 
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                return self.proc.wait(15)
+                self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.close_pipes()
         return self.proc.returncode
 
 

@@ -59,8 +59,7 @@ def test_ready_line_and_owner_only_connection_file_over_ipc(tmp_path: Path) -> N
     finally:
         assert sc.stop() == 0
     assert not sc.connection_file.exists()
-    assert sc.proc.stdout is not None
-    assert sc.proc.stdout.read() == ""  # exactly one line on stdout, ever
+    assert sc.extra["stdout_rest"] == ""  # exactly one line on stdout, ever
     for line in sc.stderr().splitlines():
         json.loads(line)  # logs are structured JSON lines on stderr
 
@@ -101,7 +100,9 @@ def test_sigterm_lets_an_in_flight_add_finish(tmp_path: Path) -> None:
         async with await Client.connect(sc.connection_file) as c:
             call = asyncio.create_task(c.call("addMediaItem", {
                 "projectId": "p1", "name": "big.mp4", "type": "video"}, [payload]))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0)  # let the add's frames be queued first
+            # one connection keeps order: once this ping is answered, the add was received
+            await c.call("ping")
             sc.proc.send_signal(signal.SIGTERM)
             return await call
 
@@ -120,15 +121,16 @@ def test_secret_from_stdin(tmp_path: Path) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         cwd=ROOT, env={k: v for k, v in os.environ.items() if k != "MEDIA_SIDECAR_SECRET"})
     assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("stdin-secret-0123456789abcdef\n")
-    proc.stdin.flush()
-    ready = json.loads(proc.stdout.readline())
-    try:
-        info = ConnectionInfo.load(ready["connectionFile"])
-        assert info.secret == b"stdin-secret-0123456789abcdef"
-    finally:
-        proc.terminate()
-        assert proc.wait(10) == 0
+    with proc:
+        proc.stdin.write("stdin-secret-0123456789abcdef\n")
+        proc.stdin.flush()
+        ready = json.loads(proc.stdout.readline())
+        try:
+            info = ConnectionInfo.load(ready["connectionFile"])
+            assert info.secret == b"stdin-secret-0123456789abcdef"
+        finally:
+            proc.terminate()
+            assert proc.wait(10) == 0
 
 
 def test_generated_secret_when_launcher_gives_none(tmp_path: Path) -> None:
@@ -139,19 +141,20 @@ def test_generated_secret_when_launcher_gives_none(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         cwd=ROOT, env=env)
     assert proc.stdout is not None
-    ready = json.loads(proc.stdout.readline())
-    try:
-        secret = ConnectionInfo.load(ready["connectionFile"]).secret
-        assert len(secret) == 64
+    with proc:
+        ready = json.loads(proc.stdout.readline())
+        try:
+            secret = ConnectionInfo.load(ready["connectionFile"]).secret
+            assert len(secret) == 64
 
-        async def talk() -> None:
-            async with await Client.connect(ready["connectionFile"]) as c:
-                assert (await c.call("ping"))["pong"]
+            async def talk() -> None:
+                async with await Client.connect(ready["connectionFile"]) as c:
+                    assert (await c.call("ping"))["pong"]
 
-        asyncio.run(talk())
-    finally:
-        proc.terminate()
-        assert proc.wait(10) == 0
+            asyncio.run(talk())
+        finally:
+            proc.terminate()
+            assert proc.wait(10) == 0
 
 
 def test_second_sidecar_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
@@ -191,10 +194,11 @@ def test_sidecar_exits_when_its_parent_dies(tmp_path: Path) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "MEDIA_SIDECAR_SECRET": "y" * 32})
     assert parent.stdout is not None
-    ready = json.loads(parent.stdout.readline())
-    pid = int(ready["pid"])
-    parent.kill()
-    parent.wait()
+    with parent:
+        ready = json.loads(parent.stdout.readline())
+        pid = int(ready["pid"])
+        parent.kill()
+        parent.wait()
     elapsed = _wait_gone(pid, 10)
     print(f"sidecar gone {elapsed:.2f} s after its parent was killed")
     assert elapsed < 5.0  # generous: the design target is 2 s (see bench)
