@@ -10,6 +10,8 @@ from protocol.base import Params, Result
 
 
 class ClientInfo(Params):
+    """Who the client is (for logs)."""
+
     name: Annotated[str, Field(max_length=128)]
     version: Annotated[str, Field(max_length=64)] = ""
 
@@ -22,11 +24,15 @@ class HelloParams(Params):
 
 
 class ServerInfo(Result):
+    """The server's name and version."""
+
     name: str
     version: str
 
 
 class Limits(Result):
+    """Limits the server enforces; a client must stay within them."""
+
     max_envelope_bytes: int
     max_frame_bytes: int
     max_frames: int
@@ -36,6 +42,8 @@ class Limits(Result):
 
 
 class HelloResult(Result):
+    """The negotiated session: versions, methods, events, limits, features."""
+
     server: ServerInfo
     protocol: str
     session: str = Field(description="Changes at every start of the server.")
@@ -51,6 +59,8 @@ class PingParams(Params):
 
 
 class PingResult(Result):
+    """Liveness: the server's clock and uptime."""
+
     pong: bool = True
     time: int = Field(description="Server clock, ms since epoch.")
     uptime_ms: int
@@ -63,6 +73,8 @@ class ShutdownParams(Params):
 
 
 class ShutdownResult(Result):
+    """The shutdown was accepted; ``inFlight`` requests are being drained."""
+
     accepted: bool
     in_flight: int
 
@@ -80,6 +92,8 @@ class SubscribeParams(Params):
 
 
 class SubscribeResult(Result):
+    """The events this connection now receives."""
+
     events: list[str]
     project_id: str | None
     seq: int = Field(description="The seq of the last event sent to this client (0 if none).")
@@ -90,4 +104,6 @@ class UnsubscribeParams(Params):
 
 
 class UnsubscribeResult(Result):
+    """Whether the connection was subscribed before."""
+
     unsubscribed: bool

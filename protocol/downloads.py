@@ -11,6 +11,8 @@ class DownloadUrlOnlyItemParams(ItemRef):
 
 
 class DownloadUrlOnlyItemResult(Result):
+    """The item after the download: saved (durable), or as storage allowed."""
+
     item: MediaItem
     durable: bool
 
@@ -30,5 +32,7 @@ class CancelDownloadParams(ItemRef):
 
 
 class CancelDownloadResult(Result):
+    """Whether a running download of the item was cancelled."""
+
     id: str
     cancelled: bool

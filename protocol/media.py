@@ -85,6 +85,8 @@ class AddMediaItemParams(Params):
 
 
 class AddMediaItemResult(Result):
+    """The item as stored, whether this call created it, and whether its bytes are durable."""
+
     item: MediaItem
     created: bool = Field(description="False when an identical item with this id existed.")
     durable: bool
@@ -102,6 +104,8 @@ class GetMediaItemParams(ItemRef):
 
 
 class GetMediaItemResult(Result):
+    """One item."""
+
     item: MediaItem
 
 
@@ -110,6 +114,8 @@ class RemoveMediaItemParams(ItemRef):
 
 
 class RemoveMediaItemResult(Result):
+    """The item is gone; ``blobDeleted`` is false when another item shares its bytes."""
+
     id: str
     removed: bool
     blob_deleted: bool
@@ -133,6 +139,8 @@ class ListMediaItemsParams(Params):
 
 
 class StatusCounts(Result):
+    """Items by status (the app's badges and 'N unsaved items' banner)."""
+
     saved: int = 0
     unsaved: int = 0
     url_only: int = 0
@@ -141,6 +149,8 @@ class StatusCounts(Result):
 
 
 class ListMediaItemsResult(Result):
+    """One page of a project's items, the cursor of the next page, and the project's counts."""
+
     items: list[MediaItem]
     next_cursor: str | None
     counts: StatusCounts = Field(description="Counts by status for the whole project, "
@@ -152,6 +162,8 @@ class RetrySaveItemParams(ItemRef):
 
 
 class RetrySaveItemResult(Result):
+    """The item after the retry: saved, or still unsaved with a fresh error."""
+
     item: MediaItem
     durable: bool
 
@@ -163,6 +175,8 @@ class RetryAllUnsavedParams(Params):
 
 
 class BatchSummary(Result):
+    """What a batch operation did, item by item counted by outcome."""
+
     attempted: int
     saved: int
     unsaved: int = 0
@@ -181,6 +195,8 @@ class StorageStatusParams(Params):
 
 
 class StorageStatusResult(Result):
+    """Where the library is, whether it can be written, and what is held unsaved."""
+
     data_dir: str
     writable: bool
     blocked: bool
@@ -205,4 +221,6 @@ class FaultParams(Params):
 
 
 class FaultResult(Result):
+    """The faults armed now, by operation."""
+
     active: dict[str, int]
