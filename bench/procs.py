@@ -74,10 +74,12 @@ def _read_ready(proc: subprocess.Popen[str], timeout: float, log: Path | None) -
 
 
 def start_sidecar(workdir: Path | None = None, *args: str, session_only: bool = False,
-                  env: dict[str, str] | None = None, timeout: float = 30.0) -> Child:
+                  env: dict[str, str] | None = None, timeout: float = 30.0,
+                  data_dir: Path | None = None) -> Child:
     """The real ``python -m sidecar serve`` (or the session-only server when serve cannot
-    start yet, or when asked), on ipc in a private runtime dir."""
+    start yet, or when asked), on ipc in a private runtime dir under ``workdir``."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="bench-sidecar-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
     full_env = {**os.environ, "MEDIA_SIDECAR_SECRET": secret, **(env or {})}
     log = workdir / f"sidecar-{secrets.token_hex(3)}.log"
@@ -89,7 +91,7 @@ def start_sidecar(workdir: Path | None = None, *args: str, session_only: bool = 
                str(run / "conn.json")]
     else:
         kind = "sidecar"
-        cmd = [PY, "-m", "sidecar", "serve", "--data-dir", str(workdir / "data"),
+        cmd = [PY, "-m", "sidecar", "serve", "--data-dir", str(data_dir or workdir / "data"),
                "--runtime-dir", str(workdir / "run"), "--log-level", "warning", *args]
     with log.open("w") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
