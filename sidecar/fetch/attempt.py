@@ -155,11 +155,11 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
                  dial: Dial, config: FetchConfig) -> None:
     """Content-Length body straight from the socket into the sink's buffer: no copies."""
     stream.set_read_timeout(config.read_timeout)
-    buf = sink.buffer
     remaining = length
     while remaining:
         if dial.aborted:
             raise Transient("aborted")  # turned into Cancelled by run_attempt
+        buf = sink.buffer
         limit = min(len(buf), remaining)
         n = 0
         try:
@@ -174,7 +174,7 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
         except OSError as exc:  # ssl.SSLError included
             raise Transient(f"connection error: {exc}") from exc
         finally:
-            sink.write(buf[:n])  # what arrived is a valid prefix: kept for the resume
+            sink.commit(n)  # what arrived is a valid prefix: kept for the resume
         remaining -= n
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,11 +61,14 @@ class Fetcher:
             if self._closed or (cancel is not None and cancel.is_set()):
                 raise Cancelled("download cancelled")
             state = ResumeState(final_url=target.url)
-            sink = Sink(dest, self._progress_hook(progress, state))
+            relay = ProgressRelay(progress, state) if progress is not None else None
+            sink = Sink(dest, relay)
             sink.open()
             try:
                 await self._attempts(target, sink, state, cancel)
                 sink.close()
+                if relay is not None:
+                    relay.flush()  # the final count, before fetch returns
             except BaseException:
                 sink.discard()
                 raise
@@ -157,40 +160,37 @@ class Fetcher:
                 self._client = build_client(self.config, self._resolver)
             return self._client
 
-    @staticmethod
-    def _progress_hook(progress: ProgressFn | None,
-                       state: ResumeState) -> Callable[[int], None] | None:
-        """Carry progress from the worker thread to the loop, coalesced.
+class ProgressRelay:
+    """Carries progress from the worker thread to the caller's loop, at most every 20 ms.
 
-        At most one delivery is pending at a time and it reports the latest count when it
-        runs: a fast download cannot flood the loop with a wake-up per 64 KiB, and a slow one
-        still reports every chunk. The last count is delivered before ``fetch`` returns (its
-        callback is queued before the worker's completion).
-        """
-        if progress is None:
-            return None
-        report = progress
-        loop = asyncio.get_running_loop()
-        latest = 0
-        delivered = -1
-        pending = False
+    A hop to the loop per 64 KiB chunk would wake it (and contend for the GIL) thousands of
+    times a second on a fast link, costing more than the download; so a chunk's count is
+    sent only if the last one was sent ``INTERVAL`` ago, and ``flush`` reports the final
+    count. A slow download still reports every chunk.
+    """
 
-        def deliver() -> None:  # on the loop
-            nonlocal pending, delivered
-            pending = False
-            if latest != delivered:
-                delivered = latest
-                report(latest, state.total)
+    INTERVAL = 0.02
 
-        def on_progress(done: int) -> None:  # in the worker thread
-            nonlocal latest, pending
-            latest = done
-            if not pending:
-                pending = True
-                with contextlib.suppress(RuntimeError):  # a closed loop: nobody listens
-                    loop.call_soon_threadsafe(deliver)
+    def __init__(self, progress: ProgressFn, state: ResumeState) -> None:
+        self._progress = progress
+        self._state = state
+        self._loop = asyncio.get_running_loop()
+        self._sent_at = 0.0
+        self._latest = 0
+        self._delivered = -1
 
-        return on_progress
+    def __call__(self, done: int) -> None:  # in the worker thread
+        self._latest = done
+        now = time.monotonic()
+        if now - self._sent_at >= self.INTERVAL:
+            self._sent_at = now
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody listens
+                self._loop.call_soon_threadsafe(self.flush)
+
+    def flush(self) -> None:  # on the loop
+        if self._latest != self._delivered:
+            self._delivered = self._latest
+            self._progress(self._latest, self._state.total)
 
 
 def _settle(fut: asyncio.Future[BaseException | None], outcome: BaseException | None) -> None:
