@@ -47,7 +47,14 @@ from sidecar.errors import (
     VersionMismatch,
 )
 from sidecar.events import EventBus
-from sidecar.inbound import Inbound, InboundParser, Pending, Rejected, digest_of
+from sidecar.inbound import (
+    Inbound,
+    InboundParser,
+    Pending,
+    Rejected,
+    digest_of,
+    is_plain_ping,
+)
 from sidecar.sessions import Sessions
 from sidecar.settings import Settings
 from sidecar.transport import Transport
@@ -125,22 +132,24 @@ class Server:
     # -- receiving -------------------------------------------------------------------------
 
     def _on_message(self, frames: list[zmq.Frame | bytes]) -> None:
+        parser = self._parser
         try:
-            pending = self._parser.split(frames)
+            pending = parser.split(frames)
             if pending.hash_off_loop:
                 self._spawn(self._hash_then_dispatch(pending, self.state is State.SERVING))
                 return
-            inbound = self._parser.finish(pending, digest_of(pending))
+            digest = digest_of(pending)
+            parser.authenticate(pending, digest)
+            if (not pending.payloads and self.state is State.SERVING
+                    and is_plain_ping(pending.raw)):
+                session = self._sessions.get(pending.identity)
+                if session.ready:  # the fast path: answered before any queued work
+                    self._send(pending.identity, self.ping_reply(str(pending.request_id)))
+                    return
+            inbound = parser.validate(pending, digest)
         except Rejected as rej:
             self._reject(rej)
             return
-        req = inbound.request
-        if (req.method == "ping" and self.state is State.SERVING and not req.params
-                and not inbound.payloads):
-            session = self._sessions.get(inbound.identity)
-            if session.ready:  # the fast path: answered before any queued work
-                self._send(inbound.identity, self.ping_reply(req.id))
-                return
         self._spawn(self._dispatch(inbound, self.state is State.SERVING))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

@@ -12,11 +12,15 @@ from pathlib import Path
 
 import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from protocol.core import PingResult
-from protocol.envelope import SIGNATURE_DOMAIN, Reply
+from protocol.envelope import SIGNATURE_DOMAIN, Reply, Request
 from sidecar.dispatch import Handlers
 from sidecar.events import EventBus
+from sidecar.inbound import is_plain_ping
 from sidecar.server import Server
 from sidecar.settings import Settings
 from sidecar.wire import signing
@@ -73,3 +77,29 @@ async def test_fast_ping_reply_matches_the_model_built_reply(tmp_path: Path) -> 
         uptime_ms=fast["result"]["uptimeMs"]).wire()).model_dump()
     assert fast == model
     assert encode(fast) == encode(model)
+
+
+_key = st.sampled_from(["type", "id", "method", "params", "ts", "extra", b"id"])
+_val = st.one_of(st.sampled_from(["request", "ping", "reply", "", "x" * 128, "y" * 129]),
+                 st.integers(-5, 2**40), st.booleans(), st.none(), st.just({}),
+                 st.just({"a": 1}), st.just([]), st.floats(allow_nan=False), st.binary())
+
+
+@settings(max_examples=1000, deadline=None, database=None, derandomize=True)
+@given(st.dictionaries(_key, _val, max_size=6))
+def test_plain_ping_check_accepts_only_what_the_request_model_accepts_as_a_plain_ping(
+        raw: dict[object, object]) -> None:
+    try:
+        req = Request.model_validate(raw)
+        model_says = req.method == "ping" and not req.params
+    except ValidationError:
+        model_says = False
+    assert is_plain_ping(raw) == model_says  # type: ignore[arg-type]
+
+
+def test_plain_ping_check_on_the_usual_shapes() -> None:
+    base = {"type": "request", "id": "a", "method": "ping", "ts": 1}
+    assert is_plain_ping(base) and is_plain_ping({**base, "params": {}})
+    assert not is_plain_ping({**base, "params": {"x": 1}})
+    assert not is_plain_ping({**base, "ts": True})
+    assert not is_plain_ping({**base, "extra": 1})
