@@ -160,6 +160,7 @@ class Fetcher:
                 self._client = build_client(self.config, self._resolver)
             return self._client
 
+
 class ProgressRelay:
     """Carries progress from the worker thread to the caller's loop, at most every 20 ms.
 

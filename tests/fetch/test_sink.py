@@ -15,7 +15,7 @@ from sidecar.fetch.sink import Sink
 
 def test_hash_and_file_cover_exactly_the_written_bytes(tmp_path: Path) -> None:
     data = os.urandom(300_000)
-    sink = Sink(tmp_path / "f", block_size=4096, blocks=3)
+    sink = Sink(tmp_path / "f", block_size=4096, blocks=6)
     sink.open()
     for start in range(0, 200_000, 1000):  # blocks received in place, more than the ring has
         sink.buffer[:1000] = data[start:start + 1000]
