@@ -309,7 +309,9 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
       this.log.debug(`media-sidecar client: ignoring unknown event ${env.event}`);
       return;
     }
-    const event = { name: env.event, seq: env.seq, ts: env.ts, data: env.data } as P.SidecarEvent;
+    // The data is not checked here: the server owns its events' shapes (the integration tests
+    // validate every one against protocol/schema/), and clients must tolerate added fields.
+    const event = { name: env.event, seq: env.seq, ts: env.ts, data: env.data } as unknown as P.SidecarEvent;
     // Listener errors must not kill the reader loop (EventEmitter rethrows them synchronously).
     try {
       this.emit("event", event);

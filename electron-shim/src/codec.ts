@@ -5,34 +5,14 @@
 
 import { decode as unpack, encode as pack } from "@msgpack/msgpack";
 
+import type { ErrorReply, EventMessage, Reply, Request } from "./generated/protocol";
 import type { ErrorBody } from "./protocol";
 
-export interface RequestEnvelope {
-  type: "request";
-  id: string;
-  method: string;
-  params: Record<string, unknown>;
-  ts: number;
-}
-export interface ReplyEnvelope {
-  type: "reply";
-  id: string;
-  result: Record<string, unknown>;
-  ts: number;
-}
-export interface ErrorEnvelope {
-  type: "error";
-  id: string | null;
-  error: ErrorBody;
-  ts: number;
-}
-export interface EventEnvelope {
-  type: "event";
-  event: string;
-  seq: number;
-  data: Record<string, unknown>;
-  ts: number;
-}
+/** What the client sends: params always present (the schema lets a server default them). */
+export type RequestEnvelope = Request & { params: Record<string, unknown> };
+export type ReplyEnvelope = Reply;
+export type ErrorEnvelope = ErrorReply;
+export type EventEnvelope = EventMessage;
 export type ServerEnvelope = ReplyEnvelope | ErrorEnvelope | EventEnvelope;
 
 export class DecodeError extends Error {

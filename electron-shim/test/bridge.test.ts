@@ -176,7 +176,7 @@ describe("events and state in the renderer", () => {
     const off = api.onEvent("*", (_d, ev) => names.push(ev.name));
     await flush();
     store.push(saved("a", 1));
-    store.push({ name: "storageStatusChanged", seq: 2, ts: 1, data: { writable: false, blocked: true } });
+    store.push({ name: "storageStatusChanged", seq: 2, ts: 1, data: { writable: false, blocked: true, reason: "disk full", error: null } });
     assert.deepEqual(names, ["itemSaved", "storageStatusChanged"]);
     off();
     off(); // idempotent

@@ -18,7 +18,7 @@ describe("SidecarError", () => {
   });
 
   test("fromBody keeps the server's code, message and field; toJSON is plain data", () => {
-    const err = SidecarError.fromBody({ code: "not_found", message: "no item", field: "params.id" }, "getMediaItem");
+    const err = SidecarError.fromBody({ code: "not_found", message: "no item", field: "params.id", data: null }, "getMediaItem");
     assert.ok(err instanceof Error);
     assert.deepEqual([err.code, err.message, err.field, err.method], ["not_found", "no item", "params.id", "getMediaItem"]);
     assert.deepEqual(structuredClone(err.toJSON()), { code: "not_found", message: "no item", field: "params.id", data: null });
