@@ -27,6 +27,7 @@ import socket
 import ssl
 import typing
 from collections.abc import Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpcore
 import httpx
@@ -208,5 +209,7 @@ def build_client(config: FetchConfig, resolver: Resolver) -> httpx.Client:
                               write=config.read_timeout, pool=config.connect_timeout),
         follow_redirects=False,  # every hop is checked by the downloader
         trust_env=False,  # no proxy from the environment: it would bypass pinning
+        # No cookie jar: one download's Set-Cookie must not ride along on another's request.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
     )

@@ -377,3 +377,11 @@ async def test_stalled_body_is_resumed_after_a_read_timeout(
     got = await fetcher.fetch("https://fal.media/a.mp4", dest)
     assert got.sha256 == SHA
     assert fal.log.requests[1].headers["range"] == f"bytes={1024 * 1024 + 7}-"
+
+
+async def test_cookies_from_one_download_are_not_sent_with_the_next(
+        fal: MediaServer, fetcher: Fetcher, tmp_path: Path) -> None:
+    fal.route("/a.mp4", serve(BODY, extra={"Set-Cookie": "session=secret; Path=/"}))
+    await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "1")
+    await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "2")
+    assert "cookie" not in fal.log.requests[1].headers
