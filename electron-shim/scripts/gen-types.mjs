@@ -26,7 +26,7 @@ const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCHEMA_DIR = join(PACKAGE_ROOT, "..", "protocol", "schema");
 export const OUTPUT_FILE = join(PACKAGE_ROOT, "src", "generated", "protocol.ts");
 /** How to regenerate; written into the banner and named by every drift failure. */
-export const REGENERATE_COMMAND = "npm run gen:types (in electron-shim/)";
+export const REGENERATE_COMMAND = "cd electron-shim && npm run gen:types";
 
 const DIALECT = "https://json-schema.org/draft/2020-12/schema";
 /** Keywords that only constrain values: documented in the output, enforced by ajv in the tests. */
@@ -93,11 +93,27 @@ class Types {
   }
 }
 
+/** Every `$ref` of a file must name one of that file's own `$defs` (refs are file-local). */
+function checkRefs(node, defs, where) {
+  if (Array.isArray(node)) return node.forEach((n, i) => checkRefs(n, defs, `${where}/${i}`));
+  if (!node || typeof node !== "object") return;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "$ref") {
+      const m = /^#\/\$defs\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
+      if (!m) throw new SchemaError(where, `unsupported $ref ${value} (only local #/$defs/Name)`);
+      if (!Object.hasOwn(defs, m[1])) throw new SchemaError(where, `unresolved type ${m[1]} (not in this file's $defs)`);
+    } else if (key !== "enum" && key !== "const" && key !== "default") {
+      checkRefs(value, defs, `${where}/${key}`);
+    }
+  }
+}
+
 function loadFile(dir, file, types) {
   const schema = readJson(dir, file);
   const where = `protocol/schema/${file}`;
   if (schema.$schema !== DIALECT) throw new SchemaError(where, `$schema is ${JSON.stringify(schema.$schema)}, expected ${DIALECT}`);
   if (typeof schema.title !== "string") throw new SchemaError(where, "has no title (the title names the TypeScript type)");
+  checkRefs(schema, schema.$defs ?? {}, where);
   for (const [name, def] of Object.entries(schema.$defs ?? {})) {
     if (def.title !== undefined && def.title !== name) throw new SchemaError(`${where}#/$defs/${name}`, `title ${def.title} differs from its key`);
     types.add(name, def, `${where}#/$defs/${name}`);

@@ -1,6 +1,8 @@
 /**
- * The hand-written TypeScript view of the protocol (src/protocol.ts) against the JSON Schema
- * exported from the models (protocol/schema/index.json): methods, events, error codes, version.
+ * What src/protocol.ts exports (the shim's names for the generated types) against the schema
+ * index exported from the models (protocol/schema/index.json): methods, events, error codes,
+ * version; and the renderer's share of the methods. The generated file itself is checked
+ * byte for byte by generated-types.test.ts.
  */
 
 import assert from "node:assert/strict";
@@ -11,7 +13,7 @@ import { MEDIA_STORE_METHODS } from "../src/preload";
 import { RENDERER_METHODS } from "../src/validate";
 import { schemaIndex } from "./support/schema";
 
-describe("src/protocol.ts matches the protocol's models", () => {
+describe("src/protocol.ts matches the protocol's schema index", () => {
   const index = schemaIndex();
 
   test("the protocol version", () => {
