@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from pathlib import Path
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = ["Fetched", "Fetcher", "ProgressFn"]
+
+logger = logging.getLogger(__name__)
 
 
 class Fetcher:
@@ -191,7 +194,11 @@ class ProgressRelay:
     def flush(self) -> None:  # on the loop
         if self._latest != self._delivered:
             self._delivered = self._latest
-            self._progress(self._latest, self._state.total)
+            try:
+                self._progress(self._latest, self._state.total)
+            except Exception:
+                # The caller's hook failing is no reason to lose the download.
+                logger.exception("download progress callback failed")
 
 
 def _settle(fut: asyncio.Future[BaseException | None], outcome: BaseException | None) -> None:

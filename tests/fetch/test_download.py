@@ -385,3 +385,15 @@ async def test_cookies_from_one_download_are_not_sent_with_the_next(
     await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "1")
     await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "2")
     assert "cookie" not in fal.log.requests[1].headers
+
+
+async def test_a_failing_progress_callback_does_not_lose_the_download(
+        fal: MediaServer, fetcher: Fetcher, dest: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fal.route("/a.mp4", serve(BODY))
+
+    def broken(done: int, total: int | None) -> None:
+        raise RuntimeError("ui went away")
+
+    got = await fetcher.fetch("https://fal.media/a.mp4", dest, progress=broken)
+    assert got.sha256 == SHA
+    assert "progress callback failed" in caplog.text
