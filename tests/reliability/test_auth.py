@@ -64,6 +64,7 @@ async def test_forged_and_unauthenticated_requests_are_all_refused_and_change_no
         msg = await attacker.recv()
         total += 1
         refused += msg["type"] == "error" and msg["error"]["code"] == "not_ready"
+        codes["not_ready (before hello)"] = int(msg["type"] == "error")
         await attacker.hello()
         # 2. forged or tampered, after a successful hello (every one would add an item)
         for _what, frames in _forgeries(secret):
@@ -82,7 +83,9 @@ async def test_forged_and_unauthenticated_requests_are_all_refused_and_change_no
             await attacker.send(frames)
             msg = await attacker.recv()
             total += 1
-            refused += msg["type"] == "error" and msg["error"]["code"] == "unauthorized"
+            replay = msg["type"] == "error" and msg["error"]["code"] == "unauthorized"
+            refused += replay
+            codes["unauthorized (replays)"] = codes.get("unauthorized (replays)", 0) + replay
         after = await good.call("listMediaItems", {"projectId": PROJECT})
         status_after = await good.call("storageStatus")
     finally:
