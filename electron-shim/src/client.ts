@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { Dealer } from "zeromq";
 
 import { type ApiEventMap, type CallOptions, type InlineBytes, MediaStoreApi, defaultTimeoutMs } from "./api";
-import { DecodeError, type ErrorEnvelope, type EventEnvelope, type ReplyEnvelope, decodeServerEnvelope, encodeEnvelope } from "./codec";
+import { DecodeError, type ErrorEnvelope, type EventEnvelope, type ReplyEnvelope, checkServerEnvelope, encodeEnvelope, unpackEnvelope } from "./codec";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
 import * as P from "./protocol";
@@ -32,7 +32,22 @@ export interface ClientOptions {
   helloTimeoutMs?: number;
   /** Largest payload frame sent; bigger inline bytes are split (the server concatenates). */
   maxChunkBytes?: number;
+  /** A debugging and validation hook: sees every envelope on the wire (see `MessageObserver`). */
+  onMessage?: MessageObserver;
 }
+
+/**
+ * Sees every envelope a client exchanges, for logging, tracing or checking the protocol (the
+ * shim's tests validate each one against protocol/schema/). Called synchronously with:
+ * - `"send"`: each request, decoded back from the bytes about to be sent (so exactly what the
+ *   server will read: optional params left `undefined` are absent);
+ * - `"receive"`: each message from the server whose signature verified, as decoded from msgpack,
+ *   before the client checks its shape (so a malformed envelope is seen too).
+ * `payloadBytes` are the sizes of the binary frames after the envelope. The envelope must not be
+ * modified. An observer that throws is logged and otherwise ignored. While one is set, every
+ * request costs one extra msgpack decode.
+ */
+export type MessageObserver = (direction: "send" | "receive", envelope: unknown, meta: { payloadBytes: number[] }) => void;
 
 /** Something the server sent that matched no pending request, or broke the protocol. */
 export interface StrayMessage {
@@ -174,6 +189,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     } catch (err) {
       return Promise.reject(err instanceof SidecarError ? err : new SidecarError("invalid_params", String(err), { method, cause: err }));
     }
+    this.observe("send", envelope, frames);
     const signature = sign(this.key, envelope, frames, payloadDigest(frames));
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? defaultTimeoutMs(method, params);
 
@@ -238,7 +254,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
   private async readLoop(): Promise<void> {
     try {
       for await (const message of this.socket) {
-        this.onMessage(message);
+        this.receive(message);
       }
     } catch (err) {
       if (!this.closeReason) {
@@ -248,7 +264,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
   }
 
-  private onMessage(message: Buffer[]): void {
+  private receive(message: Buffer[]): void {
     const [signature, envelope, ...payloads] = message;
     if (signature === undefined || envelope === undefined) {
       this.stray({ reason: "bad-frames", detail: `a message of ${message.length} frame(s)` });
@@ -260,7 +276,9 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
     let env;
     try {
-      env = decodeServerEnvelope(envelope, this.helloReply?.limits.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE);
+      const decoded = unpackEnvelope(envelope, this.helloReply?.limits.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE);
+      this.notify("receive", decoded, payloads);
+      env = checkServerEnvelope(decoded);
     } catch (err) {
       this.stray({ reason: "bad-envelope", detail: err instanceof DecodeError ? err.message : String(err) });
       return;
@@ -326,6 +344,28 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     const result = await this.call("subscribe", params, options);
     this.lastSeq = result.seq;
     return result;
+  }
+
+  private observe(direction: "send", envelope: Uint8Array, payloads: readonly Uint8Array[]): void {
+    if (!this.options.onMessage) return;
+    let decoded: unknown;
+    try {
+      decoded = unpackEnvelope(envelope, Infinity);
+    } catch (err) {
+      this.log.warn(`media-sidecar client: could not decode an envelope for onMessage: ${String(err)}`);
+      return;
+    }
+    this.notify(direction, decoded, payloads);
+  }
+
+  private notify(direction: "send" | "receive", envelope: unknown, payloads: readonly Uint8Array[]): void {
+    const observer = this.options.onMessage;
+    if (!observer) return;
+    try {
+      observer(direction, envelope, { payloadBytes: payloads.map((p) => p.byteLength) });
+    } catch (err) {
+      this.log.warn(`media-sidecar client: the onMessage observer threw: ${String(err)}`);
+    }
   }
 
   private stray(s: StrayMessage): void {

@@ -27,15 +27,23 @@ export function encodeEnvelope(envelope: RequestEnvelope): Uint8Array {
 
 /** Decode and shape-check one envelope from the server; throws DecodeError. */
 export function decodeServerEnvelope(frame: Uint8Array, maxBytes: number): ServerEnvelope {
+  return checkServerEnvelope(unpackEnvelope(frame, maxBytes));
+}
+
+/** The msgpack of one envelope frame, decoded as it is (no shape check); throws DecodeError. */
+export function unpackEnvelope(frame: Uint8Array, maxBytes: number): unknown {
   if (frame.byteLength > maxBytes) {
     throw new DecodeError(`envelope of ${frame.byteLength} bytes exceeds ${maxBytes}`);
   }
-  let obj: unknown;
   try {
-    obj = unpack(frame);
+    return unpack(frame);
   } catch (err) {
     throw new DecodeError(`malformed msgpack: ${String(err)}`);
   }
+}
+
+/** Shape-check a decoded envelope from the server; throws DecodeError. */
+export function checkServerEnvelope(obj: unknown): ServerEnvelope {
   if (!isMap(obj)) throw new DecodeError("envelope is not a map");
   const ts = obj["ts"];
   if (!isInt(ts)) throw new DecodeError("envelope.ts is not an integer");

@@ -15,7 +15,7 @@ import { join } from "node:path";
 export { MediaStoreApi, type ApiEventMap, type CallOptions, type InlineBytes, DEFAULT_TIMEOUT_MS, LONG_TIMEOUT_MS } from "./api";
 export { attachToApp, type Stoppable } from "./app";
 export { registerBridge, type BridgeOptions, type BridgeTarget } from "./bridge";
-export { SidecarClient, type ClientEventMap, type ClientOptions, type StrayMessage } from "./client";
+export { SidecarClient, type ClientEventMap, type ClientOptions, type MessageObserver, type StrayMessage } from "./client";
 export { DEFAULT_POLICY, buildCsp, cspDirectives, cspHeaders, cspMetaTag, parsePolicy, type CspOptions, type CspPolicy, type CspTarget } from "./csp";
 export { installCsp, replaceCspHeaders, withCsp, type InstallCspOptions } from "./csp-install";
 export { LOCAL_ERROR_CODES, SidecarError, type LocalErrorCode } from "./errors";

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 
 import { type ApiEventMap, type CallOptions, MediaStoreApi, defaultTimeoutMs } from "./api";
-import { SidecarClient, type StrayMessage } from "./client";
+import { type MessageObserver, SidecarClient, type StrayMessage } from "./client";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
 import type * as P from "./protocol";
@@ -31,6 +31,8 @@ export interface SupervisorOptions extends Omit<SpawnOptions, "secret" | "logger
   heartbeat?: { intervalMs?: number; timeoutMs?: number; misses?: number } | false;
   /** The stop sequence's waits. */
   stop?: { drainTimeoutMs?: number; shutdownWaitMs?: number; termWaitMs?: number; killWaitMs?: number };
+  /** A debugging and validation hook, given to every connection (see `MessageObserver`). */
+  onMessage?: MessageObserver;
 }
 
 export interface ReadyInfo {
@@ -173,6 +175,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
         secret: this.secret,
         logger: this.log,
         clientInfo: this.options.clientInfo ?? { name: "media-sidecar-electron-shim", version: "0.1.0" },
+        onMessage: this.options.onMessage,
       });
       if (generation !== this.generation || proc.exitInfo !== null) {
         client.close(new SidecarError("sidecar_exited", "the sidecar exited during start-up"));

@@ -223,3 +223,52 @@ describe("SidecarClient", () => {
     assert.equal(err.code, "version_mismatch");
   });
 });
+
+describe("SidecarClient's onMessage observer (the debugging and validation hook)", () => {
+  type Seen = { direction: "send" | "receive"; envelope: Record<string, unknown>; payloadBytes: number[] };
+  const observed = (): { seen: Seen[]; onMessage: (d: "send" | "receive", e: unknown, m: { payloadBytes: number[] }) => void } => {
+    const seen: Seen[] = [];
+    return { seen, onMessage: (direction, envelope, meta) => void seen.push({ direction, envelope: envelope as Record<string, unknown>, payloadBytes: meta.payloadBytes }) };
+  };
+
+  test("sees every envelope both ways as on the wire: undefined params absent, payload sizes, even a malformed reply", async () => {
+    const { seen, onMessage } = observed();
+    client = await SidecarClient.connect({ endpoint: peer.endpoint, secret: SECRET, logger, onMessage });
+    const identity = peer.received[0]!.identity;
+    peer.handler = (msg, p) => p.reply(msg, { created: true });
+    await client.addMediaItem({ projectId: "p", name: "n", type: "image", mimeType: undefined }, [Buffer.from("abc"), Buffer.from("de")]);
+    const stray = once(client, "stray");
+    peer.send(identity, { type: "reply", id: "x", ts: 1 }); // no result: refused by the client's shape check
+    await stray;
+    assert.deepEqual(
+      seen.map((s) => [s.direction, s.envelope["type"], s.envelope["method"] ?? null, s.payloadBytes]),
+      [
+        ["send", "request", "hello", []],
+        ["receive", "reply", null, []],
+        ["send", "request", "addMediaItem", [3, 2]],
+        ["receive", "reply", null, []],
+        ["receive", "reply", null, []],
+      ],
+    );
+    assert.deepEqual(seen[2]?.envelope["params"], { projectId: "p", name: "n", type: "image" }, "mimeType: undefined is not on the wire");
+    assert.deepEqual(seen[4]?.envelope, { type: "reply", id: "x", ts: 1 });
+  });
+
+  test("an observer that throws is logged; calls and events go on", async () => {
+    client = await SidecarClient.connect({
+      endpoint: peer.endpoint,
+      secret: SECRET,
+      logger,
+      onMessage: () => {
+        throw new Error("observer bug");
+      },
+    });
+    const identity = peer.received[0]!.identity;
+    peer.handler = (msg, p) => p.reply(msg, { pong: true, time: 1, uptimeMs: 1 });
+    const event = once(client, "itemRemoved");
+    peer.event(identity, "itemRemoved", 1, { id: "a", projectId: "p" });
+    assert.deepEqual((await event)[0], { id: "a", projectId: "p" });
+    assert.equal((await client.ping()).pong, true);
+    assert.ok(logged.some((l) => l.startsWith("warn") && l.includes("observer bug")));
+  });
+});

@@ -2,14 +2,17 @@
  * The shim against the real Python sidecar (`python -m sidecar serve`), spawned by the
  * Supervisor: every method it serves, inline bytes, downloads from a local HTTPS "fal.media",
  * events (emitter, async iterator, and through the renderer bridge), crash → reject pending →
- * restart, five crashes → dead, and the stop sequence.
+ * restart, five crashes → dead, and the stop sequence. Every message on the wire, both ways,
+ * is validated against protocol/schema/ (support/wire-check.ts through the client's onMessage
+ * observer): each test fails on a violation, and the last one checks every method and event
+ * was among them.
  */
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 
 import { registerBridge } from "../src/bridge";
 import { SidecarError } from "../src/errors";
@@ -19,7 +22,9 @@ import type { CrashInfo, Supervisor } from "../src/supervisor";
 import { FakeIpcMain, FakePage } from "./support/fake-ipc";
 import { type TestServer, serveBytes, startServer } from "./support/https-server";
 import { FIXTURES } from "./support/paths";
+import { schemaIndex } from "./support/schema";
 import { sidecarSupervisor } from "./support/sidecar";
+import { wireCheck } from "./support/wire-check";
 import { nextEmit, within } from "./support/wait";
 
 const CLIP = readFileSync(join(FIXTURES, "clip.webm"));
@@ -39,6 +44,10 @@ async function rejection(p: Promise<unknown>): Promise<SidecarError> {
 function nextEvent<E extends keyof Events>(s: Supervisor, name: E, match: (data: Events[E]) => boolean = () => true): Promise<Events[E]> {
   return nextEmit<[Events[E]]>(s, name, (data) => match(data)).then(([data]) => data);
 }
+
+// sidecarSupervisor() plugs this checker into every supervisor it makes.
+const wire = wireCheck();
+afterEach(() => wire.assertClean());
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -141,6 +150,10 @@ describe("every method against the real sidecar", () => {
     const err = await rejection(s.call("listMediaItems", { projectId: "bad/id" }));
     assert.equal(err.code, "invalid_params");
     assert.equal(err.field, "params.projectId");
+    // The schema refuses what the server refused (and only that): the one expected violation.
+    const caught = wire.take();
+    assert.equal(caught.length, 1, caught.join("\n"));
+    assert.match(caught[0] ?? "", /send listMediaItems params: \/projectId must match pattern/);
   });
 
   test("a storage failure keeps the item as unsaved (itemUnsaved); retrySaveItem saves it", T, async () => {
@@ -293,6 +306,27 @@ describe("every method against the real sidecar", () => {
     s.off("event", counter);
   });
 
+  test("blocked storage (ENOSPC) keeps an item with a URL as urlOnly (itemUrlOnly); the next save unblocks it", T, async () => {
+    await s.testFault({ op: "blobWrite", errno: "ENOSPC", count: 100 });
+    try {
+      const urlOnly = nextEvent(s, "itemUrlOnly", (d) => d.item.id === "blocked-1");
+      const blocked = nextEvent(s, "storageStatusChanged", (d) => d.blocked);
+      const bytes = Buffer.concat([CLIP, Buffer.from("blocked-1")]);
+      const res = await s.addMediaItem({ id: "blocked-1", projectId: "proj-4", name: "blocked.webm", type: "video", sourceUrl: "https://v3.fal.media/files/clip.webm" }, bytes);
+      assert.equal(res.item.status, "urlOnly");
+      assert.equal(res.durable, false);
+      assert.equal(res.item.storageError?.errorType, "StorageBlocked");
+      assert.equal((await urlOnly).error?.errno, "ENOSPC");
+      assert.equal((await blocked).writable, false);
+    } finally {
+      await s.testFault({ op: "clear" });
+    }
+    const writable = nextEvent(s, "storageStatusChanged", (d) => d.writable);
+    await s.addMediaItem({ id: "unblocked-1", projectId: "proj-4", name: "ok.webm", type: "video" }, Buffer.from("unblocked"));
+    assert.equal((await writable).blocked, false);
+    assert.equal((await s.storageStatus()).writable, true);
+  });
+
   test("the sidecar logs reach the logger", T, () => {
     assert.ok(logs.some((l) => l.includes("serving")), logs.slice(0, 5).join("\n"));
   });
@@ -418,5 +452,19 @@ describe("supervision of the real sidecar", () => {
     assert.equal(err.code, "sidecar_dead");
     assert.equal(crashes.length, 5);
     assert.match(crashes[0]?.reason ?? "", /could not spawn/);
+  });
+});
+
+describe("the wire", () => {
+  test("every message exchanged above matched protocol/schema/, and every method and event was among them", (t) => {
+    wire.assertClean();
+    const index = schemaIndex();
+    const c = wire.counts;
+    t.diagnostic(wire.summary());
+    t.diagnostic(`errors: ${JSON.stringify(c.errors)}; events: ${JSON.stringify(c.events)}`);
+    assert.deepEqual(Object.keys(index.methods).filter((m) => !c.params[m]), [], "methods whose params were never checked");
+    assert.deepEqual(Object.keys(index.methods).filter((m) => !c.results[m]), [], "methods whose result was never checked");
+    assert.deepEqual(Object.keys(index.events).filter((e) => !c.events[e]), [], "events never checked");
+    assert.ok(c.received.error > 0, "some error replies were checked");
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The real Python sidecar for the integration tests: the repository's venv, a fresh data dir
- * and runtime dir per supervisor, test hooks on. A missing Python is a failure, never a skip
- * (`make install` creates .venv; or set MEDIA_SIDECAR_PYTHON).
+ * and runtime dir per supervisor, test hooks on, and every message on the wire validated
+ * against protocol/schema/ (wire-check.ts; the test file asserts no violations). A missing
+ * Python is a failure, never a skip (`make install` creates .venv; or set MEDIA_SIDECAR_PYTHON).
  */
 
 import { accessSync, constants } from "node:fs";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import type { Logger } from "../../src/logger";
 import { Supervisor, type SupervisorOptions } from "../../src/supervisor";
 import { REPO_ROOT, tempDir } from "./paths";
+import { wireCheck } from "./wire-check";
 
 export function pythonExecutable(): string {
   const python = process.env["MEDIA_SIDECAR_PYTHON"] ?? join(REPO_ROOT, ".venv", "bin", "python");
@@ -40,6 +42,7 @@ export function sidecarSupervisor(options: Partial<SupervisorOptions> = {}): { s
     heartbeat: false,
     restart: { initialDelayMs: 50, maxDelayMs: 200 },
     stop: { drainTimeoutMs: 2_000, shutdownWaitMs: 5_000, termWaitMs: 5_000 },
+    onMessage: wireCheck().observe,
     ...options,
     extraArgs: ["--runtime-dir", join(dir, "run"), "--enable-test-hooks", ...(options.extraArgs ?? [])],
   });
