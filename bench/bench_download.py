@@ -55,13 +55,13 @@ def make_file(path: Path, mib: int) -> str:
     return h.hexdigest()
 
 
-def fetch_config(ngx: LocalNginx) -> FetchConfig:
+def fetch_config(https_port: int, ca_pem: Path) -> FetchConfig:
     return FetchConfig(
         allowed_hosts=("fal.media", "*.fal.media", "127.0.0.1"),
         allow_http_loopback=True,
         allow_private_addresses=True,  # 127.0.0.1 is where the mapping points
-        host_resolver_rules=f"MAP fal.media 127.0.0.1:{ngx.https_port}",
-        ca_file=ngx.ca_pem,
+        host_resolver_rules=f"MAP fal.media 127.0.0.1:{https_port}",
+        ca_file=ca_pem,
     )
 
 
@@ -100,7 +100,7 @@ def throughput(args: argparse.Namespace, ngx: LocalNginx, name: str, out_dir: Pa
                   "--connect-to", f"fal.media:443:127.0.0.1:{ngx.https_port}", https_url]
     http_url = ngx.http_url(f"/{name}")
     loop = asyncio.new_event_loop()
-    fetcher = Fetcher(fetch_config(ngx))
+    fetcher = Fetcher(fetch_config(ngx.https_port, ngx.ca_pem))
     out_c, out_f = out_dir / "curl.out", out_dir / "fetcher.out"
     # Warm-up (client, TLS session cache, page cache of the source) and a correctness check.
     run_curl(curl_https, out_c)
@@ -121,14 +121,12 @@ def throughput(args: argparse.Namespace, ngx: LocalNginx, name: str, out_dir: Pa
     return {k: [(size / wall / 1e6, cpu) for wall, cpu in v] for k, v in times.items()}
 
 
-def rss_child(url: str, warm_url: str, dest_dir: str, cfg_json: str) -> None:
+def rss_child(url: str, warm_url: str, dest_dir: str, https_port: str, ca_pem: str) -> None:
     """In a child process: print the RSS growth (bytes) of one download as JSON."""
     import psutil
 
-    cfg = FetchConfig(**{k: (Path(v) if k == "ca_file" else tuple(v) if isinstance(v, list)
-                             else v) for k, v in json.loads(cfg_json).items()})
     proc = psutil.Process()
-    fetcher = Fetcher(cfg)
+    fetcher = Fetcher(fetch_config(int(https_port), Path(ca_pem)))
     loop = asyncio.new_event_loop()
     warm = Path(dest_dir) / "warm.out"
     loop.run_until_complete(fetcher.fetch(warm_url, warm))
@@ -161,14 +159,9 @@ def rss_growth(args: argparse.Namespace, ngx: LocalNginx, root: Path, out_dir: P
         str, float]:
     make_file(root / "rss.mp4", args.rss_mib)
     (root / "warm.mp4").write_bytes(os.urandom(MIB))
-    cfg = fetch_config(ngx)
-    cfg_json = json.dumps({"allowed_hosts": list(cfg.allowed_hosts),
-                           "allow_http_loopback": True, "allow_private_addresses": True,
-                           "host_resolver_rules": cfg.host_resolver_rules,
-                           "ca_file": str(cfg.ca_file)})
     res = subprocess.run(
         [sys.executable, __file__, "--rss-child", "https://fal.media/rss.mp4",
-         "https://fal.media/warm.mp4", str(out_dir), cfg_json],
+         "https://fal.media/warm.mp4", str(out_dir), str(ngx.https_port), str(ngx.ca_pem)],
         check=True, capture_output=True, text=True)
     (root / "rss.mp4").unlink()
     data: dict[str, float] = json.loads(res.stdout.strip().splitlines()[-1])
@@ -184,7 +177,7 @@ def main() -> None:
                         help="where downloads are written (default: a new temp dir)")
     parser.add_argument("--no-renice", action="store_true",
                         help="keep normal priority (by default, as root, run at nice -20)")
-    parser.add_argument("--rss-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(*args.rss_child)
