@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import random
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sidecar.fetch.api import Fetched
 from sidecar.fetch.config import FetchConfig
 from sidecar.fetch.downloader import Fetcher
 from tests.fetch.server import (
+    Handler,
     MediaServer,
     chunked,
     cut,
@@ -397,3 +399,41 @@ async def test_a_failing_progress_callback_does_not_lose_the_download(
     got = await fetcher.fetch("https://fal.media/a.mp4", dest, progress=broken)
     assert got.sha256 == SHA
     assert "progress callback failed" in caplog.text
+
+
+def partial(body: bytes, start: int, *, total: int | None = None) -> Callable[[Handler], None]:
+    """A 206 that claims to start at ``start`` whatever was asked."""
+
+    def respond(h: Handler) -> None:
+        part = body[start:]
+        h.send(206, {"Content-Type": "video/mp4", "ETag": '"v1"', "Accept-Ranges": "bytes",
+                     "Content-Length": str(len(part)),
+                     "Content-Range": f"bytes {start}-{len(body) - 1}/{total or len(body)}"},
+               part)
+
+    return respond
+
+
+@pytest.mark.parametrize("bad", ["wrong start", "wrong total", "416"])
+async def test_a_resume_the_server_gets_wrong_starts_over_from_zero(
+        bad: str, fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+    second = {"wrong start": partial(BODY, 5), "wrong total": partial(BODY, 100_000, total=7),
+              "416": status(416)}[bad]
+    fal.route("/a.mp4", cut(BODY, 100_000), second, serve(BODY))
+    got = await fetcher.fetch("https://fal.media/a.mp4", dest)
+    assert (got.size, got.sha256) == (len(BODY), SHA)
+    assert "range" in fal.log.requests[1].headers
+    assert "range" not in fal.log.requests[2].headers
+
+
+async def test_a_compressed_body_is_stored_decoded(
+        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+    packed = gzip.compress(BODY)
+
+    def respond(h: Handler) -> None:
+        h.send(200, {"Content-Type": "video/mp4", "Content-Encoding": "gzip",
+                     "Content-Length": str(len(packed))}, packed)
+
+    fal.route("/a.mp4", respond)
+    got = await fetcher.fetch("https://fal.media/a.mp4", dest)
+    assert (got.size, got.sha256) == (len(BODY), SHA)

@@ -84,3 +84,20 @@ def test_writing_a_new_request_starts_a_new_head(
     assert peer.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
     peer.sendall(b"HTTP/1.1 204 No Content\r\n\r\nnext")
     assert stream.read(65536) == b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+def test_the_client_dials_only_the_target_validated_for_this_thread() -> None:
+    from sidecar.errors import HostNotAllowed
+    from sidecar.fetch.config import FetchConfig
+    from sidecar.fetch.dial import Dial, dialing
+    from sidecar.fetch.resolve import Resolver, parse_rules
+    from sidecar.fetch.transport import build_client
+    from sidecar.fetch.urls import Target
+
+    resolver = Resolver(parse_rules("MAP *.example 127.0.0.1:9"), allow_private_addresses=True)
+    with build_client(FetchConfig(), resolver) as client:
+        with pytest.raises(HostNotAllowed, match="unvalidated"):
+            client.get("https://a.example/")  # no Dial at all
+        with dialing(Dial(Target("https", "b.example", 443, "/"))), \
+                pytest.raises(HostNotAllowed, match="unvalidated"):
+            client.get("https://a.example/")  # a Dial for another host
