@@ -5,6 +5,17 @@ streams ``url`` into the new file ``dest`` while hashing, and returns ``Fetched`
 only ``sidecar.errors`` exceptions (HostNotAllowed, UrlExpired, DownloadFailed,
 PayloadTooLarge, Cancelled) or ``SinkWriteError`` when writing ``dest`` failed (disk full,
 read-only...), whose ``os_error`` the store classifies.
+
+What each means (decisions documented in the fetch modules):
+  HostNotAllowed   the URL or a redirect hop, or the address its host resolves to, is not
+                   allowed; no request was sent to it (``check_url`` tells without network)
+  UrlExpired       HTTP 400/401/403/404/410; not retried; ``data = {"status": code}``
+  DownloadFailed   timeouts, connection errors, 5xx/408/425/429 after ``max_attempts`` with
+                   backoff; or final: not video/image/audio (``application/octet-stream`` only
+                   with a media file extension in the URL path), bad redirects, TLS failures
+  PayloadTooLarge  the body is over ``max_bytes`` (announced or counted)
+  Cancelled        the ``cancel`` event was set, or the Fetcher was closed
+``dest`` must not exist; it is removed on every failure and never fsynced or renamed here.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 
 class Fetcher:
+    """Downloads into new files; at most ``config.concurrency`` at once (others wait)."""
+
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
         self._resolver = Resolver(parse_rules(config.host_resolver_rules),
