@@ -11,8 +11,9 @@ What each means (decisions documented in the fetch modules):
                    allowed; no request was sent to it (``check_url`` tells without network)
   UrlExpired       HTTP 400/401/403/404/410; not retried; ``data = {"status": code}``
   DownloadFailed   timeouts, connection errors, 5xx/408/425/429 after ``max_attempts`` with
-                   backoff; or final: not video/image/audio (``application/octet-stream`` only
-                   with a media file extension in the URL path), bad redirects, TLS failures
+                   backoff; or at once: not video/image/audio (``application/octet-stream``
+                   only with a media file extension in the URL path), an invalid certificate,
+                   too many or broken redirects
   PayloadTooLarge  the body is over ``max_bytes`` (announced or counted)
   Cancelled        the ``cancel`` event was set, or the Fetcher was closed
 ``dest`` must not exist; it is removed on every failure and never fsynced or renamed here.

@@ -16,6 +16,7 @@ the transport only dials the hop's validated host.
 
 from __future__ import annotations
 
+import ssl
 from urllib.parse import urljoin
 
 import httpx
@@ -191,9 +192,19 @@ def _read_through_httpx(response: httpx.Response, sink: Sink, dial: Dial,
 
 def _translate(exc: Exception) -> Exception:
     """The one place httpx's exceptions become ours."""
+    if _caused_by(exc, ssl.SSLCertVerificationError):
+        return DownloadFailed(f"the server's certificate is not valid for this host: {exc}")
     if isinstance(exc, httpx.TimeoutException):
         return Transient(f"timed out: {exc or type(exc).__name__}")
     if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
         return Transient(f"connection failed: {exc or type(exc).__name__}")
     return DownloadFailed(f"HTTP client error ({type(exc).__name__}): {exc}")
 
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -247,6 +247,7 @@ async def test_certificate_is_verified_for_the_real_host_name(
         with pytest.raises(DownloadFailed, match="CERTIFICATE_VERIFY_FAILED"):
             await fetcher.fetch("https://fal.media/a.mp4", dest)
         assert wrong.log.requests == []
+        assert wrong.log.connections == 1  # not retried: it would fail the same way
 
 
 async def test_body_over_the_cap_by_content_length_is_refused(
