@@ -64,6 +64,12 @@ class FetchConfig:
             kw["max_attempts"] = int(env["MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS"])
         if env.get("MEDIA_SIDECAR_DOWNLOAD_BACKOFF_BASE"):
             kw["backoff_base"] = float(env["MEDIA_SIDECAR_DOWNLOAD_BACKOFF_BASE"])
+        if env.get("MEDIA_SIDECAR_DOWNLOAD_BACKOFF_MAX"):
+            kw["backoff_max"] = float(env["MEDIA_SIDECAR_DOWNLOAD_BACKOFF_MAX"])
+        if env.get("MEDIA_SIDECAR_DOWNLOAD_MAX_REDIRECTS"):
+            kw["max_redirects"] = int(env["MEDIA_SIDECAR_DOWNLOAD_MAX_REDIRECTS"])
+        if env.get("MEDIA_SIDECAR_CONNECT_TIMEOUT"):
+            kw["connect_timeout"] = float(env["MEDIA_SIDECAR_CONNECT_TIMEOUT"])
         if env.get("MEDIA_SIDECAR_READ_TIMEOUT"):
             kw["read_timeout"] = float(env["MEDIA_SIDECAR_READ_TIMEOUT"])
         return cls(**kw)  # type: ignore[arg-type]
