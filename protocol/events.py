@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -70,6 +70,9 @@ class ItemRemoved(Event):
         return self.project_id
 
 
+DownloadOutcome = Literal["saved", "unsaved", "urlOnly", "expired", "failed", "cancelled"]
+
+
 class DownloadProgress(Event):
     """Progress of a download: throttled to a few per second, and always a final one."""
 
@@ -80,8 +83,8 @@ class DownloadProgress(Event):
     total_bytes: int | None = None
     rate_bps: float = Field(description="Bytes per second over the download so far.")
     final: bool = False
-    outcome: str | None = Field(default=None, description="On the final event: saved, "
-                                "expired, failed, cancelled, unsaved or urlOnly.")
+    outcome: DownloadOutcome | None = Field(default=None, description="On the final event "
+                                            "only: how the download ended.")
 
     def project(self) -> str | None:
         return self.project_id

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from protocol.downloads import DownloadAllUrlOnlyResult
-from protocol.events import DownloadProgress, ItemExpired, ItemUrlOnly
+from protocol.events import DownloadOutcome, DownloadProgress, ItemExpired, ItemUrlOnly
 from protocol.media import AddMediaItemResult
 from sidecar.errors import (
     Cancelled,
@@ -80,10 +80,10 @@ class Progress:
             self.last = now
             self._emit(final=False, outcome=None)
 
-    def final(self, outcome: str) -> None:
+    def final(self, outcome: DownloadOutcome) -> None:
         self._emit(final=True, outcome=outcome)
 
-    def _emit(self, *, final: bool, outcome: str | None) -> None:
+    def _emit(self, *, final: bool, outcome: DownloadOutcome | None) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         self.core.emit(DownloadProgress(
             id=self.id, project_id=self.project_id, bytes_done=self.done,
@@ -275,7 +275,7 @@ class Downloads:
                 progress.final("failed")
                 raise DownloadFailed(msg, field="params.expectedSha256")
             outcome = await self._save(rec, fetched, dest, registered)
-            progress.final(outcome.record.status)
+            progress.final(_as_outcome(outcome.record.status))
             return outcome
         finally:
             with contextlib.suppress(OSError, RuntimeError):
@@ -322,3 +322,11 @@ class Downloads:
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def _as_outcome(status: str) -> DownloadOutcome:
+    """An item status after a save is one of the download outcomes."""
+    for known in ("saved", "unsaved", "urlOnly", "expired"):
+        if status == known:
+            return known
+    return "failed"

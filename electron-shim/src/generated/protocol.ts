@@ -770,8 +770,8 @@ export interface DownloadProgress {
   /** Bytes per second over the download so far. */
   rateBps: number;
   final: boolean;
-  /** On the final event: saved, expired, failed, cancelled, unsaved or urlOnly. */
-  outcome: string | null;
+  /** On the final event only: how the download ended. */
+  outcome: "saved" | "unsaved" | "urlOnly" | "expired" | "failed" | "cancelled" | null;
 }
 
 /**
