@@ -89,7 +89,10 @@ def print_ready_line(info: dict[str, object], out: IO[str] | None = None) -> Non
     stream.flush()
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts as alive)."""
+    if pid is None or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -108,7 +111,7 @@ async def watch_parent(original_ppid: int, parent_pid: int | None, interval: flo
         if os.getppid() != original_ppid:
             on_gone(f"parent process {original_ppid} exited")
             return
-        if parent_pid is not None and not _alive(parent_pid):
+        if parent_pid is not None and not pid_alive(parent_pid):
             on_gone(f"watched process {parent_pid} exited")
             return
         await asyncio.sleep(interval)

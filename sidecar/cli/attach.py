@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sidecar.lifecycle import pid_alive
 
 if TYPE_CHECKING:
     from sidecar.client import Client, ConnectionInfo
@@ -70,18 +71,6 @@ def runtime_dir_of(args: argparse.Namespace) -> Path:
 
     d: Path | None = getattr(args, "runtime_dir", None)
     return d if d is not None else default_runtime_dir()
-
-
-def pid_alive(pid: int | None) -> bool:
-    if pid is None or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_found(path: Path) -> Found | None:
