@@ -110,10 +110,6 @@ def _check_status(status: int, response: httpx.Response, offset: int, sink: Sink
 def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: Sink,
                state: ResumeState, dial: Dial, config: FetchConfig) -> None:
     headers = response.headers
-    mime = media_type(headers.get("content-type"), target.path)
-    if mime is None:
-        raise DownloadFailed(
-            f"not a video, image or audio file (Content-Type: {headers.get('content-type')})")
     length = content_length(headers.get("content-length"))
     encoded = headers.get("content-encoding", "identity").lower() not in ("", "identity")
 
@@ -127,7 +123,11 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
             sink.restart()
             state.resumable = False
             raise Transient("the server sent a different range or representation; starting over")
-    else:
+    else:  # a whole body: its type decides (a 206 continues the one already checked)
+        mime = media_type(headers.get("content-type"), target.path)
+        if mime is None:
+            raise DownloadFailed(f"not a video, image or audio file "
+                                 f"(Content-Type: {headers.get('content-type')})")
         if offset:
             sink.restart()  # a full body in answer to a range request: start over
         total = None if encoded else length
