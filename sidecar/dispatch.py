@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from protocol import METHODS, ErrorBody, ErrorCode
-from protocol.base import Params, Result
+from protocol.base import Params
 from sidecar.errors import InvalidParams, SidecarError, UnknownMethod
 
 log = logging.getLogger("sidecar.dispatch")
@@ -32,7 +32,24 @@ class CallContext:
     payload_size: int = 0
 
 
-Handler = Callable[[CallContext, Any], Awaitable[Result]]
+class Wire(Protocol):
+    """What a handler returns: anything that gives its wire dict (a protocol Result)."""
+
+    def wire(self) -> dict[str, object]: ...
+
+
+@dataclass(frozen=True)
+class Prebuilt:
+    """A result already in wire form, for hot paths that build it without the model; each
+    use has a test that it equals what the method's result model produces."""
+
+    data: dict[str, Any]
+
+    def wire(self) -> dict[str, object]:
+        return self.data
+
+
+Handler = Callable[[CallContext, Any], Awaitable[Wire]]
 
 
 @dataclass
@@ -62,7 +79,7 @@ class Handlers:
         except ValidationError as exc:
             raise invalid_params(exc) from exc
 
-    async def call(self, method: str, ctx: CallContext, params: Params) -> Result:
+    async def call(self, method: str, ctx: CallContext, params: Params) -> Wire:
         return await self._table[method](ctx, params)
 
 

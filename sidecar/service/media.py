@@ -31,7 +31,6 @@ from protocol.media import (
     GetMediaItemParams,
     GetMediaItemResult,
     ListMediaItemsParams,
-    ListMediaItemsResult,
     RemoveMediaItemParams,
     RemoveMediaItemResult,
     RetryAllUnsavedParams,
@@ -41,10 +40,10 @@ from protocol.media import (
     StorageStatusParams,
     StorageStatusResult,
 )
-from sidecar.dispatch import CallContext, Handlers
+from sidecar.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.errors import Conflict, InvalidParams, SidecarError, UnknownMethod
 from sidecar.events import EventBus
-from sidecar.service.convert import counts_model, error_model
+from sidecar.service.convert import counts_model, counts_wire, error_model, item_wire
 from sidecar.service.core import ServiceCore, storage_error
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
@@ -235,7 +234,7 @@ class MediaService:
         return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
 
     async def list_media_items(self, ctx: CallContext, p: ListMediaItemsParams
-                               ) -> ListMediaItemsResult:
+                               ) -> Prebuilt:
         if p.folder_id is not None:
             check_text(p.folder_id, "params.folderId")
         query = ListQuery(p.project_id, p.type, tuple(p.status) if p.status is not None else None,
@@ -244,11 +243,14 @@ class MediaService:
             query = query.with_cursor(p.cursor)
         except BadCursor as exc:
             raise InvalidParams(str(exc), field="params.cursor") from exc
-        page = await self.core.run(self.store.page, query)
-        item = self.core.item
-        return ListMediaItemsResult.model_construct(
-            items=[item(r) for r in page.records], next_cursor=page.next_cursor,
-            counts=counts_model(page.counts))
+        return await self.core.run(self._list_page, query)
+
+    def _list_page(self, query: ListQuery) -> Prebuilt:
+        """One page as a ListMediaItemsResult wire dict, built in the worker thread."""
+        page = self.store.page(query)
+        store = self.store
+        return Prebuilt({"items": [item_wire(r, store) for r in page.records],
+                         "nextCursor": page.next_cursor, "counts": counts_wire(page.counts)})
 
     # retry ------------------------------------------------------------------------------
     async def retry_save_item(self, ctx: CallContext, p: RetrySaveItemParams
