@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -56,8 +57,12 @@ class DataDirLock:
 
 
 def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` owner-only, or check an existing one: a real directory (not a link),
+    owned by us; its mode is tightened to 0700."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = path.stat()
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise PermissionError(f"{path} is not a directory (a symlink?)")
     if st.st_uid != os.getuid():
         raise PermissionError(f"{path} is not owned by this user")
     if st.st_mode & 0o077:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,10 @@ def default_data_dir() -> Path:
 
 
 def default_runtime_dir() -> Path:
+    """Where sockets and connection files live: the user's runtime dir, or, where there is
+    none (no XDG_RUNTIME_DIR on Linux, e.g. a service or CI), an owner-only dir in /tmp."""
+    if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(tempfile.gettempdir()) / f"media-sidecar-{os.getuid()}"
     from platformdirs import user_runtime_dir
 
     return Path(user_runtime_dir("media-sidecar", appauthor=False))
