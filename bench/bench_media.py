@@ -31,7 +31,7 @@ from typing import Any
 import psutil
 
 from bench.procs import Child, start_echo, start_sidecar
-from bench.stats import interleave, median, percentile
+from bench.stats import interleave, median, paired_ratio, percentile
 from bench.table import Row
 from bench.wire_client import WireClient, round_trips
 
@@ -156,6 +156,7 @@ def _inline_rows(side: Child, client: WireClient, raw_dir: Path, reps: int,
         rows.append(Row(f"inline add {mib} MiB (durable)", mib * MIB / s / 1e6, "MB/s",
                         "temp+write+fsync+rename+dir-fsync", mib * MIB / r / 1e6,
                         better="higher", target=0.8,
+                        paired=paired_ratio(res["raw"], res["sidecar"]),
                         note=f"{s * 1e3:.0f} ms vs {r * 1e3:.0f} ms; sidecar also hashes "
                              "(sha256) and commits a row"))
     return rows
@@ -178,7 +179,8 @@ def _path_row(client: WireClient, src: Path, raw_dir: Path, reps: int, mib: int)
     s, r = median(res["sidecar"]), median(res["raw"])
     return Row(f"add from path {mib} MiB (durable)", mib * MIB / s / 1e6, "MB/s",
                "copy+fsync+rename+dir-fsync", mib * MIB / r / 1e6, better="higher",
-               target=0.8, note=f"{s * 1e3:.0f} ms vs {r * 1e3:.0f} ms")
+               target=0.8, paired=paired_ratio(res["raw"], res["sidecar"]),
+               note=f"{s * 1e3:.0f} ms vs {r * 1e3:.0f} ms")
 
 
 def _url_rows(work: Path, reps: int, mib: int, rss_mib: int) -> tuple[list[Row], float]:
@@ -232,6 +234,7 @@ def _url_rows(work: Path, reps: int, mib: int, rss_mib: int) -> tuple[list[Row],
         s, c, cf = median(res["sidecar"]), median(res["curl"]), median(res["curl+fsync"])
         rows = [Row(f"add from URL {mib} MiB (https, durable)", mib * MIB / s / 1e6, "MB/s",
                     "curl -o (https)", mib * MIB / c / 1e6, better="higher", target=0.9,
+                    paired=paired_ratio(res["curl"], res["sidecar"]),
                     note=f"{s * 1e3:.0f} ms vs {c * 1e3:.0f} ms; curl -o + fsync: "
                          f"{mib * MIB / cf / 1e6:.0f} MB/s")]
         growth = float("nan")
@@ -315,6 +318,8 @@ def _list_row(work: Path, reps: int, items: int) -> tuple[Row, dict[str, Any]]:
     side.stop()
     return (Row(f"list first page (100 of {items // 1000}k items)", s, "ms",
                 "raw SQLite page + raw echo", r + e, target=1.5,
+                paired=paired_ratio(res["sidecar"], [a + b for a, b in zip(
+                    res["raw"], res["echo"], strict=True)]),
                 note=f"raw page {r:.2f} ms + echo of {sum(sizes) // 1024} KiB {e:.2f} ms"),
             {"fillSeconds": round(fill_s, 1), "replyBytes": sum(sizes)})
 
@@ -347,7 +352,7 @@ def _rss_path_and_inline(work: Path, mib: int) -> dict[str, float]:
 
 
 def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
-    reps = 3 if quick else 7
+    reps = 3 if quick else 5
     big = 64 if quick else 256
     rss_mib = 256 if quick else 1024
     items = 20_000 if quick else 100_000

@@ -17,7 +17,7 @@ import zmq
 
 from bench import zerorpc_env
 from bench.procs import Child, start_echo, start_sidecar
-from bench.stats import interleave, median, percentile
+from bench.stats import interleave, median, paired_ratio, percentile
 from bench.table import Row
 from bench.wire_client import WireClient, pipelined, round_trips
 
@@ -42,7 +42,7 @@ def _zerorpc_block(py: Path, endpoint: str, count: int, size: int) -> list[float
 
 
 def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
-    reps, count = (3, 1000) if quick else (9, 3000)
+    reps, count = (5, 500) if quick else (21, 1000)
     pipe_n, depth = (5000, 32) if quick else (20000, 32)
     tmp = Path(tempfile.mkdtemp(prefix="bench-rpc-"))
     info: dict[str, Any] = {}
@@ -89,8 +89,11 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         if zpy is not None:
             variants["zerorpc"] = lambda: _zerorpc_block(zpy, zep, count, len(req[1]))
         rtts = interleave(reps, variants)
-        p = {k: (median([percentile(b, 50) for b in v]) * 1e6,
-                 median([percentile(b, 99) for b in v]) * 1e6) for k, v in rtts.items()}
+        p50s = {k: [percentile(b, 50) for b in v] for k, v in rtts.items()}
+        p99s = {k: [percentile(b, 99) for b in v] for k, v in rtts.items()}
+        p = {k: (median(p50s[k]) * 1e6, median(p99s[k]) * 1e6) for k in rtts}
+        pr = {k: (paired_ratio(p50s["sidecar"], p50s[k]), paired_ratio(p99s["sidecar"], p99s[k]))
+              for k in rtts}
 
         def pipe(sock: zmq.Socket[bytes]) -> float:
             return pipelined(sock, batch(pipe_n), depth)
@@ -99,6 +102,7 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
                                  "async": lambda: pipe(socks["async"]),
                                  "sync": lambda: pipe(socks["sync"])})
         t = {k: median(v) for k, v in tput.items()}
+        tr = paired_ratio(tput["sidecar"], tput["async"])
         if zsrv is not None:
             zsrv.kill()
             zsrv.wait()
@@ -111,23 +115,25 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     note = "" if info["server"] == "sidecar" else "session-only server (serve not runnable)"
     rows = [
         Row("ping p50 (ipc)", p["sidecar"][0], "µs", "raw sync echo", p["sync"][0],
-            target=1.3, note=note),
+            target=1.3, note=note, paired=pr["sync"][0]),
         Row("ping p99 (ipc)", p["sidecar"][1], "µs", "raw sync echo", p["sync"][1],
-            target=1.3, note=note),
+            target=1.3, note=note, paired=pr["sync"][1]),
         Row("ping p50 vs raw asyncio echo", p["sidecar"][0], "µs", "raw asyncio echo",
-            p["async"][0], target=1.0, note="beat the idiomatic zmq.asyncio loop"),
+            p["async"][0], target=1.0, note="beat the idiomatic zmq.asyncio loop",
+            paired=pr["async"][0]),
     ]
     if "zerorpc" in p:
         rows += [Row("ping p50 vs zerorpc echo", p["sidecar"][0], "µs", "zerorpc echo",
-                     p["zerorpc"][0], note="zerorpc: heartbeat off, same payload size"),
+                     p["zerorpc"][0], note="zerorpc: heartbeat off, same payload size",
+                     paired=pr["zerorpc"][0]),
                  Row("ping p99 vs zerorpc echo", p["sidecar"][1], "µs", "zerorpc echo",
-                     p["zerorpc"][1])]
+                     p["zerorpc"][1], paired=pr["zerorpc"][1])]
     else:
         rows.append(Row("ping vs zerorpc echo", float("nan"), "µs", "zerorpc echo",
                         float("nan"), note=f"zerorpc unavailable: {info['zerorpc']}"))
     rows += [
         Row(f"pipelined ping, {depth} in flight", t["sidecar"], "req/s", "raw asyncio echo",
-            t["async"], better="higher", target=1.0,
+            t["async"], better="higher", target=1.0, paired=tr,
             note=f"raw sync echo: {t['sync']:,.0f} req/s"),
     ]
     info["percentilesUs"] = p

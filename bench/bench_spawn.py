@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procs import start_sidecar
-from bench.stats import interleave, median
+from bench.stats import interleave, median, paired_ratio
 from bench.table import Row
 from bench.wire_client import WireClient
 
@@ -51,7 +51,7 @@ def bare_once() -> float:
 
 
 def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
-    reps = 5 if quick else 15
+    reps = 5 if quick else 21
     root = Path(tempfile.mkdtemp(prefix="bench-spawn-"))
     spawn_once(root)  # warm the page cache and the bytecode caches
     imports_once()
@@ -63,5 +63,6 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     bare = median(res["bare"]) * 1e3
     rows = [Row("spawn → ready line + hello answered", hello, "ms",
                 "python -c 'import zmq, msgpack, httpx, pydantic'", deps, target=0.7,
+                paired=paired_ratio([r[1] for r in res["spawn"]], res["deps"]),
                 note=f"ready line alone {ready:.0f} ms; bare interpreter {bare:.0f} ms")]
     return rows, {"readyMs": ready, "helloMs": hello, "depsMs": deps, "bareMs": bare}

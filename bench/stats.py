@@ -36,3 +36,8 @@ def interleave(reps: int, variants: dict[str, Callable[[], T]]) -> dict[str, lis
         for name in order:
             out[name].append(variants[name]())
     return out
+
+
+def paired_ratio(values: Sequence[float], baselines: Sequence[float]) -> float:
+    """The median of value/baseline over repetitions run side by side."""
+    return median([v / b for v, b in zip(values, baselines, strict=True) if b])

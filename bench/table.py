@@ -1,6 +1,7 @@
 """Rows of the bench table: a figure, its baseline from the same run, the ratio, the target.
 
-A ratio is always ``sidecar / baseline`` in the row's unit; ``better`` says which way is
+A ratio is always ``sidecar / baseline`` in the row's unit (the median of paired
+per-repetition ratios where the row has them); ``better`` says which way is
 good ("lower" for times and memory, "higher" for throughput), so a target reads
 ``≤ 1.3×`` or ``≥ 0.8×``.
 """
@@ -24,9 +25,15 @@ class Row:
     target: float | None = None  # on the ratio
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # The median of per-repetition ratios (each repetition's figure over its own baseline),
+    # when the variants ran as interleaved pairs: steadier than a ratio of medians when
+    # the machine's load drifts during the run.
+    paired: float | None = None
 
     @property
     def ratio(self) -> float:
+        if self.paired is not None:
+            return self.paired
         if not self.baseline or math.isnan(self.baseline) or math.isnan(self.value):
             return float("nan")
         return self.value / self.baseline

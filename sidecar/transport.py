@@ -113,13 +113,20 @@ class Transport:
         sock = self._sock
         budget = 256  # yield to the loop now and then under a flood
         self._draining = True  # sends below need not re-check EVENTS: this loop does
+        # A wake-up almost always has a message: try it first and ask EVENTS only between
+        # messages (one EVENTS call per message instead of two); after a miss, EVENTS is
+        # read once so the edge-triggered descriptor is re-armed as libzmq requires.
+        first = True
         try:
             while self._on_frames is not None and not sock.closed:
-                if not self._readable():
+                if not first and not self._readable():
                     return
+                first = False
                 try:
                     frames = self._recv_message()
                 except zmq.Again:
+                    if self._readable():
+                        self._schedule()
                     return
                 try:
                     self._on_frames(frames)
