@@ -58,6 +58,9 @@ def _markdown(rows: list[Row], machine: dict[str, Any], info: dict[str, Any],
         render(rows),
         "",
     ]
+    notes = HERE / "analysis.md"
+    if notes.exists():
+        lines += [notes.read_text(), ""]
     return "\n".join(lines)
 
 
