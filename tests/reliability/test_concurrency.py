@@ -8,6 +8,8 @@ import random
 import time
 from typing import Any
 
+import pytest
+
 from tests.reliability.conftest import Figures, soak
 from tests.reliability.helpers import RawDealer, request, signed
 from tests.support import SidecarProcess
@@ -77,6 +79,7 @@ async def _client(sc: SidecarProcess, n: int, seed: int) -> dict[str, Any]:
     return {"counts": counts, "types": types}
 
 
+@pytest.mark.timeout(soak(300, 3600))
 async def test_sixteen_clients_get_exactly_one_reply_per_request(
         sidecar: SidecarProcess, figures: Figures) -> None:
     n = soak(2000, 10_000)

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sidecar.client import Client, RemoteError
 from tests.reliability.conftest import Figures, soak
 from tests.reliability.helpers import connect, file_sha, kill, sha, stop
@@ -85,6 +87,7 @@ async def _verify(sc: SidecarProcess, acked: dict[str, dict[str, Any]]) -> dict[
     return out
 
 
+@pytest.mark.timeout(soak(300, 3600))
 async def test_acknowledged_adds_survive_sigkill_during_200_concurrent_adds(
         tmp_path: Path, figures: Figures) -> None:
     rounds = soak(5, 25)

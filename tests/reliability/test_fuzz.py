@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import msgpack
+import pytest
 import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,6 +105,7 @@ def messages(draw: st.DrawFn, secret: bytes) -> list[bytes]:
     return [signing.sign(secret, env), env]
 
 
+@pytest.mark.timeout(soak(300, 3600))
 def test_fuzzed_messages_get_answers_and_the_server_keeps_serving(
         sidecar: SidecarProcess, figures: Figures) -> None:
     secret = sidecar.secret.encode()
