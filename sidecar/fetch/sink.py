@@ -9,6 +9,12 @@ and a block is never copied on its way from the socket to the disk. hashlib (ove
 a block of 64 KiB stays in the core's cache (256 KiB and 1 MiB blocks cost up to twice the
 CPU), and writing in a separate thread cost more CPU than it saved.
 
+Write-behind: every 8 MiB hashed, the hasher asks the kernel to start writing those pages
+back (``posix_fadvise(DONTNEED)`` starts write-back of dirty pages on Linux without waiting),
+so the store's final fsync has little left to do; measured on a 256 MiB https download +
+fsync: 1.33 s → 1.12 s (medians of 5 interleaved). After a restart from zero the offsets it
+advises are stale: harmless, it is advice.
+
 The hash always covers exactly the bytes in the file: a resumed download keeps appending to
 the same hasher, a restart from zero truncates the file and starts a new one. Any ``OSError``
 from the file becomes ``SinkWriteError``. The file is never fsynced or renamed here (the store
@@ -34,6 +40,10 @@ BLOCKS = 16  # how far the hasher may lag behind the writes (1 MiB)
 BATCH = 4
 
 _Item = list[memoryview | bytes] | threading.Event | None
+# Start the kernel's write-back of what is already hashed every this many bytes, so the
+# store's final fsync finds little left to write: disk writes overlap the download.
+WRITE_BEHIND = True
+WRITE_BEHIND_BYTES = 8 * 1024 * 1024
 
 
 class Sink:
@@ -160,11 +170,21 @@ class Sink:
             done.wait()
 
     def _hash_loop(self) -> None:
+        hashed = flushed = 0
+        advise = getattr(os, "posix_fadvise", None) if WRITE_BEHIND else None
         while (item := self._todo.get()) is not None:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
             for data in item:
                 self._hash.update(data)
+                hashed += len(data)
                 if isinstance(data, memoryview):
                     self._free.put(data.obj)  # type: ignore[arg-type]  # a ring block
+            if advise is not None and hashed - flushed >= WRITE_BEHIND_BYTES:
+                # On Linux, DONTNEED on dirty pages starts their write-back without waiting
+                # for it (and drops them from the cache once clean). Advice only: errors and
+                # a truncate racing with it are harmless.
+                with contextlib.suppress(OSError):
+                    advise(self._fd, flushed, hashed - flushed, os.POSIX_FADV_DONTNEED)
+                flushed = hashed
