@@ -30,6 +30,29 @@ def require(ok: bool, what: str) -> None:
     pytest.skip(f"missing: {what}")
 
 
+def gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+def wait_gone(pid: int, limit: float) -> float:
+    """Seconds until ``pid`` is gone (polled every 20 ms), or ``inf`` after ``limit``."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if gone(pid):
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return float("inf")
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

@@ -54,19 +54,6 @@ def rss(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
-def gone(pid: int) -> bool:
-    """True once ``pid`` has exited (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(") ", 1)[1].startswith("Z")
-    except (FileNotFoundError, IndexError):
-        return True
-
-
 async def connect(sc: SidecarProcess, *, hello: bool = True, timeout: float = 30) -> Client:
     return await Client.connect(sc.connection_file, hello=hello, timeout=timeout)
 

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 from tests.reliability.conftest import Figures
-from tests.reliability.helpers import gone
-from tests.support import ROOT
+from tests.support import ROOT, gone
 
 # The parent: spawns the sidecar as a launcher would, relays its ready line, then idles.
 PARENT = """

@@ -9,35 +9,12 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sidecar.client import Client, ConnectionInfo, RemoteError
-from tests.support import ROOT, spawn_sidecar
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    # a zombie child still answers kill(0); it is gone for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1].startswith("Z")
-    except FileNotFoundError:
-        return True
-
-
-def _wait_gone(pid: int, limit: float) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < limit:
-        if _gone(pid):
-            return time.monotonic() - start
-        time.sleep(0.02)
-    return float("inf")
+from tests.support import ROOT, spawn_sidecar, wait_gone
 
 
 def test_ready_line_and_owner_only_connection_file_over_ipc(tmp_path: Path) -> None:
@@ -199,7 +176,7 @@ def test_sidecar_exits_when_its_parent_dies(tmp_path: Path) -> None:
         pid = int(ready["pid"])
         parent.kill()
         parent.wait()
-    elapsed = _wait_gone(pid, 10)
+    elapsed = wait_gone(pid, 10)
     print(f"sidecar gone {elapsed:.2f} s after its parent was killed")
     assert elapsed < 5.0  # generous: the design target is 2 s (see bench)
 
