@@ -6,6 +6,7 @@ fails: CI installs everything, so a missing component there is a defect, never a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -55,6 +57,31 @@ def wait_gone(pid: int, limit: float) -> float:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def unmount(path: Path) -> None:
+    """Unmount, lazily if busy; quiet when nothing is mounted there."""
+    done = subprocess.run(["umount", str(path)], check=False, capture_output=True)
+    if done.returncode != 0:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` at ``where`` (root only: it gives real ENOSPC, and a
+    read-only bind over it real EROFS); unmounted afterwards, with any bind left on
+    ``where/data`` by a failed test."""
+    require(is_root(), "root (tmpfs mounts for a real ENOSPC / EROFS)")
+    where.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
+                           str(where)], check=False, capture_output=True, text=True)
+    require(done.returncode == 0, f"mounting a tmpfs: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        with contextlib.suppress(Exception):
+            unmount(where / "data")
+        unmount(where)
 
 
 @dataclass

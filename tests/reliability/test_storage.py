@@ -17,31 +17,16 @@ import pytest
 
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import RawDealer, file_sha, sha, stop
-from tests.support import SidecarProcess, is_root, require, spawn_sidecar
+from tests.support import SidecarProcess, mounted_tmpfs, spawn_sidecar, unmount
 
 pytestmark = pytest.mark.root
 MIB = 1 << 20
 
 
-def _umount(path: Path) -> None:
-    if subprocess.run(["umount", str(path)], check=False, capture_output=True).returncode:
-        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
-
-
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    require(is_root(), "root (tmpfs mounts for a real ENOSPC / EROFS)")
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m,mode=0700", "tmpfs",
-                           str(mnt)], check=False, capture_output=True, text=True)
-    require(done.returncode == 0, f"mounting a tmpfs: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "mnt", "12m") as mnt:
         yield mnt
-    finally:
-        with contextlib.suppress(Exception):
-            _umount(mnt / "data")
-        _umount(mnt)
 
 
 def _fill(path: Path, leave: int) -> None:
@@ -153,7 +138,7 @@ async def test_read_only_data_dir_loses_nothing_and_saves_once_writable(
             status = (await d.call("storageStatus"))["result"]
             during = await _check(d, acked, all_saved=False)
         finally:
-            _umount(data)
+            unmount(data)
         await _retry_all(d, {"ro"})
         final = await _check(d, acked, all_saved=True)
         d.close()

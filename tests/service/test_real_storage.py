@@ -8,7 +8,6 @@ file the store creates (its blob temp files) now gets a genuine EROFS.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 from tests.service.fakes import FakeFetcher, Script
 from tests.service.harness import make_settings, open_caller, sha
-from tests.support import is_root, require
+from tests.support import mounted_tmpfs, unmount
 
 pytestmark = pytest.mark.root
 
@@ -30,27 +29,11 @@ def run(*cmd: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
-def unmount(path: Path) -> None:
-    done = subprocess.run(["umount", str(path)], check=False, capture_output=True)
-    if done.returncode != 0:
-        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
-
-
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 4 MiB tmpfs; the data dir lives on it (unmounted in teardown)."""
-    require(is_root(), "root (tmpfs mounts for a real ENOSPC / EROFS)")
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs",
-                           str(mnt)], check=False, capture_output=True, text=True)
-    require(done.returncode == 0, f"mounting a tmpfs: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "mnt", "4m") as mnt:
         yield mnt
-    finally:
-        with contextlib.suppress(Exception):
-            unmount(mnt / "data")  # a read-only bind left by a failed test
-        unmount(mnt)
 
 
 def fill(path: Path) -> None:
