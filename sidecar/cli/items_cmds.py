@@ -249,39 +249,21 @@ def _ref(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_get(args: argparse.Namespace) -> int:
-    from sidecar.cli.attach import open_client
-    from sidecar.cli.runner import run
+    from sidecar.cli import render
+    from sidecar.cli.runner import call_once
 
-    async def body() -> int:
-        from sidecar.cli import render
-
-        async with open_client(args) as c:
-            result = await c.call("getMediaItem", _ref(args))
-        if args.json:
-            render.print_json(result)
-        else:
-            render.console().print(render.item_grid(result.get("item") or {}))
-        return 0
-
-    return run(body)
+    return call_once(args, "getMediaItem", _ref(args),
+                     lambda r: render.console().print(render.item_grid(r.get("item") or {})))
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from sidecar.cli.attach import open_client
-    from sidecar.cli.runner import run
+    from sidecar.cli import render
+    from sidecar.cli.runner import call_once
 
-    async def body() -> int:
-        from sidecar.cli import render
+    def show(result: dict[str, Any]) -> None:
+        what = "removed" if result.get("removed") else "was not there"
+        blob = ("its bytes were deleted" if result.get("blobDeleted")
+                else "no bytes deleted (none, or shared with another item)")
+        render.console().print(f"{result.get('id')} {what}; {blob}")
 
-        async with open_client(args) as c:
-            result = await c.call("removeMediaItem", _ref(args))
-        if args.json:
-            render.print_json(result)
-        else:
-            what = "removed" if result.get("removed") else "was not there"
-            blob = ("its bytes were deleted" if result.get("blobDeleted")
-                    else "no bytes deleted (none, or shared with another item)")
-            render.console().print(f"{result.get('id')} {what}; {blob}")
-        return 0
-
-    return run(body)
+    return call_once(args, "removeMediaItem", _ref(args), show)

@@ -71,40 +71,18 @@ def print_summary(verb: str, project: str, result: dict[str, Any]) -> None:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    from sidecar.cli.attach import open_client
     from sidecar.cli.items_cmds import print_item_outcome
-    from sidecar.cli.runner import run
+    from sidecar.cli.runner import call_once
 
-    async def body() -> int:
-        from sidecar.cli import render
-
-        async with open_client(args) as c:
-            result = await c.call("retrySaveItem", _ref(args))
-        if args.json:
-            render.print_json(result)
-        else:
-            print_item_outcome("retried", result)
-        return 0
-
-    return run(body)
+    return call_once(args, "retrySaveItem", _ref(args),
+                     lambda r: print_item_outcome("retried", r))
 
 
 def run_retry_all(args: argparse.Namespace) -> int:
-    from sidecar.cli.attach import open_client
-    from sidecar.cli.runner import run
+    from sidecar.cli.runner import call_once
 
-    async def body() -> int:
-        from sidecar.cli import render
-
-        async with open_client(args) as c:
-            result = await c.call("retryAllUnsaved", {"projectId": args.project})
-        if args.json:
-            render.print_json(result)
-        else:
-            print_summary("retried", args.project, result)
-        return 0
-
-    return run(body)
+    return call_once(args, "retryAllUnsaved", {"projectId": args.project},
+                     lambda r: print_summary("retried", args.project, r))
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -52,3 +52,22 @@ def run(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return EXIT_INTERRUPTED
+
+
+def call_once(args: Any, method: str, params: dict[str, Any],
+              show: Callable[[dict[str, Any]], None]) -> int:
+    """The common shape of a one-call command: attach, call ``method``, then print the raw
+    result with ``--json`` or hand it to ``show`` for people."""
+    from sidecar.cli import render
+    from sidecar.cli.attach import open_client
+
+    async def body() -> int:
+        async with open_client(args) as c:
+            result = await c.call(method, params)
+        if args.json:
+            render.print_json(result)
+        else:
+            show(result)
+        return 0
+
+    return run(body)
