@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sidecar.fetch.config import FetchConfig
+from sidecar.portable.files import user_tag
 from sidecar.store.config import StoreConfig
 
 SECRET_ENV = "MEDIA_SIDECAR_SECRET"  # noqa: S105 (a variable name, not a secret)
@@ -31,7 +32,7 @@ def default_runtime_dir() -> Path:
     """Where sockets and connection files live: the user's runtime dir, or, where there is
     none (no XDG_RUNTIME_DIR on Linux, e.g. a service or CI), an owner-only dir in /tmp."""
     if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(tempfile.gettempdir()) / f"media-sidecar-{os.getuid()}"
+        return Path(tempfile.gettempdir()) / f"media-sidecar-{user_tag()}"
     from platformdirs import user_runtime_dir
 
     return Path(user_runtime_dir("media-sidecar", appauthor=False))

@@ -26,6 +26,8 @@ from typing import cast
 import zmq
 from zmq.backend import Socket as _BackendSocket
 
+from sidecar.portable.process import IPC_AVAILABLE
+
 log = logging.getLogger("sidecar.transport")
 
 # The hot path calls the compiled socket's send/recv/get directly, with int flags: pyzmq's
@@ -167,7 +169,7 @@ class Transport:
 
 
 def ipc_supported() -> bool:
-    return bool(zmq.has("ipc"))
+    return IPC_AVAILABLE and bool(zmq.has("ipc"))
 
 
 def default_endpoint(runtime_dir: Path, transport: str) -> str:

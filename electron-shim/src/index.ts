@@ -1,7 +1,7 @@
 /**
  * @media-sidecar/electron-shim: the Electron main-process side of media-sidecar.
  *
- * - `Supervisor`: spawns the Python sidecar, restarts it after a crash, stops it in order.
+ * - `Supervisor`: spawns the sidecar (Python, or its frozen build), restarts it after a crash, stops it in order.
  * - `SidecarClient`: one signed ZeroMQ connection (the supervisor makes them for you).
  * - `registerBridge` + (in the preload) `exposeMediaStore`: the renderer's `window.mediaStore`.
  * - `installCsp` / `withCsp` / `cspMetaTag` / `buildCsp`: the app's Content-Security-Policy.
@@ -29,7 +29,7 @@ export const PRELOAD_PATH: string = join(__dirname, "preload-standalone.js");
 export type { MediaStore, MediaStoreError, Outcome, RendererEvent, SidecarState } from "./preload";
 export * from "./protocol";
 export { RestartPolicy, type RestartDecision, type RestartPolicyOptions } from "./restart-policy";
-export { SECRET_ENV, parseReadyLine, sidecarArgs, spawnSidecar, type ExitInfo, type ReadyLine, type SidecarProcess, type SpawnOptions } from "./spawn";
+export { SECRET_ENV, parseReadyLine, sidecarArgs, sidecarExecutable, spawnSidecar, type ExitInfo, type ReadyLine, type SidecarProcess, type SpawnOptions } from "./spawn";
 export { payloadDigest, sign, verify } from "./signing";
 export {
   Supervisor,

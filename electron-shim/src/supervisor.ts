@@ -15,7 +15,7 @@ import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
 import type * as P from "./protocol";
 import { RestartPolicy, type RestartPolicyOptions } from "./restart-policy";
-import { type ExitInfo, type SidecarProcess, type SpawnOptions, spawnSidecar } from "./spawn";
+import { type ExitInfo, type SidecarProcess, type SpawnOptions, sidecarExecutable, spawnSidecar } from "./spawn";
 
 export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped" | "dead";
 
@@ -89,6 +89,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
 
   constructor(private readonly options: SupervisorOptions = {}) {
     super();
+    sidecarExecutable(options); // `python` or `command`, not both: a mistake to see at once
     this.log = options.logger ?? silentLogger;
     this.secret = options.secret ?? randomBytes(32).toString("hex");
     this.policy = new RestartPolicy(options.restart);

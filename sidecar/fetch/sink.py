@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sidecar.fetch.api import SinkWriteError
+from sidecar.portable.files import WRITE_BEHIND_HINT, drop_written
 
 BLOCK_SIZE = 64 * 1024
 BLOCKS = 16  # how far the hasher may lag behind the writes (1 MiB)
@@ -171,7 +172,7 @@ class Sink:
 
     def _hash_loop(self) -> None:
         hashed = flushed = 0
-        advise = getattr(os, "posix_fadvise", None) if WRITE_BEHIND else None
+        advise = drop_written if WRITE_BEHIND and WRITE_BEHIND_HINT else None
         while (item := self._todo.get()) is not None:
             if isinstance(item, threading.Event):
                 item.set()
@@ -186,5 +187,5 @@ class Sink:
                 # for it (and drops them from the cache once clean). Advice only: errors and
                 # a truncate racing with it are harmless.
                 with contextlib.suppress(OSError):
-                    advise(self._fd, flushed, hashed - flushed, os.POSIX_FADV_DONTNEED)
+                    advise(self._fd, flushed, hashed - flushed)
                 flushed = hashed

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sidecar.portable.files import user_tag
+
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
@@ -20,7 +22,7 @@ class StoreConfig:
     # Bytes of unsaved items held in memory before spilling to ``spill_dir``.
     hold_memory_budget: int = 256 * 1024 * 1024
     spill_dir: Path = field(
-        default_factory=lambda: Path(tempfile.gettempdir()) / f"media-sidecar-spill-{os.getuid()}"
+        default_factory=lambda: Path(tempfile.gettempdir()) / f"media-sidecar-spill-{user_tag()}"
     )
     spill_budget: int = 8 * 1024 * 1024 * 1024
     # Local files ``addMediaItem.sourcePath`` may read from.

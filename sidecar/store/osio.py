@@ -9,6 +9,8 @@ import os
 import threading
 from pathlib import Path
 
+from sidecar.portable import durable
+
 FAULT_OPS = (
     "blobWrite", "blobFsync", "blobRename", "dirFsync", "dbCommit", "spillWrite",
     "journalWrite",
@@ -81,7 +83,7 @@ class OsIO:
 
     def fsync(self, fd: int, op: str = "blobFsync") -> None:
         self.faults.check(op)
-        os.fsync(fd)
+        durable.fsync_file(fd)
 
     def replace(self, src: Path, dst: Path, op: str = "blobRename") -> None:
         self.faults.check(op)
@@ -89,11 +91,7 @@ class OsIO:
 
     def fsync_dir(self, path: Path, op: str = "dirFsync") -> None:
         self.faults.check(op)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        durable.fsync_dir(path)
 
     def check(self, op: str) -> None:
         self.faults.check(op)

@@ -22,11 +22,13 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sidecar.portable.files import FD_FLAGS, pread
 from sidecar.store.blobs import CHUNK, BlobStore, SourceReadError
 from sidecar.store.classify import STORAGE_IO_ERROR, StorageError, classify
 from sidecar.store.config import StoreConfig
@@ -599,7 +601,7 @@ class MediaStore:
                 return classify(OSError(code, os.strerror(code)), f"probe ({op})")
         path = self.blobs.temp_path("probe")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
             try:
                 os.write(fd, b"\0" * 512)
                 os.fsync(fd)
@@ -618,17 +620,17 @@ class MediaStore:
     def disk_usage(self) -> tuple[int, int]:
         """(free bytes for us, total bytes) of the data dir's filesystem."""
         try:
-            st = os.statvfs(self.data_dir)
+            usage = shutil.disk_usage(self.data_dir)
         except OSError:
             return 0, 0
-        return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+        return usage.free, usage.total
 
 
 def _fd_chunks(fd: int) -> Iterator[bytes]:
     offset = 0
     while True:
         try:
-            data = os.pread(fd, CHUNK, offset)
+            data = pread(fd, CHUNK, offset)
         except OSError as exc:
             raise SourceReadError(f"cannot read the source: {exc.strerror}", exc) from exc
         if not data:
