@@ -117,7 +117,7 @@ def test_the_supervisor_spawns_the_frozen_binary(frozen: Frozen) -> None:
     node = shutil.which("node")
     require(node is not None, "node")
     compiled = SHIM / "build" / "test" / "frozen.dist.js"
-    require(compiled.is_file(), "the shim's compiled tests (cd electron-shim && npm run build:test)")
+    require(compiled.is_file(), "the compiled shim tests (cd electron-shim && npm run build:test)")
     done = subprocess.run(
         ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in frozen.env(
             MEDIA_SIDECAR_FROZEN=str(frozen.binary)).items()),
