@@ -2,11 +2,11 @@
 under ``env -i`` with a HOME of its own and a PATH that holds no Python at all.
 
 ``make dist-test`` builds it and passes its directory in MEDIA_SIDECAR_DIST; without one these
-tests skip, and under CI=true they fail. What they prove: ``--version``; ``serve`` is the
-binary itself (``/proc/<pid>/exe``) and the conformance harness — the build's own ``harness``
-sub-command — passes every case against it; the shim's Supervisor spawns it through add →
-list → unsaved → retry → stop (electron-shim/test/frozen.dist.ts); the demo, left out of the
-build, says so in one line.
+tests skip, and under CI=true they fail. What they prove: ``--version``; ``csp`` (the policy
+from the bundled data); ``serve`` is the binary itself (``/proc/<pid>/exe``), ``ping``
+answers, and the conformance harness — the build's own ``harness`` sub-command — passes every
+case against it; the shim's Supervisor spawns it through add → list → unsaved → retry → stop
+(electron-shim/test/frozen.dist.ts); the demo, left out of the build, says so in one line.
 """
 
 from __future__ import annotations
@@ -74,6 +74,15 @@ def test_version_names_the_package_and_the_protocol(frozen: Frozen) -> None:
     assert done.stdout.strip() == f"media-sidecar {__version__} (protocol {PROTOCOL_VERSION})"
 
 
+def test_csp_renders_the_policy_from_the_bundled_data(frozen: Frozen) -> None:
+    from protocol.csp import build_csp
+
+    done = subprocess.run(frozen.argv("csp"), capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == build_csp()
+
+
 def test_the_harness_passes_every_case_against_the_frozen_server(frozen: Frozen,
                                                                  tmp_path: Path) -> None:
     log = (tmp_path / "serve.log").open("w")
@@ -91,6 +100,12 @@ def test_the_harness_passes_every_case_against_the_frozen_server(frozen: Frozen,
         environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
         assert f"PATH={frozen.path}".encode() in environ
         assert not any(e.startswith((b"PYTHON", b"VIRTUAL_ENV")) for e in environ)
+
+        ping = subprocess.run(frozen.argv("ping", "--connection-file", ready["connectionFile"],
+                                          "--json"),
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert ping.returncode == 0, ping.stderr
+        assert json.loads(ping.stdout)["pong"] is True
 
         done = subprocess.run(
             frozen.argv("harness", "--connection-file", ready["connectionFile"],
