@@ -36,6 +36,7 @@ from sidecar.store.journal import Journal
 from sidecar.store.locks import KeyedLock
 from sidecar.store.osio import Faults, OsIO
 from sidecar.store.query import ListQuery
+from sidecar.store.reading import RangeReader
 from sidecar.store.records import (
     SAVED,
     STATUSES,
@@ -144,6 +145,7 @@ class MediaStore:
         self.holding = Holding(self.spill_dir, config.hold_memory_budget,
                                config.spill_budget, self.io)
         self.journal = Journal(self.spill_dir / "journal.jsonl", self.io)
+        self.reader = RangeReader(self.blobs, self.holding)
         self._sha_locks = KeyedLock()
         self._lock = threading.Lock()
         self._pending: dict[str, ItemRecord] = {}  # records the database does not have yet

@@ -119,8 +119,9 @@ def _replies_wrongly_signed() -> None:
     from sidecar.auth import Authenticator
     from sidecar.wire import signing
 
-    def sign(self: Authenticator, envelope: bytes, payloads: Any = ()) -> bytes:
-        return signing.sign(b"some other key", envelope, payloads)
+    def sign(self: Authenticator, envelope: bytes, payloads: Any = (),
+             digest: bytes | None = None) -> bytes:
+        return signing.sign(b"some other key", envelope, payloads, digest)
 
     Authenticator.sign = sign  # type: ignore[method-assign]
 
