@@ -38,7 +38,9 @@ class MediaItem(Result):
     project_id: str
     name: str
     type: MediaType
-    mime_type: str | None = None
+    mime_type: str | None = Field(default=None, description="Set for every item that has "
+                                  "bytes: sniffed from them (the client's type is kept only "
+                                  "when it names the same container).")
     size: int | None = None
     sha256: str | None = None
     width: int | None = None
@@ -71,7 +73,9 @@ class AddMediaItemParams(Params):
     project_id: ProjectId
     name: Name
     type: MediaType
-    mime_type: Annotated[str, Field(max_length=255)] | None = None
+    mime_type: Annotated[str, Field(max_length=255)] | None = Field(
+        default=None, description="Optional: the bytes' container decides; a type naming "
+        "another container than the bytes is replaced by the sniffed one.")
     width: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     height: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     duration: Annotated[float, Field(ge=0)] | None = None

@@ -129,6 +129,7 @@ export interface MediaItem {
   projectId: string;
   name: string;
   type: "video" | "image" | "audio";
+  /** Set for every item that has bytes: sniffed from them (the client's type is kept only when it names the same container). */
   mimeType: string | null;
   /** Integer. */
   size: number | null;
@@ -348,6 +349,8 @@ export interface AddMediaItemParams {
   name: string;
   type: "video" | "image" | "audio";
   /**
+   * Optional: the bytes' container decides; a type naming another container than the bytes is replaced by the sniffed one.
+   *
    * ≤ 255 characters.
    * @default null
    */
