@@ -52,7 +52,7 @@ test: lint test-python test-shim
 demo: $(STAMP)
 	$(PY) -m sidecar demo
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps shim-install
 	$(PY) bench/run.py
 
 soak: $(STAMP) system-deps

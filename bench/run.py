@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_media, bench_rpc, bench_spawn
+from bench import bench_media, bench_playback, bench_rpc, bench_spawn
 from bench.machine import facts
 from bench.table import Row, render
 
@@ -30,6 +30,7 @@ SUITES: dict[str, Callable[[bool], tuple[list[Row], dict[str, Any]]]] = {
     "rpc": bench_rpc.run,
     "spawn": bench_spawn.run,
     "media": bench_media.run,
+    "playback": bench_playback.run,
 }
 
 

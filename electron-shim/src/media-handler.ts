@@ -302,7 +302,8 @@ async function openExact(path: string, size: number | null): Promise<FileHandle 
 }
 
 /**
- * `length` bytes of `file` from `start`, one chunk read per pull (one chunk ahead at most).
+ * `length` bytes of `file` from `start`, one chunk read per pull; at most two chunks are
+ * queued ahead of the consumer (the next read overlaps the consumer's work on the last).
  * The fd and the stream slot are released exactly once: at the end, on a read error, or when
  * the consumer cancels.
  */
@@ -341,7 +342,7 @@ function fileStream(file: FileHandle, start: number, length: number, chunkBytes:
         finish();
       },
     },
-    { highWaterMark: chunkBytes, size: (chunk) => chunk.byteLength },
+    { highWaterMark: 2 * chunkBytes, size: (chunk) => chunk.byteLength },
   );
 }
 
