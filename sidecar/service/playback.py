@@ -4,7 +4,9 @@ of them as one reply payload frame), for the shim's media scheme.
 Neither takes the item lock: a retry or a download of a large item must not stall a player,
 and the store's ``RangeReader`` reads from whichever copy of the bytes exists at the moment
 of the call. Both run in the store's pool; a range is read and hashed there, so the event
-loop only sends it. Another project's item is ``not_found``, exactly like an unknown id.
+loop only sends it. Memory is bounded by ``maxRangeBytes`` per request in flight (and the
+server's in-flight bounds). Another project's item is ``not_found``, exactly like an unknown
+id.
 """
 
 from __future__ import annotations
@@ -50,13 +52,14 @@ class Playback:
         rec = await self.core.owned(p.id, p.project_id)
         if not _has_bytes(rec):
             raise _no_local_bytes(rec)
-        size = rec.size
-        if size is not None and p.offset >= size:
+        size, sha = rec.size, rec.sha256
+        assert size is not None and sha is not None  # _has_bytes
+        if p.offset >= size:
             raise InvalidParams(f"params.offset: {p.offset} is not below the item's size "
                                 f"{size}", field="params.offset", data={"size": size})
         chunk = await self._read(rec, p.offset, p.length)
-        result = ReadMediaRangeResult(offset=chunk.offset, length=len(chunk.data),
-                                      size=size or 0, sha256=rec.sha256 or "")
+        result = ReadMediaRangeResult(offset=chunk.offset, length=len(chunk.data), size=size,
+                                      sha256=sha)
         return WithPayload(result, (chunk.data,), chunk.digest)
 
     async def _read(self, rec: ItemRecord, offset: int, length: int) -> Chunk:
