@@ -75,7 +75,8 @@ class AddMediaItemParams(Params):
     type: MediaType
     mime_type: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="Optional: the bytes' container decides; a type naming "
-        "another container than the bytes is replaced by the sniffed one.")
+        "another container than the bytes is replaced by the sniffed one, and a type that is "
+        "not a media type is ignored.")
     width: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     height: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     duration: Annotated[float, Field(ge=0)] | None = None

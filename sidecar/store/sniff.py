@@ -10,7 +10,10 @@
 * a given type that names the same container is kept as given (it may say more: ``audio/webm``
   for an audio-only WebM, ``audio/mp4`` for an m4a with a generic ``isom`` brand);
 * bytes nothing here recognises keep the given type, else ``application/octet-stream``:
-  every item that has bytes has a type.
+  every item that has bytes has a type;
+* a given type that is not a media type (``text/html``, ``application/javascript``...) is
+  ignored: the recorded type becomes the ``Content-Type`` the app's media scheme serves the
+  bytes with, and a library of media must never serve a page or a script.
 
 Recognised: MP4 / QuickTime / M4A / 3GP / AVIF / HEIC (ISO BMFF ``ftyp`` major brand, then
 compatible brands), WebM vs Matroska (the EBML header's DocType), Ogg (Theora → video),
@@ -20,6 +23,7 @@ form type), PNG, JPEG, GIF.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 HEAD_BYTES = 4096  # how much of the start of the bytes ``sniff`` wants to see
@@ -94,8 +98,23 @@ def sniff(head: bytes | bytearray | memoryview) -> Sniffed | None:
     return None
 
 
+_MEDIA_PREFIXES = ("video/", "audio/", "image/")
+_MEDIA_APPLICATION = frozenset({"application/ogg", "application/mp4", "application/x-matroska",
+                                OCTET_STREAM})
+_TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def is_media_type(mime: str) -> bool:
+    """A well-formed ``type/subtype`` that names media (or opaque bytes)."""
+    kind = essence(mime)
+    return bool(_TOKEN.match(kind)) and (kind.startswith(_MEDIA_PREFIXES)
+                                         or kind in _MEDIA_APPLICATION)
+
+
 def decide(given: str | None, head: bytes | bytearray | memoryview) -> str:
     """The mimeType to record for bytes starting with ``head`` (rules in the module doc)."""
+    if given is not None and not is_media_type(given):
+        given = None
     found = sniff(head)
     if found is None:
         return given or OCTET_STREAM

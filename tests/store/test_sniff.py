@@ -99,6 +99,13 @@ DECISIONS: list[tuple[str, str | None, bytes, str]] = [
     ("unknown bytes keep the given type", "video/x-flv", b"FLV\x01\x05", "video/x-flv"),
     ("unknown bytes and nothing given", None, b"FLV\x01\x05", OCTET_STREAM),
     ("no bytes at all", None, b"", OCTET_STREAM),
+    ("a page type is never recorded", "text/html", b"<html><script>", OCTET_STREAM),
+    ("nor a script type, even for media bytes", "application/javascript", _ebml(b"webm"),
+     "video/webm"),
+    ("a malformed type is ignored", "video/mp4\r\nX-Evil: 1", b"FLV\x01", OCTET_STREAM),
+    ("opaque bytes may say so", "application/octet-stream", b"FLV\x01", OCTET_STREAM),
+    ("ogg as application/ogg is a media type", "application/ogg", b"OggS\0\x02" + b"\0" * 30,
+     "application/ogg"),
 ]
 
 

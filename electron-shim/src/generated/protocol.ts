@@ -349,7 +349,7 @@ export interface AddMediaItemParams {
   name: string;
   type: "video" | "image" | "audio";
   /**
-   * Optional: the bytes' container decides; a type naming another container than the bytes is replaced by the sniffed one.
+   * Optional: the bytes' container decides; a type naming another container than the bytes is replaced by the sniffed one, and a type that is not a media type is ignored.
    *
    * ≤ 255 characters.
    * @default null
