@@ -4,6 +4,7 @@ container, minimal byte fixtures for the edges, and the rule against a given typ
 from __future__ import annotations
 
 import os
+import random
 
 import pytest
 
@@ -120,3 +121,18 @@ def test_only_the_head_is_looked_at() -> None:
     far = b"\x1a\x45\xdf\xa3" + b"\x01\x00\x00\x00\x00\x00\x10\x00" + b"\0" * (HEAD_BYTES * 2)
     found = sniff(far + b"\x42\x82\x84webm")
     assert found is not None and found.mime == "video/x-matroska"
+
+
+def test_any_prefix_or_corruption_of_a_real_head_is_answered(
+        media_files: dict[str, bytes]) -> None:
+    """Truncated and bit-flipped heads never raise: sniffing is total over its input."""
+    rng = random.Random(11)
+    for data in media_files.values():
+        head = data[:HEAD_BYTES]
+        for n in range(0, 80):
+            decide(None, head[:n])
+        for _ in range(100):
+            bad = bytearray(head)
+            for _ in range(8):
+                bad[rng.randrange(min(len(bad), 64))] = rng.randrange(256)
+            assert isinstance(decide(None, bytes(bad)), str)
