@@ -25,6 +25,25 @@ const P = "proj-play";
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 const url = (id: string, project = P): string => `media-sidecar://item/${project}/${id}`;
 const openFds = (): number => readdirSync("/proc/self/fd").length;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The fd count once closes still in flight (FileHandle.close is asynchronous) have landed. */
+async function settledFds(): Promise<number> {
+  let last = openFds();
+  for (let stable = 0, i = 0; stable < 3 && i < 200; i++) {
+    await sleep(10);
+    const now = openFds();
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** Wait (bounded) until the fd count is back to `count`; the count then. */
+async function fdsBackTo(count: number): Promise<number> {
+  for (let i = 0; i < 200 && openFds() !== count; i++) await sleep(10);
+  return openFds();
+}
 
 function get(u: string, headers: Record<string, string> = {}, method = "GET"): Request {
   return new Request(u, { method, headers });
@@ -136,7 +155,7 @@ describe("the media handler against a real sidecar", () => {
   });
 
   test("HEAD: the same headers, no body, no file opened", T, async () => {
-    const before = openFds();
+    const before = await settledFds();
     const res = await handler(get(url("saved"), { Range: "bytes=-10" }, "HEAD"));
     assert.equal(res.status, 206);
     assert.equal(res.headers.get("content-length"), "10");
@@ -151,7 +170,7 @@ describe("the media handler against a real sidecar", () => {
   test("streams cancelled mid-way (as seeking does) leave no fd open and free their slot", T, async () => {
     // warm up (lazy module loads, the zeromq socket) before counting
     await (await handler(get(url("saved"), { Range: "bytes=0-0" }))).arrayBuffer();
-    const before = openFds();
+    const before = await settledFds();
     for (let round = 0; round < 3; round++) {
       const bodies = await Promise.all(Array.from({ length: 10 }, (_, i) => handler(get(url("saved"), { Range: `bytes=${i * 1000}-` }))));
       assert.ok(openFds() > before, "each open body holds its file");
@@ -166,8 +185,7 @@ describe("the media handler against a real sidecar", () => {
     for (let i = 0; i < 5; i++) await (await handler(get(url("saved"), { Range: `bytes=${i}-` }))).arrayBuffer();
     // a body whose request is never read but cancelled at once
     await (await handler(get(url("saved")))).body!.cancel();
-    await new Promise((r) => setTimeout(r, 50)); // file closes are asynchronous
-    assert.equal(openFds(), before, "every fd was closed");
+    assert.equal(await fdsBackTo(before), before, "every fd was closed");
     assert.equal(handler.openStreams, 0);
   });
 
