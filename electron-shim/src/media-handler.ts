@@ -49,7 +49,12 @@ import type { GetMediaSourceParams, GetMediaSourceResult, ReadMediaRangeParams }
 export interface MediaBytesSource {
   getMediaSource(params: GetMediaSourceParams, options?: CallOptions): Promise<GetMediaSourceResult>;
   readMediaRange(params: ReadMediaRangeParams, options?: CallOptions): Promise<MediaRange>;
+  /** The server's hello (a Supervisor's `hello`): its `limits.maxRangeBytes` caps each range asked. */
+  readonly hello?: { limits: { maxRangeBytes: number } } | null;
 }
+
+/** What readMediaRange serves at most when the source does not say (the protocol's default). */
+const DEFAULT_MAX_RANGE_BYTES = 4 * 1024 * 1024;
 
 export interface MediaHandlerOptions {
   /** The URL scheme served (default `media-sidecar`). */
@@ -267,7 +272,7 @@ export function createMediaHandler(source: MediaBytesSource, options: MediaHandl
       const body =
         file !== null
           ? fileStream(file, range.start, length, chunkBytes, release)
-          : rangeStream(source, ref, info.sha256 ?? "", range.start, length, Math.min(rangeBytes, 4 * 1024 * 1024), call, release);
+          : rangeStream(source, ref, info.sha256 ?? "", range.start, length, Math.min(rangeBytes, source.hello?.limits.maxRangeBytes ?? DEFAULT_MAX_RANGE_BYTES), call, release);
       file = null; // the stream owns it now
       return new Response(body, { status, headers });
     } finally {

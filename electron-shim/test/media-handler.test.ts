@@ -364,4 +364,35 @@ describe("the media handler against a real sidecar", () => {
     assert.equal(res.headers.get("retry-after"), "1");
     assert.match(await res.text(), /not available/);
   });
+
+  test("a sidecar that does not answer (SIGSTOPped): 503 unavailable once callTimeoutMs passed", T, async () => {
+    const { supervisor } = sidecarSupervisor();
+    await within(supervisor.start(), 30_000, "third sidecar start");
+    const pid = supervisor.pid!;
+    const h = createMediaHandler(supervisor, { callTimeoutMs: 300 });
+    process.kill(pid, "SIGSTOP");
+    try {
+      const res = await within(h(get(url("saved"))), 5_000, "handler answer");
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("x-media-sidecar-error"), "unavailable");
+      assert.match(await res.text(), /timeout/);
+    } finally {
+      process.kill(pid, "SIGCONT");
+      await supervisor.stop();
+    }
+  });
+
+  test("ranges from memory never exceed the server's maxRangeBytes", T, async () => {
+    const asked: number[] = [];
+    const spy: MediaBytesSource = {
+      hello: { limits: { maxRangeBytes: 64 * 1024 } },
+      getMediaSource: async (p, o) => ({ ...(await s.getMediaSource(p, o)), bytes: "memory" as const, path: null }),
+      readMediaRange: (p, o) => (asked.push(p.length), s.readMediaRange(p, o)),
+    };
+    const res = await createMediaHandler(spy)(get(url("saved"), { Range: "bytes=0-299999" }));
+    assert.equal(res.status, 206);
+    assert.ok((await bytesOf(res)).equals(SAVED.subarray(0, 300_000)));
+    assert.ok(asked.length >= 5 && asked.every((n) => n <= 64 * 1024), JSON.stringify(asked));
+    assert.equal(s.hello?.limits.maxRangeBytes, 4 * 1024 * 1024, "the real server announces 4 MiB");
+  });
 });
