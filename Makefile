@@ -55,7 +55,7 @@ test: lint test-python test-shim
 demo: $(STAMP)
 	$(PY) -m sidecar demo
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps shim-install
 	$(PY) bench/run.py
 
 # The self-contained sidecar (PyInstaller --onedir): dist/media-sidecar/media-sidecar.

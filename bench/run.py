@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_frozen, bench_media, bench_rpc, bench_spawn
+from bench import bench_frozen, bench_media, bench_playback, bench_rpc, bench_spawn
 from bench.machine import facts
 from bench.table import Row, render
 
@@ -31,6 +31,7 @@ SUITES: dict[str, Callable[[bool], tuple[list[Row], dict[str, Any]]]] = {
     "spawn": bench_spawn.run,
     "frozen": bench_frozen.run,
     "media": bench_media.run,
+    "playback": bench_playback.run,
 }
 
 

@@ -39,6 +39,7 @@ class Limits(Result):
     max_in_flight: int
     max_metadata_bytes: int
     replay_window_ms: int
+    max_range_bytes: int = Field(description="The largest ``length`` readMediaRange serves.")
 
 
 class HelloResult(Result):

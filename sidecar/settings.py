@@ -56,12 +56,18 @@ class Settings:
     max_envelope_bytes: int = 1024 * 1024
     max_frame_bytes: int = 1024 * 1024 * 1024
     max_frames: int = 64
+    max_range_bytes: int = 4 * 1024 * 1024  # readMediaRange's largest length (capped by frames)
     replay_window_ms: int = 30_000
     drain_timeout: float = 10.0
     linger_ms: int = 200
     enable_test_hooks: bool = False
     store: StoreConfig = field(default_factory=StoreConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+
+    @property
+    def range_limit(self) -> int:
+        """readMediaRange's largest length: the setting, never above one frame."""
+        return max(1, min(self.max_range_bytes, self.max_frame_bytes))
 
     @property
     def secret_hex_ok(self) -> bool:

@@ -19,5 +19,6 @@ if (files.length === 0) {
   console.error(`no test files in ${dir} (run \`npm run pretest\` first)`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...flags, ...files], { stdio: "inherit", cwd: root });
+// Every test has a timeout: its own when it sets one, else this default (a hung test fails).
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=180000", "--test-reporter=spec", ...flags, ...files], { stdio: "inherit", cwd: root });
 process.exit(r.status ?? 1);

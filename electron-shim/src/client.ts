@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 
 import { Dealer } from "zeromq";
 
-import { type ApiEventMap, type CallOptions, type InlineBytes, MediaStoreApi, defaultTimeoutMs } from "./api";
+import { type ApiEventMap, type CallOptions, type CallReply, type InlineBytes, MediaStoreApi, defaultTimeoutMs } from "./api";
 import { DecodeError, type ErrorEnvelope, type EventEnvelope, type ReplyEnvelope, checkServerEnvelope, encodeEnvelope, unpackEnvelope } from "./codec";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
@@ -67,7 +67,7 @@ export type ClientEventMap = ApiEventMap & {
 
 interface Pending {
   method: P.MethodName;
-  resolve: (result: never) => void;
+  resolve: (reply: CallReply<never>) => void;
   reject: (err: SidecarError) => void;
   timer: NodeJS.Timeout;
 }
@@ -129,6 +129,14 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     params: P.ParamsOf<K>,
     options: CallOptions = {},
   ): Promise<P.ResultOf<K>> {
+    return (await this.callWithPayloads(method, params, options)).result;
+  }
+
+  override async callWithPayloads<K extends P.MethodName>(
+    method: K,
+    params: P.ParamsOf<K>,
+    options: CallOptions = {},
+  ): Promise<CallReply<K>> {
     if (method === "hello" && this.helloReply) {
       throw new SidecarError("invalid_request", "hello is performed once, by connect()", { method });
     }
@@ -161,7 +169,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
   private async hello(): Promise<void> {
     const params: P.HelloParams = { protocol: P.PROTOCOL_VERSION };
     if (this.options.clientInfo) params.client = this.options.clientInfo;
-    const result = await this.request("hello", params, { timeoutMs: this.options.helloTimeoutMs ?? 10_000 });
+    const { result } = await this.request("hello", params, { timeoutMs: this.options.helloTimeoutMs ?? 10_000 });
     const major = P.majorOf(result.protocol);
     if (major !== P.majorOf(P.PROTOCOL_VERSION)) {
       throw new SidecarError("version_mismatch", `server speaks protocol ${result.protocol}, client ${P.PROTOCOL_VERSION}`, {
@@ -171,7 +179,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     this.helloReply = result;
   }
 
-  private request<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions): Promise<P.ResultOf<K>> {
+  private request<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions): Promise<CallReply<K>> {
     if (this.closeReason) return Promise.reject(withMethod(this.closeReason, method));
     let frames: Uint8Array[];
     let envelope: Uint8Array;
@@ -193,13 +201,13 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     const signature = sign(this.key, envelope, frames, payloadDigest(frames));
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? defaultTimeoutMs(method, params);
 
-    return new Promise<P.ResultOf<K>>((resolve, reject) => {
+    return new Promise<CallReply<K>>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.pending.delete(id)) return;
         this.rememberLate(id);
         reject(new SidecarError("timeout", `${method} got no reply within ${timeoutMs} ms`, { method }));
       }, timeoutMs);
-      this.pending.set(id, { method, resolve: resolve as (r: never) => void, reject, timer });
+      this.pending.set(id, { method, resolve: resolve as (r: CallReply<never>) => void, reject, timer });
       this.enqueueSend([signature, envelope, ...frames], id);
     });
   }
@@ -286,7 +294,8 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     switch (env.type) {
       case "reply":
       case "error":
-        this.settle(env);
+        // The payload frames were covered by the signature verified above, like a request's.
+        this.settle(env, payloads);
         return;
       case "event":
         this.dispatchEvent(env);
@@ -294,7 +303,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
   }
 
-  private settle(env: ReplyEnvelope | ErrorEnvelope): void {
+  private settle(env: ReplyEnvelope | ErrorEnvelope, payloads: Uint8Array[]): void {
     if (env.id === null) {
       // The server could not read an id from one of our messages: no call can be matched.
       const body = (env as ErrorEnvelope).error;
@@ -313,7 +322,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
     clearTimeout(p.timer);
     this.pending.delete(env.id);
-    if (env.type === "reply") p.resolve(env.result as never);
+    if (env.type === "reply") p.resolve({ result: env.result as never, payloads });
     else p.reject(SidecarError.fromBody(env.error, p.method));
   }
 

@@ -20,6 +20,8 @@ export const LOCAL_ERROR_CODES = [
   "sidecar_dead",
   /** Spawning the sidecar, reading its ready line or its hello failed. */
   "start_failed",
+  /** A signed reply whose content contradicts the request (e.g. readMediaRange bytes ≠ length). */
+  "bad_reply",
 ] as const;
 export type LocalErrorCode = (typeof LOCAL_ERROR_CODES)[number];
 

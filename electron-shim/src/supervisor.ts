@@ -9,7 +9,7 @@
 
 import { randomBytes } from "node:crypto";
 
-import { type ApiEventMap, type CallOptions, MediaStoreApi, defaultTimeoutMs } from "./api";
+import { type ApiEventMap, type CallOptions, type CallReply, MediaStoreApi, defaultTimeoutMs } from "./api";
 import { type MessageObserver, SidecarClient, type StrayMessage } from "./client";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
@@ -127,10 +127,14 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   }
 
   override async call<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions = {}): Promise<P.ResultOf<K>> {
+    return (await this.callWithPayloads(method, params, options)).result;
+  }
+
+  override async callWithPayloads<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions = {}): Promise<CallReply<K>> {
     const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(method, params);
     const started = Date.now();
     const client = await this.waitForClient(timeoutMs, method);
-    return client.call(method, params, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
+    return client.callWithPayloads(method, params, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
   }
 
   /**

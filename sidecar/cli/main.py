@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "sidecar.cli.harness_cmd",
     "sidecar.cli.session_cmds",
     "sidecar.cli.items_cmds",
+    "sidecar.cli.play_cmds",
     "sidecar.cli.list_cmd",
     "sidecar.cli.repair_cmds",
     "sidecar.cli.watch_cmd",

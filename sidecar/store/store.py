@@ -38,6 +38,7 @@ from sidecar.store.journal import Journal
 from sidecar.store.locks import KeyedLock
 from sidecar.store.osio import Faults, OsIO
 from sidecar.store.query import ListQuery
+from sidecar.store.reading import RangeReader
 from sidecar.store.records import (
     SAVED,
     STATUSES,
@@ -48,6 +49,7 @@ from sidecar.store.records import (
     next_rev,
     now_ms,
 )
+from sidecar.store.sniff import HEAD_BYTES, decide
 
 log = logging.getLogger("sidecar.store")
 
@@ -146,6 +148,7 @@ class MediaStore:
         self.holding = Holding(self.spill_dir, config.hold_memory_budget,
                                config.spill_budget, self.io)
         self.journal = Journal(self.spill_dir / "journal.jsonl", self.io)
+        self.reader = RangeReader(self.blobs, self.holding)
         self._sha_locks = KeyedLock()
         self._lock = threading.Lock()
         self._pending: dict[str, ItemRecord] = {}  # records the database does not have yet
@@ -398,7 +401,8 @@ class MediaStore:
         if isinstance(source, Inline):
             if expected_sha256 and expected_sha256 != source.sha256:
                 raise ShaMismatch(source.sha256)
-            rec = rec.evolve(sha256=source.sha256, size=source.size)
+            rec = rec.evolve(sha256=source.sha256, size=source.size,
+                             mime_type=decide(rec.mime_type, _head(source.chunks)))
             chunks = source.chunks
             return self._commit(rec, None, lambda: iter(chunks), lambda: self._hold(
                 rec, chunks, source.sha256, source.size), new=new)
@@ -409,6 +413,7 @@ class MediaStore:
     def _save_file(self, rec: ItemRecord, source: LocalFile, *, new: bool,
                    expected_sha256: str | None) -> SaveOutcome:
         fd = source.fd
+        rec = rec.evolve(mime_type=decide(rec.mime_type, _pread_head(fd)))
         try:
             tmp, sha, size = self.blobs.copy_hashing(fd)
         except StorageError as err:
@@ -426,8 +431,9 @@ class MediaStore:
                                                                verify=True), new=new)
 
     def _save_download(self, rec: ItemRecord, source: Downloaded, *, new: bool) -> SaveOutcome:
-        rec = rec.evolve(sha256=source.sha256, size=source.size)
         path = source.path
+        rec = rec.evolve(sha256=source.sha256, size=source.size,
+                         mime_type=decide(rec.mime_type, _file_head(path)))
 
         def hold() -> Held:
             return self.holding.hold_file(source.sha256, source.size, path, rec.id)
@@ -455,6 +461,8 @@ class MediaStore:
                                                  errno_name=None, blocked=False,
                                                  error_type=STORAGE_IO_ERROR))
         verify = held is not None and held.data is None  # a spilled copy is checked
+        if rec.mime_type is None:  # recorded before types were sniffed: type it now
+            rec = rec.evolve(mime_type=decide(None, self._head_of(held, sha)))
         try:
             return self._commit(
                 rec, None,
@@ -469,6 +477,13 @@ class MediaStore:
             return SaveOutcome(out, StorageError(out.storage_error.message, op="retry",
                                                  errno_name=None, blocked=False,
                                                  error_type=STORAGE_IO_ERROR))
+
+    def _head_of(self, held: Held | None, sha: str) -> bytes:
+        if held is not None and (data := held.data) is not None:
+            return data[:HEAD_BYTES]
+        if held is not None and held.path is not None:
+            return _file_head(held.path)
+        return _file_head(self.blobs.path_for(sha))
 
     def _commit(self, rec: ItemRecord, tmp: Path | None,
                 chunks: Callable[[], Iterable[Chunk]] | None,
@@ -624,6 +639,35 @@ class MediaStore:
         except OSError:
             return 0, 0
         return usage.free, usage.total
+
+
+def _head(chunks: Iterable[Chunk]) -> bytes:
+    """The first ``HEAD_BYTES`` of a sequence of chunks (for sniffing the type)."""
+    parts: list[bytes] = []
+    got = 0
+    for chunk in chunks:
+        parts.append(bytes(memoryview(chunk)[:HEAD_BYTES - got]))
+        got += len(parts[-1])
+        if got >= HEAD_BYTES:
+            break
+    return b"".join(parts)
+
+
+def _pread_head(fd: int) -> bytes:
+    try:
+        return os.pread(fd, HEAD_BYTES, 0)
+    except OSError as exc:
+        raise SourceReadError(f"cannot read the source: {exc.strerror}", exc) from exc
+
+
+def _file_head(path: Path) -> bytes:
+    """The first bytes of a file the store owns; empty when it cannot be read (the save or
+    retry that follows reports the real failure)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(HEAD_BYTES)
+    except OSError:
+        return b""
 
 
 def _fd_chunks(fd: int) -> Iterator[bytes]:
