@@ -15,6 +15,8 @@ import sys
 if sys.platform == "win32":
     # not inherited by children; binary, or the C runtime turns \n into \r\n on write
     FD_FLAGS: int = os.O_NOINHERIT | os.O_BINARY
+    # no symlinks to refuse at open on Windows (reparse points are not followed by O_RDONLY)
+    NOFOLLOW: int = 0
 
     def pread(fd: int, length: int, offset: int) -> bytes:
         """Read at ``offset`` (Windows has no pread: seek + read on an fd of our own)."""
@@ -33,6 +35,7 @@ if sys.platform == "win32":
 
 else:
     FD_FLAGS = os.O_CLOEXEC
+    NOFOLLOW = os.O_NOFOLLOW
 
     def pread(fd: int, length: int, offset: int) -> bytes:
         return os.pread(fd, length, offset)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sidecar.portable.files import FD_FLAGS, NOFOLLOW, pread
 from sidecar.store.blobs import BlobStore
 from sidecar.store.classify import STORAGE_IO_ERROR, StorageError
 from sidecar.store.holding import Holding
@@ -123,7 +124,7 @@ def _read_file(path: Path, size: int, start: int, end: int) -> Chunk | None:
     """The bytes [start, end) of the file at ``path``, or None when it is gone (or is not a
     regular file of ``size`` bytes: not a copy of this item)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | FD_FLAGS | NOFOLLOW)
     except OSError as exc:
         if exc.errno in _VANISHED or exc.errno == errno.ELOOP:
             return None
@@ -132,14 +133,12 @@ def _read_file(path: Path, size: int, start: int, end: int) -> Chunk | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size != size:
             return None
-        buf = bytearray(end - start)
-        view = memoryview(buf)
-        got = 0
-        while got < len(buf):
-            n = os.preadv(fd, [view[got:]], start + got)
-            if n == 0:
+        buf = bytearray()
+        while len(buf) < end - start:
+            part = pread(fd, end - start - len(buf), start + len(buf))
+            if not part:
                 return None  # truncated under us: not a complete copy
-            got += n
+            buf += part
         return Chunk(start, buf, hashlib.sha256(buf).digest())
     except OSError as exc:
         raise _read_error(exc, path) from exc

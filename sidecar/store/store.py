@@ -655,7 +655,7 @@ def _head(chunks: Iterable[Chunk]) -> bytes:
 
 def _pread_head(fd: int) -> bytes:
     try:
-        return os.pread(fd, HEAD_BYTES, 0)
+        return pread(fd, HEAD_BYTES, 0)
     except OSError as exc:
         raise SourceReadError(f"cannot read the source: {exc.strerror}", exc) from exc
 
