@@ -98,10 +98,16 @@ class Sink:
             self._queue(view)
 
     def write(self, data: bytes) -> None:
-        """Write bytes that arrived elsewhere (bodies read through httpx)."""
-        if data:
-            self._write(memoryview(data))
-            self._queue(data)  # immutable: safe to hash later without a copy
+        """Write bytes that arrived elsewhere (bodies read through httpx, decoded pieces).
+        They are copied into the ring's blocks, so a producer faster than the hasher (a
+        decoder inflating a bomb) waits for it instead of queueing without bound."""
+        view = memoryview(data)
+        while view:
+            buf = self.buffer
+            n = min(len(buf), len(view))
+            buf[:n] = view[:n]
+            self.commit(n)
+            view = view[n:]
 
     def restart(self) -> None:
         """Back to an empty file and a fresh hash (the server sends the whole body again)."""
