@@ -128,7 +128,7 @@ class MediaService:
         item_id = p.id or str(uuid.uuid4())
         base = self._new_record(item_id, p, plan)
         if plan.kind == "download":
-            return await self.downloads.add(base, p.expected_sha256, self._match)
+            return await self.downloads.add(ctx, base, p.expected_sha256, self._match)
         async with core.locks.hold(item_id):
             opened: tuple[int, Path] | None = None
             try:
@@ -226,9 +226,11 @@ class MediaService:
     async def remove_media_item(self, ctx: CallContext, p: RemoveMediaItemParams
                                 ) -> RemoveMediaItemResult:
         core = self.core
-        self.downloads.cancel_running(p.id)
         async with core.locks.hold(p.id):
+            # The project check comes before any side effect: another project's id answers
+            # not_found and its download keeps running.
             rec = await core.owned(p.id, p.project_id)
+            self.downloads.cancel_running(rec.id, rec.project_id)
             removed, blob_deleted = await core.run(self.store.remove, rec)
         core.emit(ItemRemoved(id=rec.id, project_id=rec.project_id))
         return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
@@ -327,13 +329,13 @@ class MediaService:
     # downloads ----------------------------------------------------------------------------
     async def download_url_only_item(self, ctx: CallContext, p: DownloadUrlOnlyItemParams
                                      ) -> DownloadUrlOnlyItemResult:
-        outcome = await self.downloads.download_item(p.id, p.project_id)
+        outcome = await self.downloads.download_item(p.id, p.project_id, ctx)
         return DownloadUrlOnlyItemResult(item=self.core.item(outcome.record),
                                          durable=outcome.record.status == SAVED)
 
     async def download_all_url_only(self, ctx: CallContext, p: DownloadAllUrlOnlyParams
                                     ) -> DownloadAllUrlOnlyResult:
-        return await self.downloads.download_all(p.project_id)
+        return await self.downloads.download_all(p.project_id, ctx=ctx)
 
     async def cancel_download(self, ctx: CallContext, p: CancelDownloadParams
                               ) -> CancelDownloadResult:
