@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -68,14 +69,19 @@ class ServiceCore:
                                        thread_name_prefix="store")
         self.on_failure: Callable[[], None] = lambda: None  # the retrier's kick
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any,
+                  interrupt: threading.Event | None = None, **kwargs: Any) -> T:
         """Run a blocking store call in the pool. If the caller is cancelled the call still
-        completes (and the item lock is held until it has), then the cancellation goes on."""
+        completes (and the item lock is held until it has), then the cancellation goes on;
+        ``interrupt`` is set first, so a call that checks it (a long import between chunks)
+        stops early."""
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
         try:
             return await asyncio.shield(fut)
         except asyncio.CancelledError:
+            if interrupt is not None:
+                interrupt.set()
             fut.add_done_callback(_consume)
             await asyncio.wait([fut])
             raise

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import uuid
-from pathlib import Path
 
 from protocol.downloads import (
     CancelDownloadParams,
@@ -47,7 +46,7 @@ from sidecar.service.convert import counts_model, counts_wire, error_model, item
 from sidecar.service.core import ServiceCore, storage_error
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
-from sidecar.service.paths import open_import
+from sidecar.service.paths import Opened, open_import
 from sidecar.service.retrier import Retrier
 from sidecar.settings import Settings
 from sidecar.store.blobs import SourceReadError
@@ -130,12 +129,14 @@ class MediaService:
         if plan.kind == "download":
             return await self.downloads.add(ctx, base, p.expected_sha256, self._match)
         async with core.locks.hold(item_id):
-            opened: tuple[int, Path] | None = None
+            opened: Opened | None = None
             try:
                 if plan.kind == "path":
                     assert p.source_path is not None
-                    opened = await core.run(open_import, p.source_path,
-                                            core.settings.store.import_roots)
+                    cfg = core.settings.store
+                    opened = await core.run(open_import, p.source_path, cfg.import_roots,
+                                            max_bytes=cfg.import_max_bytes,
+                                            allow_hardlinks=cfg.import_hardlinks)
                 existing = await core.run(self.store.get, item_id)
                 if existing is not None:
                     return await self._readd(existing, plan, ctx, opened, p)
@@ -147,7 +148,7 @@ class MediaService:
                 outcome = await self._save(base, plan, ctx, opened, p.expected_sha256, new=True)
             finally:
                 if opened is not None:
-                    os.close(opened[0])
+                    os.close(opened.fd)
             item = core.report(outcome, added=True)
             return AddMediaItemResult(item=item, created=True,
                                       durable=outcome.record.status == SAVED)
@@ -163,7 +164,7 @@ class MediaService:
             metadata=plan.metadata)
 
     async def _save(self, rec: ItemRecord, plan: AddPlan, ctx: CallContext,
-                    opened: tuple[int, Path] | None, expected: str | None, *, new: bool
+                    opened: Opened | None, expected: str | None, *, new: bool
                     ) -> SaveOutcome:
         if plan.kind == "inline":
             assert plan.inline_sha256 is not None
@@ -171,10 +172,11 @@ class MediaService:
                                                 plan.inline_size)
         else:
             assert opened is not None
-            source = LocalFile(*opened)
+            source = LocalFile(opened.fd, opened.path, opened.size, opened.cancel)
         try:
             return await self.core.run(self.store.save, rec, source, new=new,
-                                       expected_sha256=expected)
+                                       expected_sha256=expected,
+                                       interrupt=opened.cancel if opened else None)
         except ShaMismatch as exc:
             raise InvalidParams(f"the bytes hash to {exc.actual}, not expectedSha256",
                                 field="params.expectedSha256") from exc
@@ -196,7 +198,7 @@ class MediaService:
                            field="params.id")
 
     async def _readd(self, existing: ItemRecord, plan: AddPlan, ctx: CallContext,
-                     opened: tuple[int, Path] | None, p: AddMediaItemParams
+                     opened: Opened | None, p: AddMediaItemParams
                      ) -> AddMediaItemResult:
         """A repeated add of an existing id: idempotent when the content is the same. If the
         item is not saved and this add brings its bytes, they are saved now."""
@@ -204,7 +206,8 @@ class MediaService:
         if plan.kind == "path":
             assert opened is not None
             try:
-                sha, _ = await self.core.run(hash_fd, opened[0])
+                sha, _ = await self.core.run(hash_fd, opened.fd, opened.size, opened.cancel,
+                                             interrupt=opened.cancel)
             except SourceReadError as exc:
                 raise InvalidParams(str(exc), field="params.sourcePath") from exc
         self._match(existing, p.project_id, sha, p.source_url)

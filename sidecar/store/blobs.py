@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -79,31 +80,34 @@ class BlobStore:
         self._write_temp(tmp, hashed())
         return tmp
 
-    def copy_hashing(self, fd: int) -> tuple[Path, str, int]:
-        """Copy the open file ``fd`` (from its start) into a fsynced temp file, hashing.
-        Read failures raise SourceReadError; write failures a StorageError."""
+    def copy_hashing(self, fd: int, size: int, cancel: threading.Event | None = None
+                     ) -> tuple[Path, str, int]:
+        """Copy exactly ``size`` bytes of the open file ``fd`` (from its start) into a
+        fsynced temp file, hashing. Read failures (a shrunk file, ``cancel`` set) raise
+        SourceReadError; write failures a StorageError."""
         tmp = self.temp_path()
         digest = hashlib.sha256()
-        size = 0
+        offset = 0
 
         def chunks() -> Iterable[bytes]:
-            nonlocal size
-            offset = 0
-            while True:
+            nonlocal offset
+            while offset < size:
+                if cancel is not None and cancel.is_set():
+                    raise SourceReadError("the import was cancelled")
                 try:
-                    data = os.pread(fd, CHUNK, offset)
+                    data = os.pread(fd, min(CHUNK, size - offset), offset)
                 except OSError as exc:
                     raise SourceReadError(f"cannot read the source: {exc.strerror}",
                                           exc) from exc
                 if not data:
-                    return
+                    raise SourceReadError(f"the source shrank while it was read ({offset} "
+                                          f"of {size} bytes)")
                 offset += len(data)
-                size += len(data)
                 digest.update(data)
                 yield data
 
         self._write_temp(tmp, chunks())
-        return tmp, digest.hexdigest(), size
+        return tmp, digest.hexdigest(), offset
 
     def _write_temp(self, tmp: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         op = "write"
