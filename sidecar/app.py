@@ -17,6 +17,7 @@ import zmq
 
 from protocol import PROTOCOL_VERSION
 from sidecar import __version__
+from sidecar.connections import ConnectionGuard, connection_bound, raise_fd_limit
 from sidecar.dispatch import Handlers
 from sidecar.events import EventBus
 from sidecar.fetch.downloader import Fetcher
@@ -40,6 +41,7 @@ log = logging.getLogger("sidecar.app")
 async def run(settings: Settings) -> int:
     """Serve until shutdown, SIGTERM/SIGINT or the parent's death; return the exit code."""
     loop = asyncio.get_running_loop()
+    fd_soft, fd_hard = raise_fd_limit()
     lock = DataDirLock(settings.data_dir)
     lock.acquire()  # DataDirInUse propagates to the CLI, which prints it and exits 3
     ensure_private_dir(settings.runtime_dir)
@@ -57,6 +59,13 @@ async def run(settings: Settings) -> int:
             settings.endpoint or default_endpoint(settings.runtime_dir, settings.transport))
         session_id = uuid.uuid4().hex
         server = Server(settings, transport, handlers, bus, session_id)
+        max_conns = connection_bound(settings.max_connections, fd_soft)
+        guard = ConnectionGuard(zctx, transport.socket, max_conns, settings.hello_timeout,
+                                server.forget)
+        server.on_authenticated = guard.authenticated
+        log.info("connection bound", extra={"max_connections": max_conns,
+                                            "fd_limit": fd_soft, "fd_hard_limit": fd_hard,
+                                            "hello_timeout_s": settings.hello_timeout})
         if conn_file is None:
             conn_file = settings.runtime_dir / f"sidecar-{os.getpid()}.json"
         write_connection_file(conn_file, {
@@ -89,7 +98,11 @@ async def run(settings: Settings) -> int:
         gc.freeze()
         gc.enable()
         log.info("serving", extra={"endpoint": endpoint, "data_dir": str(settings.data_dir)})
-        await server.serve()
+        guard.start(loop)
+        try:
+            await server.serve()
+        finally:
+            guard.close()
         if watcher is not None:
             watcher.cancel()
     finally:

@@ -5,12 +5,20 @@ watched with ``loop.add_reader`` and every readable message is drained at once a
 a callback. ZeroMQ's descriptor is edge-triggered, so after every send the socket's EVENTS
 are checked again (a send may consume the edge that announced pending input).
 
-The routing identity, the signature and the envelope are received as bytes (copying a small
-frame is cheaper than building a zmq.Frame); payload frames, which may be large, are received
-without copying (``copy=False`` gives zmq.Frame objects whose buffers the handlers read in
-place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
+The signature and the envelope are received as bytes (copying a small frame is cheaper
+than building a zmq.Frame); the routing identity as a zmq.Frame, whose ``ZMQ_SRCFD`` names
+the connection it came in on (``sidecar.connections``); payload frames, which may be
+large, are received without copying (``copy=False`` gives zmq.Frame objects whose buffers
+the handlers read in place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
 frame over the limit before it is buffered. ROUTER never blocks on send: at the high-water
 mark or for a vanished peer the message is dropped, which is what a server wants.
+
+What libzmq holds before the sidecar sees a message: a multipart message is delivered
+whole, so its frames (each at most ``ZMQ_MAXMSGSIZE``) are buffered by libzmq until the
+last one arrives; no socket option bounds their number. ``RCVHWM`` bounds the whole
+messages queued per peer. The sidecar frees a refused message at once (see
+``sidecar.inbound``); bounding it before it is assembled would need authentication in the
+ZMTP handshake (docs/PROTOCOL.md, "What is promised against hostile input").
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ _POLLIN = int(zmq.POLLIN)
 OnFrames = Callable[[list[zmq.Frame | bytes]], None]
 
 IPC_PATH_MAX = 107
-SMALL_FRAMES = 3  # identity, signature, envelope: received as bytes
+SMALL_FRAMES = 3  # signature, envelope received as bytes (the identity as a Frame: SRCFD)
+RCVHWM = 1_000  # whole messages queued per peer before libzmq stops reading from it
 
 
 class Transport:
@@ -53,7 +62,7 @@ class Transport:
         self._sock.setsockopt(zmq.LINGER, linger_ms)
         self._sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self._sock.setsockopt(zmq.SNDHWM, 10_000)
-        self._sock.setsockopt(zmq.RCVHWM, 10_000)
+        self._sock.setsockopt(zmq.RCVHWM, RCVHWM)
         self.endpoint = ""
         self._ipc_path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,6 +96,10 @@ class Transport:
             self._loop.remove_reader(self._fd())
         self._on_frames = None
 
+    @property
+    def socket(self) -> zmq.Socket[bytes]:
+        return self._sock
+
     def _fd(self) -> int:
         fd = self._sock.getsockopt(zmq.FD)
         assert isinstance(fd, int)
@@ -103,7 +116,7 @@ class Transport:
     def _recv_message(self) -> list[zmq.Frame | bytes]:
         """One whole multipart message (libzmq delivers all parts or none)."""
         sock = self._sock
-        frames: list[zmq.Frame | bytes] = [_recv(sock, _NOBLOCK)]
+        frames: list[zmq.Frame | bytes] = [_recv(sock, _NOBLOCK, False)]
         while _get(sock, _RCVMORE):
             frames.append(_recv(sock, _NOBLOCK, len(frames) < SMALL_FRAMES))
         return frames

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
     from sidecar.fetch.config import FetchConfig
-    from sidecar.settings import Settings, default_data_dir, secret_from
+    from sidecar.settings import Settings, default_data_dir, secret_from, wire_overrides
     from sidecar.store.config import StoreConfig
 
     stdin_line = sys.stdin.readline() if args.secret_stdin else None
@@ -57,6 +57,7 @@ def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
         kw["max_frame_bytes"] = args.max_frame_bytes
     if args.drain_timeout is not None:
         kw["drain_timeout"] = args.drain_timeout
+    kw.update(wire_overrides(env))
     data_dir = args.data_dir or (Path(env["MEDIA_SIDECAR_DATA_DIR"])
                                  if env.get("MEDIA_SIDECAR_DATA_DIR") else default_data_dir())
     return Settings(
