@@ -28,13 +28,6 @@ async def _not_idle() -> AsyncIterator[None]:
     yield
 
 
-class SlotLease(Protocol):
-    """The request's slot; a handler waiting on the network gives it back meanwhile:
-    ``async with ctx.lease.released(): ...`` (see ``sidecar.server.Lease``)."""
-
-    def released(self) -> AbstractAsyncContextManager[None]: ...
-
-
 @dataclass(frozen=True)
 class CallContext:
     """What a handler may know about its call, besides its params."""
@@ -45,7 +38,6 @@ class CallContext:
     payload_sha256: str | None = None  # hex sha256 of the payloads concatenated in order
     payload_size: int = 0
     fd: int = -1  # the client's connection descriptor (-1 when unknown)
-    lease: SlotLease | None = None  # None for control requests (they hold no slot)
     # ``async with ctx.idle():`` around a long wait that has bounds of its own (a queued or
     # running download): the server gives the request's concurrency slot back meanwhile.
     idle: Callable[[], AbstractAsyncContextManager[None]] = _not_idle

@@ -9,7 +9,7 @@ Capacity: control requests (``CONTROL``: hello, ping, cancelDownload, shutdown, 
 unsubscribe) take no slot and are never answered ``busy``, so a full pool cannot starve
 them; other requests take one of ``max_in_flight`` slots and count towards the client's
 ``max_in_flight_per_client``, except while their handler waits on something outside the
-process (``CallContext.lease.released()``: a download waiting on the network).
+process (``async with ctx.idle():`` a download waiting on the network).
 
 Hostile input (see ``sidecar.inbound`` for the order of checks): payload frames from a
 connection without a session are refused before they are hashed; payloads of at least
@@ -121,7 +121,7 @@ class Lease:
 
     @contextlib.asynccontextmanager
     async def released(self) -> AsyncIterator[None]:
-        """``async with ctx.lease.released(): await network`` frees the slot meanwhile."""
+        """``CallContext.idle``: the slot is free while the block waits."""
         self.release()
         try:
             yield
@@ -282,7 +282,7 @@ class Server:
                 lease = Lease(self, session)
                 ctx = CallContext(req.id, inbound.identity, inbound.payloads,
                                   inbound.payload_sha256 if inbound.payloads else None,
-                                  inbound.payload_size, fd=inbound.fd, lease=lease)
+                                  inbound.payload_size, fd=inbound.fd, idle=lease.released)
                 await lease.acquire()
                 try:
                     result = await self._handlers.call(method, ctx, params)
