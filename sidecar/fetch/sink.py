@@ -82,9 +82,10 @@ class Sink:
         return self._current
 
     def open(self) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_NOFOLLOW", 0))
         try:
-            self._fd = os.open(self.path, flags, 0o644)
+            self._fd = os.open(self.path, flags, 0o600)  # owner-only, like every blob
         except OSError as exc:
             raise SinkWriteError(exc) from exc
         self._hasher = threading.Thread(target=self._hash_loop, name="fetch-hash", daemon=True)

@@ -10,9 +10,11 @@ file whose fsync failed (EIO): each attempt writes a fresh temp file from the so
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import stat
 import threading
 import uuid
 from collections.abc import Iterable
@@ -41,11 +43,14 @@ class BlobStore:
 
     # layout ---------------------------------------------------------------------------
     def ensure_layout(self) -> None:
-        new = not self.root.exists()
-        self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for i in range(256):
-            (self.root / f"{i:02x}").mkdir(exist_ok=True, mode=0o700)
+        """Create the layout (0700 dirs) or check it: every dir a real directory of ours,
+        never a symlink (a planted ``blobs`` or ``tmp`` link raises EACCES, nothing is
+        written through it)."""
+        new = not os.path.lexists(self.root)
+        for path in (self.tmp_dir, self.root, *(self.root / f"{i:02x}" for i in range(256))):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+            _real_dir(path)
         if new:
             self.io.fsync_dir(self.root)
             self.io.fsync_dir(self.root.parent)
@@ -200,6 +205,14 @@ class BlobStore:
                 if SHA_RE.match(entry.name) and entry.name.startswith(sub.name):
                     found.add(entry.name)
         return found
+
+
+def _real_dir(path: Path) -> None:
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise OSError(errno.EACCES, f"{path} is not a directory of this user (a symlink?)")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
 
 
 def _unlink(path: Path) -> None:

@@ -36,7 +36,8 @@ class Journal:
         with self._lock:
             try:
                 ensure_private_dir(self.path.parent)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                             | os.O_NOFOLLOW,
                              0o600)
             except OSError as exc:
                 raise classify(exc, "journal append") from exc
