@@ -5,11 +5,12 @@ watched with ``loop.add_reader`` and every readable message is drained at once a
 a callback. ZeroMQ's descriptor is edge-triggered, so after every send the socket's EVENTS
 are checked again (a send may consume the edge that announced pending input).
 
-The signature and the envelope are received as bytes (copying a small frame is cheaper
-than building a zmq.Frame); the routing identity as a zmq.Frame, whose ``ZMQ_SRCFD`` names
-the connection it came in on (``sidecar.connections``); payload frames, which may be
-large, are received without copying (``copy=False`` gives zmq.Frame objects whose buffers
-the handlers read in place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
+The signature is received as bytes (copying a small frame is cheaper than building a
+zmq.Frame); the routing identity as a zmq.Frame, whose ``ZMQ_SRCFD`` names the connection
+it came in on (``sidecar.connections``); the envelope and the payload frames, which may be
+large (an envelope is refused over ``maxEnvelopeBytes`` but arrives whole first), are
+received without copying (``copy=False`` gives zmq.Frame objects whose buffers are read in
+place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
 frame over the limit before it is buffered. ROUTER never blocks on send: at the high-water
 mark or for a vanished peer the message is dropped, which is what a server wants.
 
@@ -50,7 +51,7 @@ _POLLIN = int(zmq.POLLIN)
 OnFrames = Callable[[list[zmq.Frame | bytes]], None]
 
 IPC_PATH_MAX = 107
-SMALL_FRAMES = 3  # signature, envelope received as bytes (the identity as a Frame: SRCFD)
+SMALL_FRAMES = 2  # the signature is received as bytes (identity: a Frame, for SRCFD)
 RCVHWM = 1_000  # whole messages queued per peer before libzmq stops reading from it
 
 
@@ -118,7 +119,7 @@ class Transport:
         sock = self._sock
         frames: list[zmq.Frame | bytes] = [_recv(sock, _NOBLOCK, False)]
         while _get(sock, _RCVMORE):
-            frames.append(_recv(sock, _NOBLOCK, len(frames) < SMALL_FRAMES))
+            frames.append(_recv(sock, _NOBLOCK, len(frames) == 1))
         return frames
 
     def _drain(self) -> None:
