@@ -176,10 +176,19 @@ def _check_conn_dir(parent: Path) -> None:
                          "and not be writable by others (the file holds the secret)")
 
 
-def write_connection_file(path: Path, info: dict[str, object]) -> None:
+def check_connection_file(path: Path | None) -> None:
+    """Refuse (``UnsafePath``) a connection file path the sidecar would not write: in a dir
+    that is not ours or is writable by others, or a symlink. Called early at start, so the
+    refusal comes before anything is bound; ``write_connection_file`` checks again."""
+    if path is None:
+        return
     _check_conn_dir(path.parent)
     if os.path.islink(path):
         raise UnsafePath(f"connection file {path} is a symlink; refusing to write through it")
+
+
+def write_connection_file(path: Path, info: dict[str, object]) -> None:
+    check_connection_file(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600)
