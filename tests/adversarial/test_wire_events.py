@@ -9,6 +9,7 @@ send queue tells when it drains) and drops events beyond the budget, skipping th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import time
@@ -23,7 +24,7 @@ from sidecar.client import Client
 from sidecar.wire import signing
 from sidecar.wire.codec import decode
 from tests.adversarial.conftest import Figures, soak
-from tests.adversarial.wire_support import MiB, Memory, alive, attacked_sidecar
+from tests.adversarial.wire_support import Memory, MiB, alive, attacked_sidecar
 from tests.reliability.helpers import request, signed
 
 PROJECT = "p-events"
@@ -143,7 +144,7 @@ async def test_a_subscriber_that_never_reads_costs_a_bounded_amount_of_memory(
                 got += await _drain(sleeper, 4)
                 drain_s = time.monotonic() - t_drain
                 event_bytes = 2 * adds * (len(meta["prompt"]) + 300)
-                gaps = sum(1 for a, b in zip(got, got[1:], strict=False) if b != a + 1)
+                gaps = sum(1 for a, b in itertools.pairwise(got) if b != a + 1)
                 figures["events sent to each subscriber"] = 2 * adds
                 figures["event bytes to the sleeper without a bound MiB"] = round(
                     event_bytes / MiB)
@@ -151,7 +152,7 @@ async def test_a_subscriber_that_never_reads_costs_a_bounded_amount_of_memory(
                 figures["peak RSS growth MiB"] = mem.growth
                 figures["honest reader: events / seq gaps"] = (
                     f"{len(seqs)} / "
-                    f"{sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1)}")
+                    f"{sum(1 for a, b in itertools.pairwise(seqs) if b != a + 1)}")
                 figures["sleeper: events delivered / gaps"] = f"{len(got)} / {gaps}"
                 figures["adds s"] = round(elapsed, 1)
                 figures["sleeper drain s"] = round(drain_s, 1)
