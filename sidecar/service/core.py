@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 
 from protocol.events import Event, ItemAdded, ItemSaved, ItemUnsaved, ItemUrlOnly
 from protocol.media import MediaItem
-from sidecar.errors import NotFound, SidecarError, StorageBlocked, StorageFailed
+from sidecar.errors import Busy, NotFound, SidecarError, StorageBlocked, StorageFailed
 from sidecar.events import EventBus
 from sidecar.service.convert import error_model, item_model
 from sidecar.service.health import StorageHealth
 from sidecar.settings import Settings
-from sidecar.store.classify import StorageError
+from sidecar.store.classify import OutOfDescriptors, StorageError
 from sidecar.store.records import SAVED, UNSAVED, URL_ONLY, ItemRecord
 from sidecar.store.store import MediaStore, NotKept, SaveOutcome
 
@@ -87,6 +87,8 @@ class ServiceCore:
             raise
         except StorageError as exc:
             raise storage_error(exc) from exc
+        except OutOfDescriptors as exc:  # the process, not the storage: nothing is marked
+            raise Busy(f"{exc}; retry") from exc
         except NotKept as exc:
             raise storage_error(exc.error) from exc
 

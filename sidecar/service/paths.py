@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from sidecar.errors import PathNotAllowed, PayloadTooLarge
 from sidecar.service.beneath import open_beneath
+from sidecar.store.classify import OutOfDescriptors
 
 FIELD = "params.sourcePath"
 
@@ -56,11 +57,15 @@ def open_import(raw: str, roots: Sequence[Path], *, max_bytes: int,
     try:
         root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            raise OutOfDescriptors("open the import root", errno.errorcode[exc.errno]) from exc
         raise PathNotAllowed(f"the import root cannot be opened: {exc.strerror}",
                              field=FIELD) from None
     try:
         fd = open_beneath(root_fd, rel, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):  # the process's state, not the path's
+            raise OutOfDescriptors("open sourcePath", errno.errorcode[exc.errno]) from exc
         raise PathNotAllowed(_why(exc), field=FIELD) from None
     finally:
         os.close(root_fd)
