@@ -23,9 +23,11 @@ from sidecar.events import EventBus
 from sidecar.fetch.downloader import Fetcher
 from sidecar.lifecycle import (
     DataDirLock,
+    check_connection_file,
     ensure_private_dir,
     print_ready_line,
     remove_file,
+    restrict_umask,
     started_at_ms,
     watch_parent,
     write_connection_file,
@@ -40,10 +42,16 @@ log = logging.getLogger("sidecar.app")
 
 async def run(settings: Settings) -> int:
     """Serve until shutdown, SIGTERM/SIGINT or the parent's death; return the exit code."""
+    restrict_umask()
     loop = asyncio.get_running_loop()
     fd_soft, fd_hard = raise_fd_limit()
     lock = DataDirLock(settings.data_dir)
-    lock.acquire()  # DataDirInUse propagates to the CLI, which prints it and exits 3
+    lock.acquire()  # StartRefused (in use, unsafe) propagates to the CLI: message, exit 3
+    try:
+        check_connection_file(settings.connection_file)  # refused before anything is bound
+    except BaseException:
+        lock.release()
+        raise
     ensure_private_dir(settings.runtime_dir)
     bus = EventBus()
     bus.bind(loop)
@@ -54,6 +62,7 @@ async def run(settings: Settings) -> int:
     zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     transport = Transport(zctx, settings.max_frame_bytes, settings.linger_ms)
     conn_file = settings.connection_file
+    guard: ConnectionGuard | None = None
     try:
         endpoint = transport.bind(
             settings.endpoint or default_endpoint(settings.runtime_dir, settings.transport))
@@ -99,13 +108,12 @@ async def run(settings: Settings) -> int:
         gc.enable()
         log.info("serving", extra={"endpoint": endpoint, "data_dir": str(settings.data_dir)})
         guard.start(loop)
-        try:
-            await server.serve()
-        finally:
-            guard.close()
+        await server.serve()
         if watcher is not None:
             watcher.cancel()
     finally:
+        if guard is not None:  # also on a start error after it was made: zctx.term() waits
+            guard.close()    # for every socket
         await service.close()
         await fetcher.aclose()
         transport.close()

@@ -65,7 +65,8 @@ def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
         secret=secret_from(env, stdin_line),
         endpoint=args.endpoint,
         transport=args.transport,
-        connection_file=args.connection_file.resolve() if args.connection_file else None,
+        connection_file=(Path(os.path.abspath(args.connection_file))
+                         if args.connection_file else None),
         parent_pid=args.parent_pid,
         watch_parent=not args.no_parent_watch,
         enable_test_hooks=args.enable_test_hooks,
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from sidecar import logs
-    from sidecar.lifecycle import DataDirInUse
+    from sidecar.lifecycle import StartRefused
     from sidecar.settings import Settings, scrub_secret_from_environ
 
     logs.setup(args.log_level)
@@ -96,6 +97,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(run_app(settings))
-    except DataDirInUse as exc:
+    except StartRefused as exc:
         print(f"media-sidecar: {exc}", file=sys.stderr)
         return 3
