@@ -115,8 +115,8 @@ async def test_a_trickling_host_fails_within_the_deadline(tmp_path: Path,
     with https_hosts(tmp_path) as (server, ca):
         server.route("/head.mp4", trickle_head(2.0))
         server.route("/body.mp4", trickle_body(2.0))
-        env = fetch_env(server, ca, MEDIA_SIDECAR_DOWNLOAD_DEADLINE="5",
-                        MEDIA_SIDECAR_DOWNLOAD_HEAD_TIMEOUT="3",
+        env = fetch_env(server, ca, MEDIA_SIDECAR_DOWNLOAD_DEADLINE="3",
+                        MEDIA_SIDECAR_DOWNLOAD_HEAD_TIMEOUT="2",
                         MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS="1")
         with running(tmp_path, env=env) as sc:
             async with dealer(sc) as d:
@@ -132,8 +132,8 @@ async def test_a_trickling_host_fails_within_the_deadline(tmp_path: Path,
                     item = await d.call("getMediaItem", {"id": name})
                     assert item["result"]["item"]["status"] == "urlOnly"
             assert no_traceback(sc)
-    figures["head trickle (1 B / 2 s, head timeout 3 s): failed after s"] = seen["head"][1]
-    figures["body trickle (1 B / 2 s, deadline 5 s): failed after s"] = seen["body"][1]
+    figures["head trickle (1 B / 2 s, head timeout 2 s): failed after s"] = seen["head"][1]
+    figures["body trickle (1 B / 2 s, deadline 3 s): failed after s"] = seen["body"][1]
     assert seen["head"][0] == "download_failed" and "head" in seen["head"][2]
     assert seen["body"][0] == "download_failed" and "deadline" in seen["body"][2]
 
