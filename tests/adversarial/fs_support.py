@@ -55,12 +55,19 @@ def fetch_env(server: MediaServer, ca_file: Path, **extra: str) -> dict[str, str
             **extra}
 
 
+# Every attack's memory budget: the sidecar's peak RSS over its whole life (it idles at ~45 MiB).
+RSS_BUDGET = 300 * MiB
+
+
 @contextlib.contextmanager
 def running(tmp: Path, *args: str, env: dict[str, str] | None = None
             ) -> Iterator[SidecarProcess]:
+    """A real sidecar for the block; afterwards its peak RSS must be within RSS_BUDGET."""
     sc = spawn_sidecar(tmp, *args, env=env)
     try:
         yield sc
+        peak = peak_rss(sc.pid)
+        assert peak < RSS_BUDGET, f"peak RSS {peak // MiB} MiB, over the budget"
     finally:
         sc.stop()
 

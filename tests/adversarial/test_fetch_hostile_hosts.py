@@ -233,6 +233,7 @@ async def test_redirects_and_look_alike_hosts_never_reach_another_host(
                             MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS="1")
             with running(tmp_path, env=env) as sc:
                 codes: dict[str, int] = {}
+                direct: dict[str, int] = {}
                 async with dealer(sc) as d:
                     for i in range(len(targets)):
                         msg = await d.call("addMediaItem", {
@@ -240,6 +241,14 @@ async def test_redirects_and_look_alike_hosts_never_reach_another_host(
                             "sourceUrl": f"https://fal.media/r{i}.mp4", "download": True},
                             timeout=20)
                         codes[code_of(msg)] = codes.get(code_of(msg), 0) + 1
+                    for i, url in enumerate([
+                            f"https://evilfal.media:{ep}/x.mp4", "https://fal.media.evil.example/x",
+                            "https://fal.medi\u0430/x.mp4", "https://xn--fal-media.example/x",
+                            "https://fal.media%2e.evil.example/x", "https://FAL.MEDIA.evil.example/"]):
+                        msg = await d.call("addMediaItem", {
+                            "id": f"direct{i}", "projectId": "p", "name": "r", "type": "video",
+                            "sourceUrl": url, "download": True}, timeout=20)
+                        direct[code_of(msg)] = direct.get(code_of(msg), 0) + 1
                     loop = await d.call("addMediaItem", {
                         "id": "loop", "projectId": "p", "name": "r", "type": "video",
                         "sourceUrl": "https://fal.media/loop.mp4", "download": True},
@@ -255,7 +264,9 @@ async def test_redirects_and_look_alike_hosts_never_reach_another_host(
     finally:
         evil.close()
     figures["redirect targets refused"] = f"{codes.get('host_not_allowed', 0)}/{len(targets)}"
+    figures["look-alike sourceUrls refused"] = direct
     figures["connections reaching the other host"] = connections
     assert codes == {"host_not_allowed": len(targets)}
+    assert set(direct) <= {"host_not_allowed", "invalid_params"} and sum(direct.values()) == 6
     assert code_of(loop) == "download_failed" and "redirect" in loop["error"]["message"]
     assert connections == 0

@@ -101,7 +101,7 @@ async def test_growing_oversize_linked_and_special_files(tmp_path: Path,
                     "sourcePath": str(imports / "hardlink.mp4")})
                 special_codes = {}
                 clock = Stopwatch()
-                for name in specials:
+                for name in [*specials, "/dev/zero", "/proc/self/environ"]:
                     msg = await d.call("addMediaItem", {
                         "projectId": "p", "name": name, "type": "video",
                         "sourcePath": str(imports / name)}, timeout=5)
