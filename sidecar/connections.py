@@ -95,7 +95,7 @@ class ConnectionGuard:
 
     def __init__(self, ctx: zmq.Context[zmq.Socket[bytes]], router: zmq.Socket[bytes],
                  max_connections: int, hello_timeout: float,
-                 on_gone: Callable[[bytes], None]) -> None:
+                 on_gone: Callable[[bytes, int], None]) -> None:
         self.max_connections = max_connections
         self.hello_timeout = hello_timeout
         self._on_gone = on_gone
@@ -172,14 +172,14 @@ class ConnectionGuard:
         if event == zmq.EVENT_ACCEPTED:
             old = self._conns.pop(value, None)
             if old is not None and old.identity is not None:
-                self._on_gone(old.identity)  # its DISCONNECTED was lost: it is gone
+                self._on_gone(old.identity, value)  # its DISCONNECTED was lost: it is gone
             self._conns[value] = _Conn(time.monotonic(), _inode(value))
             if len(self._conns) >= self.max_connections:
                 self._make_room("connection bound reached")
         elif event == zmq.EVENT_DISCONNECTED:
             conn = self._conns.pop(value, None)
             if conn is not None and conn.identity is not None:
-                self._on_gone(conn.identity)
+                self._on_gone(conn.identity, value)
         elif event == zmq.EVENT_ACCEPT_FAILED:
             self.accept_failures += 1
             if value in (errno.EMFILE, errno.ENFILE):

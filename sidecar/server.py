@@ -348,9 +348,12 @@ class Server:
         session.backlog += size
         return True
 
-    def forget(self, identity: bytes) -> None:
-        """The connection of ``identity`` is gone (``ConnectionGuard``)."""
-        self._sessions.forget(identity)
+    def forget(self, identity: bytes, fd: int) -> None:
+        """The connection ``fd`` of ``identity`` is gone (``ConnectionGuard``); a session
+        that moved to another connection (a client reusing its routing id) is kept."""
+        session = self._sessions.find(identity)
+        if session is not None and session.fd == fd:
+            self._sessions.forget(identity)
 
     def _log(self, key: str, msg: str, *args: object) -> None:
         now = time.monotonic()
