@@ -17,6 +17,12 @@ clients are never answered. So:
   same socket (its inode) first. Authenticated connections are never dropped.
 
 Each bound hit is logged once per interval with the counts, at warning level.
+
+Why not libzmq's own options: ``ZMQ_MAX_SOCKETS`` bounds the context's sockets, not the
+connections of one ROUTER; ``ZMQ_HANDSHAKE_IVL`` (30 s, kept) bounds only the ZMTP greeting,
+which a stranger completes at once; ``ZMQ_ROUTER_NOTIFY`` is draft API and names no
+descriptor; ``zmq_unbind`` would drop every client. The monitor events and ``ZMQ_SRCFD`` are
+stable API and give the descriptor of each connection.
 """
 
 from __future__ import annotations
