@@ -19,9 +19,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sidecar.errors import Cancelled, DownloadFailed
 from sidecar.fetch.api import Fetched, ProgressFn
@@ -91,7 +91,9 @@ class Fetcher:
     async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
                     cancel: asyncio.Event | None = None) -> Fetched:
         target = self._policy.check(url)
-        async with self._hosts.hold(target.host), self._slots:
+        async with contextlib.AsyncExitStack() as slots:
+            # Queued behind other downloads; a cancel ends the wait at once.
+            await _unless_cancelled(self._take_slots(slots, target.host), cancel)
             if self._closed or (cancel is not None and cancel.is_set()):
                 raise Cancelled("download cancelled")
             state = ResumeState(final_url=target.url)
@@ -108,6 +110,10 @@ class Fetcher:
                 raise
             return Fetched(path=dest, size=sink.size, sha256=sink.hexdigest(), mime_type=state.mime,
                            final_url=state.final_url)
+
+    async def _take_slots(self, stack: contextlib.AsyncExitStack, host: str) -> None:
+        await stack.enter_async_context(self._hosts.hold(host))
+        await stack.enter_async_context(self._slots)
 
     async def aclose(self) -> None:
         """Abort downloads in flight (they raise ``Cancelled``) and close the client."""
@@ -266,6 +272,34 @@ async def _until_done(fut: asyncio.Future[BaseException | None]) -> None:
             await asyncio.wait({fut})
         except asyncio.CancelledError:
             continue  # still wait: the worker stops promptly once its dial is aborted
+
+
+async def _unless_cancelled(aw: Coroutine[Any, Any, None], cancel: asyncio.Event | None
+                            ) -> None:
+    """Await ``aw``, unless ``cancel`` is set first: then ``aw`` is cancelled (its cleanup
+    runs) and ``Cancelled`` is raised."""
+    if cancel is None:
+        await aw
+        return
+    task = asyncio.ensure_future(aw)
+    waiter = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if not task.cancelled() and task.exception() is None:
+            return  # it finished in the same turn: the caller checks ``cancel`` next
+        raise Cancelled("download cancelled while queued")
+    task.result()
 
 
 async def _sleep(delay: float, cancel: asyncio.Event | None) -> None:

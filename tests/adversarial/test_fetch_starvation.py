@@ -76,6 +76,14 @@ async def test_downloads_from_one_slow_host_starve_no_one(tmp_path: Path,
                     busy += code_of(msg) == "busy"
                 await asyncio.sleep(0.5)  # every download is queued or stalled by now
 
+                # a queued download is cancelled at once, not when it reaches the front
+                clock = Stopwatch()
+                last = DOWNLOADS - 1
+                cancel = await a.call("cancelDownload", {"id": f"slow{last}"}, timeout=10)
+                reply = await a.recv(timeout=10)
+                while reply.get("id") != ids[last]:
+                    reply = await a.recv(timeout=10)
+                cancel_s = clock.elapsed
                 clock = Stopwatch()
                 own_list = await a.call("listMediaItems", {"projectId": "a"}, timeout=10)
                 own_list_s = clock.elapsed
@@ -101,11 +109,13 @@ async def test_downloads_from_one_slow_host_starve_no_one(tmp_path: Path,
     figures["downloads queued from one stalled host"] = DOWNLOADS
     figures["over the per-client cap: busy"] = f"{busy}/{OVER}"
     figures["connections to the slow+fast host while queued (per-host cap 2)"] = connections
+    figures["a queued download cancelled: its add answered after (s)"] = cancel_s
     figures["A's own list while its 64 downloads wait (s)"] = own_list_s
     figures["new client's hello waited (s)"] = hello_s
     figures["new client's list + download from another host (s)"] = other_s
     figures["peak RSS (MiB)"] = rss // (1024 * 1024)
     assert busy == OVER
+    assert cancel["result"]["cancelled"] is True and code_of(reply) == "cancelled"
     assert code_of(own_list) == "ok"
     # the 64 are registered urlOnly; the busy ones left nothing behind
     assert own_list["result"]["counts"]["urlOnly"] == DOWNLOADS
