@@ -70,7 +70,8 @@ async def run(settings: Settings) -> int:
         server = Server(settings, transport, handlers, bus, session_id)
         max_conns = connection_bound(settings.max_connections, fd_soft)
         guard = ConnectionGuard(zctx, transport.socket, max_conns, settings.hello_timeout,
-                                server.forget)
+                                server.forget,
+                                stranger_bytes=2 * settings.max_envelope_bytes + (64 << 10))
         server.on_authenticated = guard.authenticated
         log.info("connection bound", extra={"max_connections": max_conns,
                                             "fd_limit": fd_soft, "fd_hard_limit": fd_hard,

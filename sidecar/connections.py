@@ -16,6 +16,13 @@ clients are never answered. So:
   makes libzmq see the peer leave and release it; the descriptor is checked to still be the
   same socket (its inode) first. Authenticated connections are never dropped.
 
+- bytes from strangers are bounded: libzmq holds a multipart message whole before the
+  sidecar can see (and refuse) it, so the guard reads how many bytes each tcp connection
+  without hello has received (``TCP_INFO.tcpi_bytes_received``, every 20 ms) and drops one
+  that sent more than ``stranger_bytes`` (a hello is one small message), and the largest ones
+  while all strangers together exceed ``strangers_total``. Their partial messages are freed
+  with them. ipc connections (an owner-only socket) have no such counter and are not watched.
+
 Each bound hit is logged once per interval with the counts, at warning level.
 
 Why not libzmq's own options: ``ZMQ_MAX_SOCKETS`` bounds the context's sockets, not the
@@ -51,6 +58,8 @@ _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_ACCEPT_FAILED
 _monitor_ids = itertools.count(1)
 LOG_INTERVAL = 5.0
 SWEEP_INTERVAL = 0.5
+WATCH_INTERVAL = 0.02
+_TCPI_BYTES_RECEIVED = 128  # offset of tcpi_bytes_received (u64) in struct tcp_info
 FD_RESERVE = 256  # descriptors kept for the store, downloads, logs and libzmq's own
 
 
@@ -82,11 +91,28 @@ def send_queue_bytes(fd: int) -> int | None:
     return int(struct.unpack("i", out)[0])
 
 
+def bytes_received(fd: int) -> int | None:
+    """Bytes the tcp connection ``fd`` has received so far (None: not tcp, or unknown)."""
+    sock = None
+    try:
+        sock = socket.socket(fileno=fd)
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except OSError:
+        return None
+    finally:
+        if sock is not None:
+            sock.detach()  # libzmq owns the descriptor
+    if len(info) < _TCPI_BYTES_RECEIVED + 8:
+        return None
+    return int(struct.unpack_from("=Q", info, _TCPI_BYTES_RECEIVED)[0])
+
+
 @dataclass(slots=True)
 class _Conn:
     accepted: float
     inode: int
     identity: bytes | None = None  # set once authenticated
+    tcp: bool = True  # until TCP_INFO says otherwise
 
 
 def _inode(fd: int) -> int:
@@ -101,9 +127,12 @@ class ConnectionGuard:
 
     def __init__(self, ctx: zmq.Context[zmq.Socket[bytes]], router: zmq.Socket[bytes],
                  max_connections: int, hello_timeout: float,
-                 on_gone: Callable[[bytes, int], None]) -> None:
+                 on_gone: Callable[[bytes, int], None], *, stranger_bytes: int = 4 << 20,
+                 strangers_total: int = 64 << 20) -> None:
         self.max_connections = max_connections
         self.hello_timeout = hello_timeout
+        self.stranger_bytes = stranger_bytes
+        self.strangers_total = strangers_total
         self._on_gone = on_gone
         addr = f"inproc://sidecar-monitor-{os.getpid()}-{next(_monitor_ids)}"
         router.monitor(addr, _EVENTS)
@@ -115,6 +144,7 @@ class ConnectionGuard:
         self._conns: dict[int, _Conn] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._watcher: asyncio.TimerHandle | None = None
         self._last_log: dict[str, float] = {}
         self.dropped = 0
         self.accept_failures = 0
@@ -126,10 +156,13 @@ class ConnectionGuard:
         loop.add_reader(self._mon_fd(), self._drain)
         loop.call_soon(self._drain)
         self._timer = loop.call_later(SWEEP_INTERVAL, self._tick)
+        self._watcher = loop.call_later(WATCH_INTERVAL, self._watch)
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
         if self._loop is not None and not self._mon.closed:
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(self._mon_fd())
@@ -192,6 +225,39 @@ class ConnectionGuard:
                 self._make_room(f"accept failed: {errno.errorcode.get(value, value)}")
 
     # -- dropping -----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Drop strangers that sent more bytes than a hello needs (see the module doc)."""
+        try:
+            self._drain()
+            sizes: list[tuple[int, int]] = []
+            for fd, conn in list(self._conns.items()):
+                if conn.identity is not None or not conn.tcp:
+                    continue
+                got = bytes_received(fd)
+                if got is None:
+                    conn.tcp = False
+                    continue
+                if got > self.stranger_bytes:
+                    if self._drop(fd):
+                        self._log("stranger_bytes", logging.WARNING,
+                                  "a connection without hello sent %d bytes (limit %d): "
+                                  "dropped (%d dropped so far)", got, self.stranger_bytes,
+                                  self.dropped)
+                    continue
+                sizes.append((got, fd))
+            total = sum(n for n, _ in sizes)
+            for got, fd in sorted(sizes, reverse=True):
+                if total <= self.strangers_total:
+                    break
+                if self._drop(fd):
+                    total -= got
+                    self._log("strangers_total", logging.WARNING,
+                              "connections without hello hold %d bytes (limit %d): dropped "
+                              "the largest", total + got, self.strangers_total)
+        finally:
+            if self._loop is not None and not self._mon.closed:
+                self._watcher = self._loop.call_later(WATCH_INTERVAL, self._watch)
 
     def _tick(self) -> None:
         self._drain()

@@ -161,6 +161,14 @@ class Attacker:
         """Send one message and read the one reply, in a thread."""
         return await asyncio.to_thread(self._exchange, frames, timeout)
 
+    async def try_exchange(self, frames: list[bytes], timeout: float) -> dict[str, Any] | None:
+        """Like ``exchange``, but None when no reply comes within ``timeout`` (the sidecar
+        cut the connection off before the message arrived whole)."""
+        try:
+            return await self.exchange(frames, timeout)
+        except TimeoutError:
+            return None
+
     def close(self) -> None:
         self.sock.close(0)
         self.ctx.term()
