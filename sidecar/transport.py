@@ -18,8 +18,9 @@ What libzmq holds before the sidecar sees a message: a multipart message is deli
 whole, so its frames (each at most ``ZMQ_MAXMSGSIZE``) are buffered by libzmq until the
 last one arrives; no socket option bounds their number. ``RCVHWM`` bounds the whole
 messages queued per peer. The sidecar frees a refused message at once (see
-``sidecar.inbound``); bounding it before it is assembled would need authentication in the
-ZMTP handshake (docs/PROTOCOL.md, "What is promised against hostile input").
+``sidecar.inbound``), and ``sidecar.connections`` closes a tcp connection without hello that
+sends more than a hello needs, before libzmq has assembled its message (docs/PROTOCOL.md,
+"The wire: what is promised against hostile input").
 """
 
 from __future__ import annotations
