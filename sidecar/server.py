@@ -121,12 +121,11 @@ class Lease:
 
     @contextlib.asynccontextmanager
     async def released(self) -> AsyncIterator[None]:
-        """``CallContext.idle``: the slot is free while the block waits."""
+        """``CallContext.idle``: the slot is free while the block waits. A block that ends
+        by an exception (a cancel at shutdown) does not wait for a slot again."""
         self.release()
-        try:
-            yield
-        finally:
-            await self.acquire()
+        yield
+        await self.acquire()
 
 
 class Server:
