@@ -16,14 +16,17 @@ import zmq
 
 from protocol import PROTOCOL_VERSION
 from sidecar import __version__
+from sidecar.connections import ConnectionGuard, connection_bound, raise_fd_limit
 from sidecar.dispatch import Handlers
 from sidecar.events import EventBus
 from sidecar.fetch.downloader import Fetcher
 from sidecar.lifecycle import (
     DataDirLock,
+    check_connection_file,
     ensure_private_dir,
     print_ready_line,
     remove_file,
+    restrict_umask,
     started_at_ms,
     watch_parent,
     write_connection_file,
@@ -39,9 +42,16 @@ log = logging.getLogger("sidecar.app")
 
 async def run(settings: Settings) -> int:
     """Serve until shutdown, SIGTERM/SIGINT or the parent's death; return the exit code."""
+    restrict_umask()
     loop = asyncio.get_running_loop()
+    fd_soft, fd_hard = raise_fd_limit()
     lock = DataDirLock(settings.data_dir)
-    lock.acquire()  # DataDirInUse propagates to the CLI, which prints it and exits 3
+    lock.acquire()  # StartRefused (in use, unsafe) propagates to the CLI: message, exit 3
+    try:
+        check_connection_file(settings.connection_file)  # refused before anything is bound
+    except BaseException:
+        lock.release()
+        raise
     ensure_private_dir(settings.runtime_dir)
     bus = EventBus()
     bus.bind(loop)
@@ -52,11 +62,20 @@ async def run(settings: Settings) -> int:
     zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     transport = Transport(zctx, settings.max_frame_bytes, settings.linger_ms)
     conn_file = settings.connection_file
+    guard: ConnectionGuard | None = None
     try:
         endpoint = transport.bind(
             settings.endpoint or default_endpoint(settings.runtime_dir, settings.transport))
         session_id = uuid.uuid4().hex
         server = Server(settings, transport, handlers, bus, session_id)
+        max_conns = connection_bound(settings.max_connections, fd_soft)
+        guard = ConnectionGuard(zctx, transport.socket, max_conns, settings.hello_timeout,
+                                server.forget,
+                                stranger_bytes=2 * settings.max_envelope_bytes + (64 << 10))
+        server.on_authenticated = guard.authenticated
+        log.info("connection bound", extra={"max_connections": max_conns,
+                                            "fd_limit": fd_soft, "fd_hard_limit": fd_hard,
+                                            "hello_timeout_s": settings.hello_timeout})
         if conn_file is None:
             conn_file = settings.runtime_dir / f"sidecar-{os.getpid()}.json"
         write_connection_file(conn_file, {
@@ -88,10 +107,13 @@ async def run(settings: Settings) -> int:
         gc.freeze()
         gc.enable()
         log.info("serving", extra={"endpoint": endpoint, "data_dir": str(settings.data_dir)})
+        guard.start(loop)
         await server.serve()
         if watcher is not None:
             watcher.cancel()
     finally:
+        if guard is not None:  # also on a start error after it was made: zctx.term() waits
+            guard.close()    # for every socket
         await service.close()
         await fetcher.aclose()
         transport.close()

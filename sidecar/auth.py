@@ -3,6 +3,12 @@
 A request passes when its HMAC is right (constant-time compare), its ``ts`` lies within the
 replay window of the server clock, and its signature was not seen within that window. The
 seen-set is bounded by time (entries expire after twice the window) and by count.
+
+The seen-set dies with the process, so a request is also refused when its ``ts`` is older
+than this server's start (``not_before_ms``): a message captured before a restart cannot be
+replayed to the next server, even with the same secret. Client and server read the same
+machine clock; a clock stepped backwards after the start refuses requests until it catches
+up (documented in docs/PROTOCOL.md).
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from sidecar.wire import signing
 
 
 class Authenticator:
-    def __init__(self, key: bytes, window_ms: int, max_seen: int = 1_000_000) -> None:
+    def __init__(self, key: bytes, window_ms: int, max_seen: int = 1_000_000,
+                 not_before_ms: int = 0) -> None:
         self._key = key
         self._window_ms = window_ms
+        self._not_before_ms = not_before_ms
         self._max_seen = max_seen
         self._seen: OrderedDict[bytes, int] = OrderedDict()
 
@@ -34,6 +42,8 @@ class Authenticator:
         now = int(time.time() * 1000)
         if not isinstance(ts, int) or isinstance(ts, bool) or abs(now - ts) > self._window_ms:
             raise Unauthorized("request timestamp outside the replay window")
+        if ts < self._not_before_ms:
+            raise Unauthorized("request timestamp before this server started (replay)")
         sig = bytes(signature)
         self._expire(now)
         if sig in self._seen:

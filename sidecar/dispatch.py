@@ -7,8 +7,10 @@ comes from ``protocol.METHODS`` (the one source of truth), never from the handle
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +23,11 @@ from sidecar.errors import InvalidParams, SidecarError, UnknownMethod
 log = logging.getLogger("sidecar.dispatch")
 
 
+@contextlib.asynccontextmanager
+async def _not_idle() -> AsyncIterator[None]:
+    yield
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What a handler may know about its call, besides its params."""
@@ -30,6 +37,10 @@ class CallContext:
     payloads: Sequence[memoryview] = ()
     payload_sha256: str | None = None  # hex sha256 of the payloads concatenated in order
     payload_size: int = 0
+    fd: int = -1  # the client's connection descriptor (-1 when unknown)
+    # ``async with ctx.idle():`` around a long wait that has bounds of its own (a queued or
+    # running download): the server gives the request's concurrency slot back meanwhile.
+    idle: Callable[[], AbstractAsyncContextManager[None]] = _not_idle
 
 
 class Wire(Protocol):

@@ -4,15 +4,29 @@ States: STARTING → SERVING → DRAINING → CLOSED. While draining, new reques
 ``shutting_down`` and in-flight ones may finish until the drain deadline; then the rest are
 cancelled (answered ``cancelled``). Transport details live in ``sidecar.transport``; this
 module never touches the store.
+
+Capacity: control requests (``CONTROL``: hello, ping, cancelDownload, shutdown, subscribe,
+unsubscribe) take no slot and are never answered ``busy``, so a full pool cannot starve
+them; other requests take one of ``max_in_flight`` slots and count towards the client's
+``max_in_flight_per_client``, except while their handler waits on something outside the
+process (``async with ctx.idle():`` a download waiting on the network).
+
+Hostile input (see ``sidecar.inbound`` for the order of checks): payload frames from a
+connection without a session are refused before they are hashed; payloads of at least
+1 MiB are hashed in a thread, and all such bytes waiting for their signature check are
+bounded together (``max_unverified_bytes``: beyond it, ``busy``). Events to a subscriber
+are bounded in bytes (``event_budget_bytes``): when the peer does not drain its socket the
+event is dropped and its ``seq`` is skipped (the gap the protocol defines).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import zmq
@@ -37,6 +51,7 @@ from protocol.errors import ErrorBody
 from protocol.events import Event
 from sidecar import __version__
 from sidecar.auth import Authenticator
+from sidecar.connections import send_queue_bytes
 from sidecar.dispatch import CallContext, Handlers, WithPayload, error_body
 from sidecar.errors import (
     Busy,
@@ -55,12 +70,20 @@ from sidecar.inbound import (
     digest_of,
     is_plain_ping,
 )
-from sidecar.sessions import Sessions
+from sidecar.sessions import Session, Sessions
 from sidecar.settings import Settings
 from sidecar.transport import Transport
 from sidecar.wire.codec import encode
+from sidecar.wire.signing import EMPTY_DIGEST
 
 log = logging.getLogger("sidecar.server")
+
+# Requests that take no slot and are never refused busy (they do no I/O of their own).
+CONTROL = frozenset({"hello", "ping", "cancelDownload", "shutdown", "subscribe",
+                     "unsubscribe"})
+# A subscriber whose kernel send queue is under this has drained what it was sent.
+DRAINED_BYTES = 64 * 1024
+LOG_INTERVAL = 5.0
 
 
 class State(enum.Enum):
@@ -74,6 +97,37 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class Lease:
+    """A request's slot (one of the server's, one of its client's), which its handler may
+    give back while it waits on something outside the process."""
+
+    __slots__ = ("_held", "_server", "_session")
+
+    def __init__(self, server: Server, session: Session) -> None:
+        self._server = server
+        self._session = session
+        self._held = False
+
+    async def acquire(self) -> None:
+        await self._server._slots.acquire()
+        self._session.in_flight += 1
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._session.in_flight -= 1
+            self._server._slots.release()
+
+    @contextlib.asynccontextmanager
+    async def released(self) -> AsyncIterator[None]:
+        """``CallContext.idle``: the slot is free while the block waits. A block that ends
+        by an exception (a cancel at shutdown) does not wait for a slot again."""
+        self.release()
+        yield
+        await self.acquire()
+
+
 class Server:
     def __init__(self, settings: Settings, transport: Transport, handlers: Handlers,
                  bus: EventBus, session_id: str) -> None:
@@ -83,9 +137,15 @@ class Server:
         self._handlers = handlers
         self._bus = bus
         self._session_id = session_id
-        self._auth = Authenticator(settings.secret, settings.replay_window_ms)
-        self._parser = InboundParser(self._auth, settings.max_envelope_bytes, settings.max_frames)
+        # Requests signed before this server started are refused (replay across a restart).
+        self._auth = Authenticator(settings.secret, settings.replay_window_ms,
+                                   not_before_ms=_now_ms())
+        self._parser = InboundParser(self._auth, settings.max_envelope_bytes,
+                                     settings.max_frames, settings.max_frame_bytes)
         self._sessions = Sessions()
+        self._unverified = 0  # payload bytes waiting for their signature check
+        self._last_log: dict[str, float] = {}
+        self.on_authenticated: Callable[[int, bytes], None] | None = None
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
@@ -135,15 +195,23 @@ class Server:
         parser = self._parser
         try:
             pending = parser.split(frames)
-            if pending.hash_off_loop:
-                self._spawn(self._hash_then_dispatch(pending, self.state is State.SERVING))
-                return
-            digest = digest_of(pending)
+            if pending.payloads:
+                session = self._sessions.find(pending.identity)
+                if session is None or not session.ready:  # refused before any hashing
+                    raise Rejected(pending.identity, pending.request_id, NotReady(
+                        "call hello first (payload frames are refused before it)"))
+                if pending.hash_off_loop:
+                    self._hash_off_loop(pending)
+                    return
+                digest = digest_of(pending)
+            else:
+                digest = EMPTY_DIGEST
             parser.authenticate(pending, digest)
-            if (not pending.payloads and self.state is State.SERVING
-                    and is_plain_ping(pending.raw)):
-                session = self._sessions.get(pending.identity)
-                if session.ready:  # the fast path: answered before any queued work
+            raw = pending.raw
+            if (not pending.payloads and self.state is State.SERVING and raw is not None
+                    and is_plain_ping(raw)):
+                session = self._sessions.find(pending.identity)
+                if session is not None and session.ready:  # answered before queued work
                     self._send(pending.identity, self.ping_reply(str(pending.request_id)))
                     return
             inbound = parser.validate(pending, digest)
@@ -152,18 +220,31 @@ class Server:
             return
         self._spawn(self._dispatch(inbound, self.state is State.SERVING))
 
+    def _hash_off_loop(self, pending: Pending) -> None:
+        """Hash a large payload in a thread, within the budget of unverified bytes."""
+        budget = self.settings.max_unverified_bytes
+        if self._unverified + pending.size > budget:
+            self._log("unverified", "payload bytes waiting for authentication at the bound "
+                      "(%d + %d > %d): answered busy", self._unverified, pending.size, budget)
+            raise Rejected(pending.identity, pending.request_id, Busy(
+                "too many payload bytes are waiting for their signature check; retry"))
+        self._unverified += pending.size
+        self._spawn(self._hash_then_dispatch(pending, self.state is State.SERVING))
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _hash_then_dispatch(self, pending: Pending, accepted: bool) -> None:
-        digest = await asyncio.to_thread(digest_of, pending)
         try:
+            digest = await asyncio.to_thread(digest_of, pending)
             inbound = self._parser.finish(pending, digest)
         except Rejected as rej:
             self._reject(rej)
             return
+        finally:
+            self._unverified -= pending.size
         await self._dispatch(inbound, accepted)
 
     def _reject(self, rej: Rejected) -> None:
@@ -175,31 +256,37 @@ class Server:
         """``accepted``: the message arrived while serving. Work received before a drain
         began is finished; only what arrives after it is refused."""
         req = inbound.request
-        session = self._sessions.get(inbound.identity)
+        method = req.method
         try:
             if not accepted:
                 raise ShuttingDown("the server is shutting down")
-            if not session.ready and req.method != "hello":
+            session = self._sessions.find(inbound.identity)
+            if method == "hello":
+                if session is None:
+                    session = Session(inbound.identity, fd=inbound.fd)
+            elif session is None or not session.ready:
                 raise NotReady("call hello first")
-            if session.in_flight >= self.settings.max_in_flight_per_client:
+            control = method in CONTROL
+            if not control and session.in_flight >= self.settings.max_in_flight_per_client:
                 raise Busy(f"more than {self.settings.max_in_flight_per_client} requests "
                            "in flight for this client")
-            params = self._handlers.params_for(req.method, req.params)
-            if inbound.payloads and not _accepts_payloads(req.method):
-                raise InvalidParams(f"{req.method} takes no binary payload frames",
+            params = self._handlers.params_for(method, req.params)
+            if inbound.payloads and not _accepts_payloads(method):
+                raise InvalidParams(f"{method} takes no binary payload frames",
                                     field="payloads")
-            ctx = CallContext(req.id, inbound.identity, inbound.payloads,
-                              inbound.payload_sha256 if inbound.payloads else None,
-                              inbound.payload_size)
-            session.in_flight += 1
-            try:
-                if req.method == "ping":
-                    result = await self._handlers.call(req.method, ctx, params)
-                else:
-                    async with self._slots:
-                        result = await self._handlers.call(req.method, ctx, params)
-            finally:
-                session.in_flight -= 1
+            if control:
+                ctx = CallContext(req.id, inbound.identity, fd=inbound.fd)
+                result = await self._handlers.call(method, ctx, params)
+            else:
+                lease = Lease(self, session)
+                ctx = CallContext(req.id, inbound.identity, inbound.payloads,
+                                  inbound.payload_sha256 if inbound.payloads else None,
+                                  inbound.payload_size, fd=inbound.fd, idle=lease.released)
+                await lease.acquire()
+                try:
+                    result = await self._handlers.call(method, ctx, params)
+                finally:
+                    lease.release()
         except asyncio.CancelledError:
             self._send_error(inbound.identity, req.id,
                              error_body(Cancelled("cancelled by shutdown"), req.id))
@@ -245,7 +332,41 @@ class Server:
                     data = event.wire()
                 msg = EventMessage(type="event", event=event.name, seq=session.next_seq(),
                                    data=data, ts=_now_ms())
-                self._send(session.identity, msg.model_dump())
+                packed = encode(msg.model_dump())
+                if self._admit_event(session, len(packed)):
+                    self._transport.send(session.identity, self._auth.sign(packed), packed)
+
+    def _admit_event(self, session: Session, size: int) -> bool:
+        """Whether the subscriber's event bytes stay within its budget. libzmq's queue to a
+        peer is bounded in messages, not bytes, so the bytes are counted here: they reset
+        whenever the peer's kernel send queue is seen drained; an event over the budget is
+        dropped and its seq skipped (the client sees the gap and re-lists)."""
+        queued = send_queue_bytes(session.fd)
+        if queued is not None and queued < DRAINED_BYTES:
+            session.backlog = 0
+        budget = self.settings.event_budget_bytes
+        if session.backlog + size > budget:
+            session.dropped += 1
+            self._log("events", "subscriber %r is not reading: %d event bytes queued "
+                      "(budget %d), %d events dropped for it so far",
+                      session.client_name or session.identity.hex(), session.backlog, budget,
+                      session.dropped)
+            return False
+        session.backlog += size
+        return True
+
+    def forget(self, identity: bytes, fd: int) -> None:
+        """The connection ``fd`` of ``identity`` is gone (``ConnectionGuard``); a session
+        that moved to another connection (a client reusing its routing id) is kept."""
+        session = self._sessions.find(identity)
+        if session is not None and session.fd == fd:
+            self._sessions.forget(identity)
+
+    def _log(self, key: str, msg: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last_log.get(key, -LOG_INTERVAL) >= LOG_INTERVAL:
+            self._last_log[key] = now
+            log.warning(msg, *args)
 
     # -- the session's own methods ---------------------------------------------------------
 
@@ -264,7 +385,10 @@ class Server:
                 field="params.protocol", data={"server": PROTOCOL_VERSION})
         session = self._sessions.get(ctx.client)
         session.ready = True
+        session.fd = ctx.fd
         session.client_name = p.client.name if p.client else ""
+        if self.on_authenticated is not None:
+            self.on_authenticated(ctx.fd, ctx.client)
         s = self.settings
         return HelloResult(
             server=ServerInfo(name="media-sidecar", version=__version__),

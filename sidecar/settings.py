@@ -1,8 +1,11 @@
 """Settings: read once at start-up into a frozen object and passed down.
 
 Precedence: command-line options, then environment (MEDIA_SIDECAR_*), then defaults.
-The secret never comes from the command line: environment (MEDIA_SIDECAR_SECRET, removed
-from the process environment once read), stdin (``--secret-stdin``), or generated.
+The secret never comes from the command line: stdin (``--secret-stdin``, what the shim
+uses), environment (MEDIA_SIDECAR_SECRET), or generated. A secret given by environment is
+removed from ``os.environ`` once read, so children do not inherit it, but it stays in the
+process's initial environment block, which ``/proc/<pid>/environ`` shows to the same user
+(and root) for the life of the process: prefer stdin (docs/PROTOCOL.md, "Authentication").
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ class Settings:
     max_frames: int = 64
     max_range_bytes: int = 4 * 1024 * 1024  # readMediaRange's largest length (capped by frames)
     replay_window_ms: int = 30_000
+    # hostile input (docs/PROTOCOL.md "What is promised against hostile input")
+    max_unverified_bytes: int = 1024 * 1024 * 1024  # payload bytes hashing, not yet verified
+    event_budget_bytes: int = 8 * 1024 * 1024  # per subscriber, not yet taken by the peer
+    max_connections: int = 4096  # also bounded by the fd limit (sidecar.connections)
+    hello_timeout: float = 10.0  # seconds a connection may stay without a hello
     drain_timeout: float = 10.0
     linger_ms: int = 200
     enable_test_hooks: bool = False
@@ -72,6 +80,30 @@ class Settings:
     @property
     def secret_hex_ok(self) -> bool:
         return len(self.secret) >= 16
+
+
+_WIRE_ENV: dict[str, tuple[str, type]] = {
+    "MEDIA_SIDECAR_MAX_UNVERIFIED_BYTES": ("max_unverified_bytes", int),
+    "MEDIA_SIDECAR_EVENT_BUDGET_BYTES": ("event_budget_bytes", int),
+    "MEDIA_SIDECAR_MAX_CONNECTIONS": ("max_connections", int),
+    "MEDIA_SIDECAR_HELLO_TIMEOUT": ("hello_timeout", float),
+}
+
+
+def wire_overrides(env: Mapping[str, str]) -> dict[str, object]:
+    """The wire bounds set by environment (positive numbers only)."""
+    out: dict[str, object] = {}
+    for name, (attr, kind) in _WIRE_ENV.items():
+        text = env.get(name, "").strip()
+        if text:
+            try:
+                value = kind(text)
+            except ValueError as exc:
+                raise SystemExit(f"media-sidecar: {name}={text!r} is not a number") from exc
+            if value <= 0:
+                raise SystemExit(f"media-sidecar: {name} must be positive")
+            out[attr] = value
+    return out
 
 
 def secret_from(env: Mapping[str, str], stdin_line: str | None) -> bytes:

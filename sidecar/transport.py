@@ -5,12 +5,22 @@ watched with ``loop.add_reader`` and every readable message is drained at once a
 a callback. ZeroMQ's descriptor is edge-triggered, so after every send the socket's EVENTS
 are checked again (a send may consume the edge that announced pending input).
 
-The routing identity, the signature and the envelope are received as bytes (copying a small
-frame is cheaper than building a zmq.Frame); payload frames, which may be large, are received
-without copying (``copy=False`` gives zmq.Frame objects whose buffers the handlers read in
+The signature is received as bytes (copying a small frame is cheaper than building a
+zmq.Frame); the routing identity as a zmq.Frame, whose ``ZMQ_SRCFD`` names the connection
+it came in on (``sidecar.connections``); the envelope and the payload frames, which may be
+large (an envelope is refused over ``maxEnvelopeBytes`` but arrives whole first), are
+received without copying (``copy=False`` gives zmq.Frame objects whose buffers are read in
 place). ``ZMQ_MAXMSGSIZE`` makes libzmq drop a peer that sends a
 frame over the limit before it is buffered. ROUTER never blocks on send: at the high-water
 mark or for a vanished peer the message is dropped, which is what a server wants.
+
+What libzmq holds before the sidecar sees a message: a multipart message is delivered
+whole, so its frames (each at most ``ZMQ_MAXMSGSIZE``) are buffered by libzmq until the
+last one arrives; no socket option bounds their number. ``RCVHWM`` bounds the whole
+messages queued per peer. The sidecar frees a refused message at once (see
+``sidecar.inbound``), and ``sidecar.connections`` closes a tcp connection without hello that
+sends more than a hello needs, before libzmq has assembled its message (docs/PROTOCOL.md,
+"The wire: what is promised against hostile input").
 """
 
 from __future__ import annotations
@@ -54,7 +64,10 @@ def _put(sock: zmq.Socket[bytes], frame: bytes | bytearray | memoryview, flags: 
         _send(sock, frame, flags)
     else:
         _send(sock, frame, flags, copy=False)
-SMALL_FRAMES = 3  # identity, signature, envelope: received as bytes
+
+
+SMALL_FRAMES = 2  # the signature is received as bytes (identity: a Frame, for SRCFD)
+RCVHWM = 1_000  # whole messages queued per peer before libzmq stops reading from it
 
 
 class Transport:
@@ -65,7 +78,7 @@ class Transport:
         self._sock.setsockopt(zmq.LINGER, linger_ms)
         self._sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self._sock.setsockopt(zmq.SNDHWM, 10_000)
-        self._sock.setsockopt(zmq.RCVHWM, 10_000)
+        self._sock.setsockopt(zmq.RCVHWM, RCVHWM)
         self.endpoint = ""
         self._ipc_path: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -99,6 +112,10 @@ class Transport:
             self._loop.remove_reader(self._fd())
         self._on_frames = None
 
+    @property
+    def socket(self) -> zmq.Socket[bytes]:
+        return self._sock
+
     def _fd(self) -> int:
         fd = self._sock.getsockopt(zmq.FD)
         assert isinstance(fd, int)
@@ -115,9 +132,9 @@ class Transport:
     def _recv_message(self) -> list[zmq.Frame | bytes]:
         """One whole multipart message (libzmq delivers all parts or none)."""
         sock = self._sock
-        frames: list[zmq.Frame | bytes] = [_recv(sock, _NOBLOCK)]
+        frames: list[zmq.Frame | bytes] = [_recv(sock, _NOBLOCK, False)]
         while _get(sock, _RCVMORE):
-            frames.append(_recv(sock, _NOBLOCK, len(frames) < SMALL_FRAMES))
+            frames.append(_recv(sock, _NOBLOCK, len(frames) == 1))
         return frames
 
     def _drain(self) -> None:

@@ -1,6 +1,12 @@
 /**
- * Spawning one sidecar process: the command line, the secret (environment or stdin, never
- * argv), the single JSON ready line on stdout (with a timeout), stderr forwarded to a logger.
+ * Spawning one sidecar process: the command line, the secret (stdin by default, or the
+ * environment; never argv), the single JSON ready line on stdout (with a timeout), stderr
+ * forwarded to a logger.
+ *
+ * Why stdin by default: a variable given by environment stays in the child's initial
+ * environment block, which `/proc/<pid>/environ` shows (to the same user and root) for the
+ * whole life of the process, even after the sidecar removed it from its own `os.environ`.
+ * A line read from a pipe leaves no such copy.
  *
  * It owns one process and nothing else: no restarts (restart-policy.ts, supervisor.ts) and
  * no socket (client.ts).
@@ -39,7 +45,10 @@ export interface SpawnOptions {
   cwd?: string;
   /** The shared secret (the HMAC key is its UTF-8 bytes). */
   secret: string;
-  /** How the secret travels: the environment (default) or the first line of stdin. */
+  /**
+   * How the secret travels: the first line of stdin (default) or the environment
+   * (`MEDIA_SIDECAR_SECRET`, then visible in `/proc/<pid>/environ` for the process's life).
+   */
   secretVia?: "env" | "stdin";
   /** The pid the sidecar watches and exits with (default: this process). */
   parentPid?: number;
@@ -90,7 +99,7 @@ export function sidecarArgs(options: SpawnOptions): string[] {
   const args = [...(options.args ?? (options.command !== undefined ? ["serve"] : ["-m", "sidecar", "serve"]))];
   if (options.dataDir !== undefined) args.push("--data-dir", options.dataDir);
   args.push("--parent-pid", String(options.parentPid ?? process.pid));
-  if (options.secretVia === "stdin") args.push("--secret-stdin");
+  if (options.secretVia !== "env") args.push("--secret-stdin");
   args.push(...(options.extraArgs ?? []));
   return args;
 }
@@ -98,7 +107,7 @@ export function sidecarArgs(options: SpawnOptions): string[] {
 /** Spawn the sidecar and wait for its ready line; rejects with `start_failed`. */
 export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProcess> {
   const log = options.logger ?? silentLogger;
-  const viaStdin = options.secretVia === "stdin";
+  const viaStdin = options.secretVia !== "env";
   const env: Record<string, string | undefined> = { ...process.env, ...options.env, PYTHONUNBUFFERED: "1" };
   if (viaStdin) delete env[SECRET_ENV];
   else env[SECRET_ENV] = options.secret;

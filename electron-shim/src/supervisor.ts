@@ -20,7 +20,10 @@ import { type ExitInfo, type SidecarProcess, type SpawnOptions, sidecarExecutabl
 export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped" | "dead";
 
 export interface SupervisorOptions extends Omit<SpawnOptions, "secret" | "logger"> {
-  /** The shared secret; a fresh random one by default (it never leaves this process but by env/stdin). */
+  /**
+   * A fixed shared secret. By default a fresh random one is made for every start (and
+   * restart), so nothing captured from one sidecar's connection is valid for the next.
+   */
   secret?: string;
   logger?: Logger;
   restart?: RestartPolicyOptions;
@@ -74,7 +77,8 @@ interface Waiter {
 
 export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   private readonly log: Logger;
-  private readonly secret: string;
+  /** The secret of the current (or last) start. */
+  private secret: string;
   private readonly policy: RestartPolicy;
   private _state: SupervisorState = "idle";
   private proc: SidecarProcess | null = null;
@@ -165,7 +169,9 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     this.setState(state);
     let proc: SidecarProcess | null = null;
     try {
-      this.spawning = spawnSidecar({ ...this.options, secret: this.secret, logger: this.log });
+      const secret = this.options.secret ?? randomBytes(32).toString("hex"); // one per start
+      this.secret = secret;
+      this.spawning = spawnSidecar({ ...this.options, secret, logger: this.log });
       proc = await this.spawning.finally(() => (this.spawning = null));
       if (generation !== this.generation) {
         // stop() ran while spawning
@@ -177,7 +183,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
       void proc.exited.then((info) => this.onExit(generation, info));
       const client = await SidecarClient.connect({
         endpoint: proc.ready.endpoint,
-        secret: this.secret,
+        secret,
         logger: this.log,
         clientInfo: this.options.clientInfo ?? { name: "media-sidecar-electron-shim", version: "0.1.0" },
         onMessage: this.options.onMessage,

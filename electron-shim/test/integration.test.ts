@@ -359,12 +359,14 @@ describe("supervision of the real sidecar", () => {
     const { supervisor: s } = sidecarSupervisor();
     try {
       const first = await s.start();
+      const secretOf = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as { secret: string }).secret;
+      const firstSecret = secretOf(first.connectionFile);
       await s.addMediaItem({ id: "keep-1", projectId: "p", name: "keep.webm", type: "video" }, CLIP);
       // Freeze it so the calls are surely in flight, then kill it.
       process.kill(first.pid, "SIGSTOP");
       const pending = [s.ping(), s.listMediaItems({ projectId: "p" }), s.storageStatus()];
       const crash = nextEmit<[CrashInfo]>(s, "crash");
-      const ready = nextEmit<[{ pid: number }]>(s, "ready");
+      const ready = nextEmit<[{ pid: number; connectionFile: string }]>(s, "ready");
       process.kill(first.pid, "SIGKILL");
       for (const p of pending) {
         const err = await rejection(p);
@@ -376,6 +378,7 @@ describe("supervision of the real sidecar", () => {
       assert.equal(info.willRestart, true);
       const [again] = await ready;
       assert.notEqual(again.pid, first.pid);
+      assert.notEqual(secretOf(again.connectionFile), firstSecret, "a new secret for every start");
       assert.equal(s.state, "ready");
       const listed = await s.listMediaItems({ projectId: "p" });
       assert.deepEqual(listed.items.map((i) => i.id), ["keep-1"], "the saved item survived the crash");
@@ -456,8 +459,8 @@ describe("supervision of the real sidecar", () => {
     }
   });
 
-  test("the secret can travel on stdin instead of the environment", T, async () => {
-    const { supervisor: s } = sidecarSupervisor({ secretVia: "stdin" });
+  test("the secret can travel by environment instead of stdin, when asked", T, async () => {
+    const { supervisor: s } = sidecarSupervisor({ secretVia: "env" });
     try {
       await s.start();
       assert.equal((await s.ping()).pong, true);

@@ -33,10 +33,10 @@ async function rejection(p: Promise<unknown>): Promise<SidecarError> {
 }
 
 describe("spawnSidecar", () => {
-  test("argv: python -m sidecar serve, --data-dir, --parent-pid, never the secret", () => {
+  test("argv: python -m sidecar serve, --data-dir, --parent-pid, the secret on stdin by default, never the secret", () => {
     const args = sidecarArgs({ secret: "s3cret", dataDir: "/d", extraArgs: ["--import-root", "/x"] });
-    assert.deepEqual(args, ["-m", "sidecar", "serve", "--data-dir", "/d", "--parent-pid", String(process.pid), "--import-root", "/x"]);
-    assert.ok(sidecarArgs({ secret: "s", secretVia: "stdin" }).includes("--secret-stdin"));
+    assert.deepEqual(args, ["-m", "sidecar", "serve", "--data-dir", "/d", "--parent-pid", String(process.pid), "--secret-stdin", "--import-root", "/x"]);
+    assert.ok(!sidecarArgs({ secret: "s", secretVia: "env" }).includes("--secret-stdin"));
     assert.ok(!args.join(" ").includes("s3cret"));
   });
 
@@ -51,7 +51,7 @@ describe("spawnSidecar", () => {
     assert.throws(() => new Supervisor({ python: "python3", command: "/app/media-sidecar" }), both);
   });
 
-  test("the real sidecar: ready line parsed, stderr forwarded, secret only in its environment", async () => {
+  test("the real sidecar: ready line parsed, stderr forwarded, secret neither in argv nor in /proc/<pid>/environ", async () => {
     const dir = tempDir("spawn");
     const logger = memoryLogger();
     const proc = await spawnSidecar({
@@ -67,6 +67,15 @@ describe("spawnSidecar", () => {
       assert.equal(proc.ready.pid, proc.pid);
       assert.match(proc.ready.endpoint, /^(ipc|tcp):\/\//);
       assert.ok(!proc.child.spawnargs.join(" ").includes("secret-for-spawn-test"));
+      if (process.platform === "linux") {
+        // What another process of this user (or root) can read for the sidecar's whole life.
+        const environ = readFileSync(`/proc/${proc.pid}/environ`);
+        const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`);
+        assert.ok(environ.length > 0, "the environment block was read");
+        assert.ok(!environ.includes("secret-for-spawn-test"), "the secret is in /proc/<pid>/environ");
+        assert.ok(!environ.includes(SECRET_ENV), `${SECRET_ENV} is in /proc/<pid>/environ`);
+        assert.ok(!cmdline.includes("secret-for-spawn-test"));
+      }
     } finally {
       proc.kill("SIGTERM");
       const exit = await proc.exited;
@@ -75,7 +84,7 @@ describe("spawnSidecar", () => {
     assert.ok(logger.lines.some((l) => l.includes(`[sidecar ${proc.pid}]`) && l.includes("serving")));
   });
 
-  test("secret by environment, or by stdin with the variable removed", async () => {
+  test("secret by stdin (default) with the variable removed, or by environment when asked", async () => {
     const echo = fakePython(`
       let input = "";
       process.stdin.on("data", (d) => (input += d)).on("end", () => report());
@@ -87,10 +96,10 @@ describe("spawnSidecar", () => {
       }
       if (!process.argv.includes("--secret-stdin")) report();
     `);
-    const viaEnv = await spawnSidecar({ ...echo, secret: "env-secret", env: { [SECRET_ENV]: "inherited" } });
+    const viaEnv = await spawnSidecar({ ...echo, secret: "env-secret", secretVia: "env", env: { [SECRET_ENV]: "inherited" } });
     viaEnv.kill("SIGKILL");
     assert.deepEqual(JSON.parse(viaEnv.ready.connectionFile).env, "env-secret");
-    const viaStdin = await spawnSidecar({ ...echo, secret: "stdin-secret", secretVia: "stdin", env: { [SECRET_ENV]: "inherited" } });
+    const viaStdin = await spawnSidecar({ ...echo, secret: "stdin-secret", env: { [SECRET_ENV]: "inherited" } });
     viaStdin.kill("SIGKILL");
     const seen = JSON.parse(viaStdin.ready.connectionFile) as { env: string | null; stdin: string; argv: string[] };
     assert.equal(seen.env, null, "no secret in the environment");

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
     from sidecar.fetch.config import FetchConfig
-    from sidecar.settings import Settings, default_data_dir, secret_from
+    from sidecar.settings import Settings, default_data_dir, secret_from, wire_overrides
     from sidecar.store.config import StoreConfig
 
     stdin_line = sys.stdin.readline() if args.secret_stdin else None
@@ -57,6 +57,7 @@ def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
         kw["max_frame_bytes"] = args.max_frame_bytes
     if args.drain_timeout is not None:
         kw["drain_timeout"] = args.drain_timeout
+    kw.update(wire_overrides(env))
     data_dir = args.data_dir or (Path(env["MEDIA_SIDECAR_DATA_DIR"])
                                  if env.get("MEDIA_SIDECAR_DATA_DIR") else default_data_dir())
     return Settings(
@@ -64,7 +65,8 @@ def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
         secret=secret_from(env, stdin_line),
         endpoint=args.endpoint,
         transport=args.transport,
-        connection_file=args.connection_file.resolve() if args.connection_file else None,
+        connection_file=(Path(os.path.abspath(args.connection_file))
+                         if args.connection_file else None),
         parent_pid=args.parent_pid,
         watch_parent=not args.no_parent_watch,
         enable_test_hooks=args.enable_test_hooks,
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from sidecar import logs
-    from sidecar.lifecycle import DataDirInUse
+    from sidecar.lifecycle import StartRefused
     from sidecar.settings import Settings, scrub_secret_from_environ
 
     logs.setup(args.log_level)
@@ -97,6 +99,6 @@ def run(args: argparse.Namespace) -> int:
     prepare_event_loop()
     try:
         return asyncio.run(run_app(settings))
-    except DataDirInUse as exc:
+    except StartRefused as exc:
         print(f"media-sidecar: {exc}", file=sys.stderr)
         return 3

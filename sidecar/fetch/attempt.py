@@ -12,6 +12,12 @@ changed), so the sink restarts from zero; a mismatching 206 or a 416 restarts to
 
 Redirects are followed here, never by httpx: every hop goes through ``UrlPolicy.check`` and
 the transport only dials the hop's validated host.
+
+Time: each hop's response head must arrive within ``head_timeout`` (the attempt tells its
+``Dial`` when a head is awaited; the downloader's watchdog aborts the attempt past it), and
+the whole attempt within ``attempt_deadline``. Size: ``max_bytes`` holds on the decoded bytes
+as they stream and on the wire bytes (``sidecar.fetch.decode``: identity or one bounded
+gzip/deflate layer; stacks are refused).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from sidecar.fetch.content import (
     media_type,
     parse_content_range,
 )
+from sidecar.fetch.decode import BoundedDecoder, DecodeError, EncodingRefused, decoder_for
 from sidecar.fetch.dial import Dial, dialing
 from sidecar.fetch.retry import ResumeState, Transient, parse_retry_after
 from sidecar.fetch.sink import Sink
@@ -71,8 +78,10 @@ def _attempt(client: httpx.Client, policy: UrlPolicy, start: Target, *, sink: Si
     target = start
     for _ in range(config.max_redirects + 1):
         dial.target = target
+        dial.awaiting_head(config.head_timeout)
         response = client.send(client.build_request("GET", target.url, headers=headers),
                                stream=True)
+        dial.head_received()
         try:
             status = response.status_code
             if status in REDIRECT_STATUSES:
@@ -111,9 +120,17 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
                state: ResumeState, dial: Dial, config: FetchConfig) -> None:
     headers = response.headers
     length = content_length(headers.get("content-length"))
-    encoded = headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    try:
+        decoder = decoder_for(headers.get("content-encoding"))
+    except EncodingRefused as exc:
+        raise DownloadFailed(str(exc)) from None
+    encoded = decoder is not None
 
     if response.status_code == 206:
+        if encoded:  # a range of an encoded representation cannot continue a decoded file
+            sink.restart()
+            state.resumable = False
+            raise Transient("the server sent an encoded range; starting over")
         crange = parse_content_range(headers.get("content-range"))
         etag = headers.get("etag")
         if (crange is None or crange.start != offset or crange.total is None
@@ -149,7 +166,7 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
     else:
         if isinstance(stream, PinnedStream):
             stream.end_head_mode()
-        _read_through_httpx(response, sink, dial, config)
+        _read_through_httpx(response, sink, dial, config, decoder)
 
 
 def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: ResumeState,
@@ -180,14 +197,28 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
 
 
 def _read_through_httpx(response: httpx.Response, sink: Sink, dial: Dial,
-                        config: FetchConfig) -> None:
-    """Any other body (chunked, no length, content-encoded): through httpx, size-capped."""
-    for chunk in response.iter_bytes():  # decodes a Content-Encoding the server imposed
+                        config: FetchConfig, decoder: BoundedDecoder | None) -> None:
+    """Any other body (chunked, no length, content-encoded): the raw bytes through httpx
+    (never its decoders), decoded here in bounded steps; both counts capped."""
+    cap = config.max_bytes
+    wire = 0
+    for raw in response.iter_raw():
         if dial.aborted:
             raise Transient("aborted")
-        if sink.size + len(chunk) > config.max_bytes:
-            raise PayloadTooLarge(f"the download exceeds the limit of {config.max_bytes} bytes")
-        sink.write(chunk)
+        wire += len(raw)
+        if wire > cap:
+            raise PayloadTooLarge(f"the download exceeds the limit of {cap} bytes")
+        pieces = [raw] if decoder is None else decoder.feed(raw)
+        try:
+            for piece in pieces:
+                if sink.size + len(piece) > cap:
+                    raise PayloadTooLarge(f"the download exceeds the limit of {cap} bytes "
+                                          "(decoded)")
+                sink.write(piece)
+        except DecodeError as exc:
+            raise DownloadFailed(str(exc)) from None
+    if decoder is not None and not decoder.complete:
+        raise Transient(f"the {decoder.coding} body ended before its end marker")
 
 
 def _translate(exc: Exception) -> Exception:

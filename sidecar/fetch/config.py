@@ -11,6 +11,19 @@ Security-relevant semantics (see ``sidecar.fetch.urls`` and ``sidecar.fetch.reso
   addresses from ``host_resolver_rules`` too, so mapping fal.media to 127.0.0.1 (tests, demo)
   needs this flag as well.
 * ``host_resolver_rules``: a mapped host may also use a non-default port in its URL.
+
+Time and size bounds of one download (see ``docs/PROTOCOL.md``, "What is promised"):
+
+* ``head_timeout``: the whole response head of each request (redirect hops included) must
+  arrive within this many seconds, however slowly it trickles.
+* ``attempt_deadline``: one attempt (connect, head and body) ends after this many seconds
+  whatever the server does; the next attempt resumes where it stopped when the server
+  supports ranges, so a large file on a slow link still completes over several attempts.
+* ``max_bytes``: the file's size cap, counted on the decoded bytes as they stream, and on
+  the wire bytes too.
+* ``per_host``: downloads from one host at once (others wait in a FIFO queue), below the
+  global ``concurrency``; ``queue_per_client``: downloads one client may have queued or
+  running at once (more answer ``busy``).
 """
 
 from __future__ import annotations
@@ -37,11 +50,15 @@ class FetchConfig:
     max_bytes: int = 8 * 1024 * 1024 * 1024
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
+    head_timeout: float = 30.0
+    attempt_deadline: float = 1800.0
     max_attempts: int = 5  # attempts per fetch, the first included; each may resume
     max_redirects: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     concurrency: int = 4
+    per_host: int = 2
+    queue_per_client: int = 64
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> FetchConfig:
@@ -72,4 +89,14 @@ class FetchConfig:
             kw["connect_timeout"] = float(env["MEDIA_SIDECAR_CONNECT_TIMEOUT"])
         if env.get("MEDIA_SIDECAR_READ_TIMEOUT"):
             kw["read_timeout"] = float(env["MEDIA_SIDECAR_READ_TIMEOUT"])
+        if env.get("MEDIA_SIDECAR_DOWNLOAD_HEAD_TIMEOUT"):
+            kw["head_timeout"] = float(env["MEDIA_SIDECAR_DOWNLOAD_HEAD_TIMEOUT"])
+        if env.get("MEDIA_SIDECAR_DOWNLOAD_DEADLINE"):
+            kw["attempt_deadline"] = float(env["MEDIA_SIDECAR_DOWNLOAD_DEADLINE"])
+        if env.get("MEDIA_SIDECAR_DOWNLOADS"):
+            kw["concurrency"] = int(env["MEDIA_SIDECAR_DOWNLOADS"])
+        if env.get("MEDIA_SIDECAR_DOWNLOADS_PER_HOST"):
+            kw["per_host"] = int(env["MEDIA_SIDECAR_DOWNLOADS_PER_HOST"])
+        if env.get("MEDIA_SIDECAR_DOWNLOAD_QUEUE_PER_CLIENT"):
+            kw["queue_per_client"] = int(env["MEDIA_SIDECAR_DOWNLOAD_QUEUE_PER_CLIENT"])
         return cls(**kw)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,8 +22,17 @@ class Dial:
     def __init__(self, target: Target) -> None:
         self.target = target  # the attempt re-aims it at each redirect hop it validated
         self.aborted = False
+        # monotonic time by which the response head now awaited must have arrived (None:
+        # no head awaited); set by the worker, watched by the downloader's loop side
+        self.head_due: float | None = None
         self._lock = threading.Lock()
         self._socks: list[socket.socket] = []
+
+    def awaiting_head(self, timeout: float) -> None:
+        self.head_due = time.monotonic() + timeout
+
+    def head_received(self) -> None:
+        self.head_due = None
 
     def adopt(self, sock: socket.socket) -> None:
         """Register a socket about to connect; ``ConnectionAbortedError`` once aborted."""

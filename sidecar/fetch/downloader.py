@@ -19,8 +19,9 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sidecar.errors import Cancelled, DownloadFailed
 from sidecar.fetch.api import Fetched, ProgressFn
@@ -37,10 +38,37 @@ if TYPE_CHECKING:
 __all__ = ["Fetched", "Fetcher", "ProgressFn"]
 
 logger = logging.getLogger(__name__)
+# How often the watchdog looks at a running attempt's head timeout (the worker may start
+# awaiting a head, e.g. after a redirect, at any time).
+WATCH_INTERVAL = 0.25
+
+
+class HostSlots:
+    """At most ``per_host`` downloads from one host at once; the others wait in FIFO order.
+    Entries exist only while someone holds or waits for them."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = max(1, per_host)
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        sem, users = self._hosts.get(host, (asyncio.Semaphore(self.per_host), 0))
+        self._hosts[host] = (sem, users + 1)
+        try:
+            async with sem:
+                yield
+        finally:
+            sem, users = self._hosts[host]
+            if users <= 1:
+                del self._hosts[host]
+            else:
+                self._hosts[host] = (sem, users - 1)
 
 
 class Fetcher:
-    """Downloads into new files; at most ``config.concurrency`` at once (others wait)."""
+    """Downloads into new files; at most ``config.per_host`` at once from one host and
+    ``config.concurrency`` in all (others wait, first come first served)."""
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
@@ -52,6 +80,7 @@ class Fetcher:
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
         self._slots = asyncio.Semaphore(max(1, config.concurrency))
+        self._hosts = HostSlots(config.per_host)
         self._dials: set[Dial] = set()
         self._closed = False
 
@@ -62,7 +91,9 @@ class Fetcher:
     async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
                     cancel: asyncio.Event | None = None) -> Fetched:
         target = self._policy.check(url)
-        async with self._slots:
+        async with contextlib.AsyncExitStack() as slots:
+            # Queued behind other downloads; a cancel ends the wait at once.
+            await _unless_cancelled(self._take_slots(slots, target.host), cancel)
             if self._closed or (cancel is not None and cancel.is_set()):
                 raise Cancelled("download cancelled")
             state = ResumeState(final_url=target.url)
@@ -79,6 +110,10 @@ class Fetcher:
                 raise
             return Fetched(path=dest, size=sink.size, sha256=sink.hexdigest(), mime_type=state.mime,
                            final_url=state.final_url)
+
+    async def _take_slots(self, stack: contextlib.AsyncExitStack, host: str) -> None:
+        await stack.enter_async_context(self._hosts.hold(host))
+        await stack.enter_async_context(self._slots)
 
     async def aclose(self) -> None:
         """Abort downloads in flight (they raise ``Cancelled``) and close the client."""
@@ -137,11 +172,15 @@ class Fetcher:
         threading.Thread(target=work, name="fetch-attempt", daemon=True).start()
         try:
             try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                expired = await self._watch(dial, waiters)
             except asyncio.CancelledError:
                 dial.abort()
                 await _until_done(done)  # the worker must stop writing before dest goes
                 raise
+            if expired is not None:
+                dial.abort()
+                await _until_done(done)
+                raise Transient(expired)
             if not done.done():  # the cancel event fired first
                 dial.abort()
                 await _until_done(done)
@@ -153,6 +192,25 @@ class Fetcher:
             self._dials.discard(dial)
             if cancel_wait is not None:
                 cancel_wait.cancel()
+
+    async def _watch(self, dial: Dial, waiters: set[asyncio.Future[object]]) -> str | None:
+        """Wait for the attempt (or the cancel); the reason if it ran out of time first.
+        The worker's socket reads have per-read timeouts only: a server trickling a byte
+        every few seconds is stopped here, by the head timeout and the attempt deadline."""
+        cfg = self.config
+        deadline = time.monotonic() + cfg.attempt_deadline
+        while True:
+            now = time.monotonic()
+            head_due = dial.head_due
+            if head_due is not None and now >= head_due:
+                return f"no complete response head within {cfg.head_timeout:g} s"
+            if now >= deadline:
+                return f"the attempt took longer than its deadline of {cfg.attempt_deadline:g} s"
+            wake = min(deadline, head_due if head_due is not None else deadline) - now
+            finished, _ = await asyncio.wait(waiters, timeout=min(wake, WATCH_INTERVAL),
+                                             return_when=asyncio.FIRST_COMPLETED)
+            if finished:
+                return None
 
     def _get_client(self) -> httpx.Client:
         """The process's one client, built on first use (called from worker threads)."""
@@ -214,6 +272,34 @@ async def _until_done(fut: asyncio.Future[BaseException | None]) -> None:
             await asyncio.wait({fut})
         except asyncio.CancelledError:
             continue  # still wait: the worker stops promptly once its dial is aborted
+
+
+async def _unless_cancelled(aw: Coroutine[Any, Any, None], cancel: asyncio.Event | None
+                            ) -> None:
+    """Await ``aw``, unless ``cancel`` is set first: then ``aw`` is cancelled (its cleanup
+    runs) and ``Cancelled`` is raised."""
+    if cancel is None:
+        await aw
+        return
+    task = asyncio.ensure_future(aw)
+    waiter = asyncio.ensure_future(cancel.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if not task.cancelled() and task.exception() is None:
+            return  # it finished in the same turn: the caller checks ``cancel`` next
+        raise Cancelled("download cancelled while queued")
+    task.result()
 
 
 async def _sleep(delay: float, cancel: asyncio.Event | None) -> None:

@@ -11,7 +11,9 @@ downloads do not retry in step), and honour a server's Retry-After within the sa
 from __future__ import annotations
 
 import email.utils
+import math
 import random
+import re
 import time
 from dataclasses import dataclass
 
@@ -43,14 +45,22 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
     return delay
 
 
+_DELAY_SECONDS = re.compile(r"[0-9]{1,10}")  # ASCII digits only (str.isdigit takes "²", "٣")
+
+
 def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delay-seconds or an HTTP date); None for anything
+    else. Never raises: the header is the server's, whatever it holds."""
     value = (value or "").strip()
-    if value.isdigit():
+    if not value or len(value) > 64:
+        return None
+    if _DELAY_SECONDS.fullmatch(value):
         return float(value)
-    if value:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
-    return None
+    if not value.isascii():
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        delay = when.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError, OSError, IndexError):
+        return None
+    return max(0.0, delay) if math.isfinite(delay) else None

@@ -83,9 +83,10 @@ class Sink:
         return self._current
 
     def open(self) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_NOFOLLOW", 0))
         try:
-            self._fd = os.open(self.path, flags, 0o644)
+            self._fd = os.open(self.path, flags, 0o600)  # owner-only, like every blob
         except OSError as exc:
             raise SinkWriteError(exc) from exc
         self._hasher = threading.Thread(target=self._hash_loop, name="fetch-hash", daemon=True)
@@ -99,10 +100,16 @@ class Sink:
             self._queue(view)
 
     def write(self, data: bytes) -> None:
-        """Write bytes that arrived elsewhere (bodies read through httpx)."""
-        if data:
-            self._write(memoryview(data))
-            self._queue(data)  # immutable: safe to hash later without a copy
+        """Write bytes that arrived elsewhere (bodies read through httpx, decoded pieces).
+        They are copied into the ring's blocks, so a producer faster than the hasher (a
+        decoder inflating a bomb) waits for it instead of queueing without bound."""
+        view = memoryview(data)
+        while view:
+            buf = self.buffer
+            n = min(len(buf), len(view))
+            buf[:n] = view[:n]
+            self.commit(n)
+            view = view[n:]
 
     def restart(self) -> None:
         """Back to an empty file and a fresh hash (the server sends the whole body again)."""

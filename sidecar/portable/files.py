@@ -17,6 +17,11 @@ if sys.platform == "win32":
     FD_FLAGS: int = os.O_NOINHERIT | os.O_BINARY
     # no symlinks to refuse at open on Windows (reparse points are not followed by O_RDONLY)
     NOFOLLOW: int = 0
+    NONBLOCK: int = 0
+    DIRECTORY: int = 0
+
+    def fchmod(fd: int, mode: int) -> None:
+        """Windows keeps no mode bits but read-only: privacy is the profile's ACL."""
 
     def pread(fd: int, length: int, offset: int) -> bytes:
         """Read at ``offset`` (Windows has no pread: seek + read on an fd of our own)."""
@@ -36,6 +41,11 @@ if sys.platform == "win32":
 else:
     FD_FLAGS = os.O_CLOEXEC
     NOFOLLOW = os.O_NOFOLLOW
+    NONBLOCK = os.O_NONBLOCK
+    DIRECTORY = os.O_DIRECTORY
+
+    def fchmod(fd: int, mode: int) -> None:
+        os.fchmod(fd, mode)
 
     def pread(fd: int, length: int, offset: int) -> bytes:
         return os.pread(fd, length, offset)

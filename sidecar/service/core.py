@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -17,12 +18,12 @@ from typing import Any, TypeVar
 
 from protocol.events import Event, ItemAdded, ItemSaved, ItemUnsaved, ItemUrlOnly
 from protocol.media import MediaItem
-from sidecar.errors import NotFound, SidecarError, StorageBlocked, StorageFailed
+from sidecar.errors import Busy, NotFound, SidecarError, StorageBlocked, StorageFailed
 from sidecar.events import EventBus
 from sidecar.service.convert import error_model, item_model
 from sidecar.service.health import StorageHealth
 from sidecar.settings import Settings
-from sidecar.store.classify import StorageError
+from sidecar.store.classify import OutOfDescriptors, StorageError
 from sidecar.store.records import SAVED, UNSAVED, URL_ONLY, ItemRecord
 from sidecar.store.store import MediaStore, NotKept, SaveOutcome
 
@@ -68,19 +69,26 @@ class ServiceCore:
                                        thread_name_prefix="store")
         self.on_failure: Callable[[], None] = lambda: None  # the retrier's kick
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any,
+                  interrupt: threading.Event | None = None, **kwargs: Any) -> T:
         """Run a blocking store call in the pool. If the caller is cancelled the call still
-        completes (and the item lock is held until it has), then the cancellation goes on."""
+        completes (and the item lock is held until it has), then the cancellation goes on;
+        ``interrupt`` is set first, so a call that checks it (a long import between chunks)
+        stops early."""
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
         try:
             return await asyncio.shield(fut)
         except asyncio.CancelledError:
+            if interrupt is not None:
+                interrupt.set()
             fut.add_done_callback(_consume)
             await asyncio.wait([fut])
             raise
         except StorageError as exc:
             raise storage_error(exc) from exc
+        except OutOfDescriptors as exc:  # the process, not the storage: nothing is marked
+            raise Busy(f"{exc}; retry") from exc
         except NotKept as exc:
             raise storage_error(exc.error) from exc
 

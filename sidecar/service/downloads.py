@@ -13,6 +13,11 @@ item lock is held only for state changes, never across the network. Outcomes:
   failure after the download completed follows the store's rules (urlOnly or unsaved).
 
 Progress events are throttled to about four a second per download, plus a final one.
+
+Capacity: a request waiting for its download (queued behind the downloader's per-host and
+global slots, or transferring) gives its server request slot back (``ctx.idle``), so slow
+downloads never starve other requests; instead each client may have at most
+``fetch.queue_per_client`` download requests waiting at once (more answer ``busy``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +35,9 @@ from typing import Protocol
 from protocol.downloads import DownloadAllUrlOnlyResult
 from protocol.events import DownloadOutcome, DownloadProgress, ItemExpired, ItemUrlOnly
 from protocol.media import AddMediaItemResult
+from sidecar.dispatch import CallContext
 from sidecar.errors import (
+    Busy,
     Cancelled,
     Conflict,
     DownloadFailed,
@@ -104,6 +111,7 @@ class Downloads:
         self.store = core.store
         self.fetcher = fetcher
         self._running: dict[str, _Running] = {}
+        self._waiting: dict[bytes, int] = {}  # download requests waiting, per client
 
     async def close(self) -> None:
         running = list(self._running.values())
@@ -130,17 +138,44 @@ class Downloads:
         return (run is not None and not run.task.done()
                 and (project_id is None or run.project_id == project_id))
 
+    @contextlib.contextmanager
+    def _waiter(self, ctx: CallContext | None) -> Iterator[None]:
+        """Count one waiting download request of ``ctx``'s client; ``busy`` past the cap."""
+        if ctx is None:
+            yield
+            return
+        client = ctx.client
+        cap = self.core.settings.fetch.queue_per_client
+        n = self._waiting.get(client, 0)
+        if n >= cap:
+            raise Busy(f"this client already has {n} downloads waiting or running "
+                       f"(the limit is {cap})")
+        self._waiting[client] = n + 1
+        try:
+            yield
+        finally:
+            left = self._waiting[client] - 1
+            if left:
+                self._waiting[client] = left
+            else:
+                del self._waiting[client]
+
     def _fetcher(self) -> Fetcher:
         if self.fetcher is None:
             raise DownloadFailed("downloads are not available in this server")
         return self.fetcher
 
     # entry points -------------------------------------------------------------------------
-    async def add(self, base: ItemRecord, expected: str | None, match: Matcher
-                  ) -> AddMediaItemResult:
+    async def add(self, ctx: CallContext, base: ItemRecord, expected: str | None,
+                  match: Matcher) -> AddMediaItemResult:
         """addMediaItem with ``download: true``: register the item urlOnly, then download."""
-        core = self.core
         self._fetcher()
+        with self._waiter(ctx):
+            return await self._add(ctx, base, expected, match)
+
+    async def _add(self, ctx: CallContext, base: ItemRecord, expected: str | None,
+                   match: Matcher) -> AddMediaItemResult:
+        core = self.core
         rollback = core.settings.store.rollback_on_failure
         async with core.locks.hold(base.id):
             existing = await core.run(self.store.get, base.id)
@@ -161,13 +196,20 @@ class Downloads:
                 core.report(SaveOutcome(rec), added=True)
                 task = self._start(rec, expected, registered=True)
                 created = True
-        outcome = await asyncio.shield(task)
+        async with ctx.idle():
+            outcome = await asyncio.shield(task)
         return AddMediaItemResult(item=core.item(outcome.record), created=created,
                                   durable=outcome.record.status == SAVED)
 
-    async def download_item(self, item_id: str, project_id: str | None) -> SaveOutcome:
-        core = self.core
+    async def download_item(self, item_id: str, project_id: str | None,
+                            ctx: CallContext | None = None) -> SaveOutcome:
         self._fetcher()
+        with self._waiter(ctx):
+            return await self._download_item(item_id, project_id, ctx)
+
+    async def _download_item(self, item_id: str, project_id: str | None,
+                             ctx: CallContext | None) -> SaveOutcome:
+        core = self.core
         async with core.locks.hold(item_id):
             rec = await core.owned(item_id, project_id)
             run = self._running.get(item_id)
@@ -180,10 +222,13 @@ class Downloads:
                 assert rec.source_url is not None
                 self._fetcher().check_url(rec.source_url)
                 task = self._start(rec, None, registered=True)
-        return await asyncio.shield(task)
+        if ctx is None:
+            return await asyncio.shield(task)
+        async with ctx.idle():
+            return await asyncio.shield(task)
 
-    async def download_all(self, project_id: str | None, *, storage_only: bool = False
-                           ) -> DownloadAllUrlOnlyResult:
+    async def download_all(self, project_id: str | None, *, storage_only: bool = False,
+                           ctx: CallContext | None = None) -> DownloadAllUrlOnlyResult:
         """Download every urlOnly item (of a project), a few at a time. ``storage_only``:
         only those that are urlOnly because storage failed (the retrier's case)."""
         recs = await self.core.run(self.store.with_status, URL_ONLY, project_id)
@@ -207,7 +252,12 @@ class Downloads:
                         status = "failed"
                 tally[status] = tally.get(status, 0) + 1
 
-            await asyncio.gather(*(one(r) for r in recs))
+            with self._waiter(ctx):
+                if ctx is None:
+                    await asyncio.gather(*(one(r) for r in recs))
+                else:
+                    async with ctx.idle():
+                        await asyncio.gather(*(one(r) for r in recs))
         return DownloadAllUrlOnlyResult(
             attempted=len(recs), saved=tally.get(SAVED, 0), unsaved=tally.get("unsaved", 0),
             url_only=tally.get(URL_ONLY, 0), expired=tally.get(EXPIRED, 0),

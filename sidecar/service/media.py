@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import uuid
-from pathlib import Path
 
 from protocol.downloads import (
     CancelDownloadParams,
@@ -47,7 +46,7 @@ from sidecar.service.convert import counts_model, counts_wire, error_model, item
 from sidecar.service.core import ServiceCore, storage_error
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
-from sidecar.service.paths import open_import
+from sidecar.service.paths import Opened, open_import
 from sidecar.service.playback import Playback
 from sidecar.service.retrier import Retrier
 from sidecar.settings import Settings
@@ -131,14 +130,16 @@ class MediaService:
         item_id = p.id or str(uuid.uuid4())
         base = self._new_record(item_id, p, plan)
         if plan.kind == "download":
-            return await self.downloads.add(base, p.expected_sha256, self._match)
+            return await self.downloads.add(ctx, base, p.expected_sha256, self._match)
         async with core.locks.hold(item_id):
-            opened: tuple[int, Path] | None = None
+            opened: Opened | None = None
             try:
                 if plan.kind == "path":
                     assert p.source_path is not None
-                    opened = await core.run(open_import, p.source_path,
-                                            core.settings.store.import_roots)
+                    cfg = core.settings.store
+                    opened = await core.run(open_import, p.source_path, cfg.import_roots,
+                                            max_bytes=cfg.import_max_bytes,
+                                            allow_hardlinks=cfg.import_hardlinks)
                 existing = await core.run(self.store.get, item_id)
                 if existing is not None:
                     return await self._readd(existing, plan, ctx, opened, p)
@@ -150,7 +151,7 @@ class MediaService:
                 outcome = await self._save(base, plan, ctx, opened, p.expected_sha256, new=True)
             finally:
                 if opened is not None:
-                    os.close(opened[0])
+                    os.close(opened.fd)
             item = core.report(outcome, added=True)
             return AddMediaItemResult(item=item, created=True,
                                       durable=outcome.record.status == SAVED)
@@ -166,7 +167,7 @@ class MediaService:
             metadata=plan.metadata)
 
     async def _save(self, rec: ItemRecord, plan: AddPlan, ctx: CallContext,
-                    opened: tuple[int, Path] | None, expected: str | None, *, new: bool
+                    opened: Opened | None, expected: str | None, *, new: bool
                     ) -> SaveOutcome:
         if plan.kind == "inline":
             assert plan.inline_sha256 is not None
@@ -174,10 +175,11 @@ class MediaService:
                                                 plan.inline_size)
         else:
             assert opened is not None
-            source = LocalFile(*opened)
+            source = LocalFile(opened.fd, opened.path, opened.size, opened.cancel)
         try:
             return await self.core.run(self.store.save, rec, source, new=new,
-                                       expected_sha256=expected)
+                                       expected_sha256=expected,
+                                       interrupt=opened.cancel if opened else None)
         except ShaMismatch as exc:
             raise InvalidParams(f"the bytes hash to {exc.actual}, not expectedSha256",
                                 field="params.expectedSha256") from exc
@@ -199,7 +201,7 @@ class MediaService:
                            field="params.id")
 
     async def _readd(self, existing: ItemRecord, plan: AddPlan, ctx: CallContext,
-                     opened: tuple[int, Path] | None, p: AddMediaItemParams
+                     opened: Opened | None, p: AddMediaItemParams
                      ) -> AddMediaItemResult:
         """A repeated add of an existing id: idempotent when the content is the same. If the
         item is not saved and this add brings its bytes, they are saved now."""
@@ -207,7 +209,8 @@ class MediaService:
         if plan.kind == "path":
             assert opened is not None
             try:
-                sha, _ = await self.core.run(hash_fd, opened[0])
+                sha, _ = await self.core.run(hash_fd, opened.fd, opened.size, opened.cancel,
+                                             interrupt=opened.cancel)
             except SourceReadError as exc:
                 raise InvalidParams(str(exc), field="params.sourcePath") from exc
         self._match(existing, p.project_id, sha, p.source_url)
@@ -229,9 +232,11 @@ class MediaService:
     async def remove_media_item(self, ctx: CallContext, p: RemoveMediaItemParams
                                 ) -> RemoveMediaItemResult:
         core = self.core
-        self.downloads.cancel_running(p.id)
         async with core.locks.hold(p.id):
+            # The project check comes before any side effect: another project's id answers
+            # not_found and its download keeps running.
             rec = await core.owned(p.id, p.project_id)
+            self.downloads.cancel_running(rec.id, rec.project_id)
             removed, blob_deleted = await core.run(self.store.remove, rec)
         core.emit(ItemRemoved(id=rec.id, project_id=rec.project_id))
         return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
@@ -330,13 +335,13 @@ class MediaService:
     # downloads ----------------------------------------------------------------------------
     async def download_url_only_item(self, ctx: CallContext, p: DownloadUrlOnlyItemParams
                                      ) -> DownloadUrlOnlyItemResult:
-        outcome = await self.downloads.download_item(p.id, p.project_id)
+        outcome = await self.downloads.download_item(p.id, p.project_id, ctx)
         return DownloadUrlOnlyItemResult(item=self.core.item(outcome.record),
                                          durable=outcome.record.status == SAVED)
 
     async def download_all_url_only(self, ctx: CallContext, p: DownloadAllUrlOnlyParams
                                     ) -> DownloadAllUrlOnlyResult:
-        return await self.downloads.download_all(p.project_id)
+        return await self.downloads.download_all(p.project_id, ctx=ctx)
 
     async def cancel_download(self, ctx: CallContext, p: CancelDownloadParams
                               ) -> CancelDownloadResult:

@@ -10,14 +10,17 @@ file whose fsync failed (EIO): each attempt writes a fresh temp file from the so
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import stat
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from sidecar.portable.files import FD_FLAGS, pread
+from sidecar.portable.files import FD_FLAGS, owned_by_me, pread
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 
@@ -41,11 +44,14 @@ class BlobStore:
 
     # layout ---------------------------------------------------------------------------
     def ensure_layout(self) -> None:
-        new = not self.root.exists()
-        self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for i in range(256):
-            (self.root / f"{i:02x}").mkdir(exist_ok=True, mode=0o700)
+        """Create the layout (0700 dirs) or check it: every dir a real directory of ours,
+        never a symlink (a planted ``blobs`` or ``tmp`` link raises EACCES, nothing is
+        written through it)."""
+        new = not os.path.lexists(self.root)
+        for path in (self.tmp_dir, self.root, *(self.root / f"{i:02x}" for i in range(256))):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+            _real_dir(path)
         if new:
             self.io.fsync_dir(self.root)
             self.io.fsync_dir(self.root.parent)
@@ -80,31 +86,34 @@ class BlobStore:
         self._write_temp(tmp, hashed())
         return tmp
 
-    def copy_hashing(self, fd: int) -> tuple[Path, str, int]:
-        """Copy the open file ``fd`` (from its start) into a fsynced temp file, hashing.
-        Read failures raise SourceReadError; write failures a StorageError."""
+    def copy_hashing(self, fd: int, size: int, cancel: threading.Event | None = None
+                     ) -> tuple[Path, str, int]:
+        """Copy exactly ``size`` bytes of the open file ``fd`` (from its start) into a
+        fsynced temp file, hashing. Read failures (a shrunk file, ``cancel`` set) raise
+        SourceReadError; write failures a StorageError."""
         tmp = self.temp_path()
         digest = hashlib.sha256()
-        size = 0
+        offset = 0
 
         def chunks() -> Iterable[bytes]:
-            nonlocal size
-            offset = 0
-            while True:
+            nonlocal offset
+            while offset < size:
+                if cancel is not None and cancel.is_set():
+                    raise SourceReadError("the import was cancelled")
                 try:
-                    data = pread(fd, CHUNK, offset)
+                    data = pread(fd, min(CHUNK, size - offset), offset)
                 except OSError as exc:
                     raise SourceReadError(f"cannot read the source: {exc.strerror}",
                                           exc) from exc
                 if not data:
-                    return
+                    raise SourceReadError(f"the source shrank while it was read ({offset} "
+                                          f"of {size} bytes)")
                 offset += len(data)
-                size += len(data)
                 digest.update(data)
                 yield data
 
         self._write_temp(tmp, chunks())
-        return tmp, digest.hexdigest(), size
+        return tmp, digest.hexdigest(), offset
 
     def _write_temp(self, tmp: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         op = "write"
@@ -197,6 +206,14 @@ class BlobStore:
                 if SHA_RE.match(entry.name) and entry.name.startswith(sub.name):
                     found.add(entry.name)
         return found
+
+
+def _real_dir(path: Path) -> None:
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or not owned_by_me(st):
+        raise OSError(errno.EACCES, f"{path} is not a directory of this user (a symlink?)")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
 
 
 def _unlink(path: Path) -> None:

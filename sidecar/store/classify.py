@@ -5,13 +5,22 @@ blocked   = ENOSPC, EDQUOT, EROFS, EACCES, EPERM: retrying now will not help; wa
             user (free space, remount, fix permissions).
 io error  = EIO: the write is lost; never retry the fsync, rewrite from the source.
 transient = everything else (EAGAIN, EINTR, EBUSY, ...): may pass on a later attempt.
+
+Not a storage failure at all: EMFILE / ENFILE (the process or the system is out of file
+descriptors, e.g. under a flood of connections). ``classify`` raises ``OutOfDescriptors``
+for those instead of returning a StorageError, so no item goes ``unsaved``/``urlOnly`` and
+storage is never reported blocked because of them; the service answers ``busy`` (retry
+later). SQLite does not expose the errno of a failed open (SQLITE_CANTOPEN), so a CANTOPEN
+is checked against the descriptor table before it counts as a storage failure.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 
+from sidecar.portable.files import FD_FLAGS
 from sidecar.store.records import ErrorInfo, now_ms
 
 BLOCKED_ERRNOS = frozenset(
@@ -36,6 +45,30 @@ _SQLITE_ERRNO = {
     15: errno.EBUSY,  # SQLITE_PROTOCOL
     26: errno.EIO,  # SQLITE_NOTADB
 }
+
+
+FD_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE})
+_SQLITE_CANTOPEN = 14
+
+
+class OutOfDescriptors(Exception):
+    """The process (EMFILE) or the system (ENFILE) has no file descriptor left: transient,
+    and not a fact about storage."""
+
+    def __init__(self, op: str, errno_name: str) -> None:
+        super().__init__(f"{op} failed: out of file descriptors [{errno_name}]")
+        self.op = op
+        self.errno_name = errno_name
+
+
+def descriptors_exhausted() -> str | None:
+    """'EMFILE' / 'ENFILE' when no descriptor can be opened right now, else None."""
+    try:
+        fd = os.open(os.devnull, os.O_RDONLY | FD_FLAGS)
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0) if exc.errno in FD_ERRNOS else None
+    os.close(fd)
+    return None
 
 
 class StorageError(Exception):
@@ -81,9 +114,20 @@ def errno_of(exc: BaseException) -> int | None:
 
 
 def classify(exc: BaseException, op: str) -> StorageError:
-    """The StorageError for a failure of ``op`` (caller chains it: ``raise ... from exc``)."""
+    """The StorageError for a failure of ``op`` (caller chains it: ``raise ... from exc``).
+
+    Raises OutOfDescriptors instead when the cause is descriptor exhaustion."""
     if isinstance(exc, StorageError):
         return exc
+    if isinstance(exc, OutOfDescriptors):
+        raise exc
+    if isinstance(exc, OSError) and exc.errno in FD_ERRNOS:
+        raise OutOfDescriptors(op, errno.errorcode[exc.errno]) from exc
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if (isinstance(code, int) and code & 0xFF == _SQLITE_CANTOPEN
+                and (name := descriptors_exhausted()) is not None):
+            raise OutOfDescriptors(op, name) from exc
     code = errno_of(exc)
     blocked, error_type = classify_errno(code)
     name = errno.errorcode.get(code) if code is not None else None

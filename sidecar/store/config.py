@@ -27,6 +27,11 @@ class StoreConfig:
     spill_budget: int = 8 * 1024 * 1024 * 1024
     # Local files ``addMediaItem.sourcePath`` may read from.
     import_roots: tuple[Path, ...] = field(default_factory=lambda: (Path.home(),))
+    # The size cap of a local import (its size is taken at open), like the download cap.
+    import_max_bytes: int = 8 * 1024 * 1024 * 1024
+    # Import files with more than one hard link (refused by default: another name of the
+    # same inode may live outside the import roots).
+    import_hardlinks: bool = False
     max_metadata_bytes: int = 64 * 1024
     retry_concurrency: int = 4
     # Background retry of unsaved items (and of records the database could not take):
@@ -58,4 +63,8 @@ class StoreConfig:
             kw["import_roots"] = tuple(
                 Path(p) for p in env["MEDIA_SIDECAR_IMPORT_ROOTS"].split(os.pathsep) if p
             )
+        if env.get("MEDIA_SIDECAR_IMPORT_MAX_BYTES"):
+            kw["import_max_bytes"] = int(env["MEDIA_SIDECAR_IMPORT_MAX_BYTES"])
+        if "MEDIA_SIDECAR_IMPORT_HARDLINKS" in env:
+            kw["import_hardlinks"] = _flag(env["MEDIA_SIDECAR_IMPORT_HARDLINKS"])
         return cls(**kw)  # type: ignore[arg-type]

@@ -9,7 +9,10 @@ cost one indexed read rather than a scan of the project.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.portable import durable
+from sidecar.portable.files import FD_FLAGS, NOFOLLOW, NONBLOCK, fchmod
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 from sidecar.store.query import ListQuery
@@ -101,6 +105,25 @@ def _row_of(rec: ItemRecord) -> tuple[Any, ...]:
     return (*rec, rec.name_key, rec.size_key, rec.search)
 
 
+def _owner_only(path: Path, *, create: bool) -> None:
+    """The database file (created 0600 before SQLite opens it, so its WAL and SHM, which
+    SQLite creates with the database's mode, are 0600 too) and its companions: never a
+    symlink (ELOOP), never left open to others."""
+    flags = os.O_RDWR | NOFOLLOW | FD_FLAGS | NONBLOCK
+    try:
+        fd = os.open(path, flags | (os.O_CREAT if create else 0), 0o600)
+    except FileNotFoundError:
+        return
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EACCES, f"{path} is not a regular file")
+        if st.st_mode & 0o077:
+            fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class MetadataDB:
     def __init__(self, path: Path, io: OsIO) -> None:
         self.path = path
@@ -108,6 +131,8 @@ class MetadataDB:
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
         try:
+            for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                _owner_only(name, create=name == path)
             self._w = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._w.execute("PRAGMA busy_timeout = 5000")
             mode = self._w.execute("PRAGMA journal_mode = WAL").fetchone()[0]

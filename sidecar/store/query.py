@@ -19,6 +19,17 @@ SORT_COLUMNS = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "n
                 "size": "size_key"}
 
 
+MAX_CURSOR_CHARS = 1024
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class BadCursor(ValueError):
     """The cursor is not one this server made for this query."""
 
@@ -88,18 +99,27 @@ class ListQuery:
     def with_cursor(self, cursor: str | None) -> ListQuery:
         if not cursor:
             return self
+        # Whatever a client sends as a cursor ends here as BadCursor (invalid_params), never
+        # as an exception of the decoder or of SQLite: huge integers (SQLite takes 64 bits),
+        # lone surrogates (not UTF-8), deep nesting, any shape but the one we make.
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise BadCursor("the cursor is malformed")
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             version, fp, value, item_id = json.loads(raw)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             raise BadCursor("the cursor is malformed") from exc
-        if version != 1 or not isinstance(item_id, str):
+        if version != 1 or not isinstance(item_id, str) or not _utf8(item_id):
             raise BadCursor("the cursor is malformed")
         if fp != self.fingerprint():
             raise BadCursor("the cursor was made for other filters or another sort")
         want_str = self.column == "name_key"
         if (isinstance(value, str) != want_str or isinstance(value, bool)
                 or not isinstance(value, int | str)):
+            raise BadCursor("the cursor is malformed")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise BadCursor("the cursor is malformed")
+        if isinstance(value, str) and not _utf8(value):
             raise BadCursor("the cursor is malformed")
         return ListQuery(self.project_id, self.type, self.statuses, self.folder_id, self.text,
                          self.sort, self.order, self.limit, (value, item_id))

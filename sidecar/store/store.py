@@ -71,10 +71,14 @@ class Inline:
 
 @dataclass(frozen=True)
 class LocalFile:
-    """An opened, validated local file to import (read from offset 0, never loaded whole)."""
+    """An opened, validated local file to import: exactly ``size`` bytes (its size at open)
+    are read from offset 0, in chunks, never loaded whole; setting ``cancel`` stops the
+    read between two chunks (``SourceReadError``)."""
 
     fd: int
     path: Path
+    size: int
+    cancel: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -412,23 +416,23 @@ class MediaStore:
 
     def _save_file(self, rec: ItemRecord, source: LocalFile, *, new: bool,
                    expected_sha256: str | None) -> SaveOutcome:
-        fd = source.fd
+        fd, length, cancel = source.fd, source.size, source.cancel
         rec = rec.evolve(mime_type=decide(rec.mime_type, _pread_head(fd)))
         try:
-            tmp, sha, size = self.blobs.copy_hashing(fd)
+            tmp, sha, size = self.blobs.copy_hashing(fd, length, cancel)
         except StorageError as err:
-            sha, size = hash_fd(fd)
+            sha, size = hash_fd(fd, length, cancel)
             if expected_sha256 and expected_sha256 != sha:
                 raise ShaMismatch(sha) from err
             rec = rec.evolve(sha256=sha, size=size)
-            return self._failed(rec, err, lambda: self._hold(rec, _fd_chunks(fd), sha, size,
-                                                             verify=True), new=new)
+            return self._failed(rec, err, lambda: self._hold(
+                rec, fd_chunks(fd, length, cancel), sha, size, verify=True), new=new)
         if expected_sha256 and expected_sha256 != sha:
             _unlink(tmp)
             raise ShaMismatch(sha)
         rec = rec.evolve(sha256=sha, size=size)
-        return self._commit(rec, tmp, None, lambda: self._hold(rec, _fd_chunks(fd), sha, size,
-                                                               verify=True), new=new)
+        return self._commit(rec, tmp, None, lambda: self._hold(
+            rec, fd_chunks(fd, length, cancel), sha, size, verify=True), new=new)
 
     def _save_download(self, rec: ItemRecord, source: Downloaded, *, new: bool) -> SaveOutcome:
         path = source.path
@@ -670,25 +674,30 @@ def _file_head(path: Path) -> bytes:
         return b""
 
 
-def _fd_chunks(fd: int) -> Iterator[bytes]:
+def fd_chunks(fd: int, size: int, cancel: threading.Event | None = None
+              ) -> Iterator[bytes]:
+    """Exactly ``size`` bytes of ``fd`` from offset 0, in chunks. The file growing meanwhile
+    changes nothing; a file shorter than ``size`` (it shrank) or a set ``cancel`` raises
+    SourceReadError."""
     offset = 0
-    while True:
+    while offset < size:
+        if cancel is not None and cancel.is_set():
+            raise SourceReadError("the import was cancelled")
         try:
-            data = pread(fd, CHUNK, offset)
+            data = pread(fd, min(CHUNK, size - offset), offset)
         except OSError as exc:
             raise SourceReadError(f"cannot read the source: {exc.strerror}", exc) from exc
         if not data:
-            return
+            raise SourceReadError(f"the source shrank while it was read ({offset} of "
+                                  f"{size} bytes)")
         offset += len(data)
         yield data
 
 
-def hash_fd(fd: int) -> tuple[str, int]:
+def hash_fd(fd: int, size: int, cancel: threading.Event | None = None) -> tuple[str, int]:
     digest = hashlib.sha256()
-    size = 0
-    for chunk in _fd_chunks(fd):
+    for chunk in fd_chunks(fd, size, cancel):
         digest.update(chunk)
-        size += len(chunk)
     return digest.hexdigest(), size
 
 

@@ -47,11 +47,22 @@ def decode(frame: bytes | memoryview, max_bytes: int) -> dict[str, Any]:
     return obj
 
 
+PEEK_BYTES = 64 * 1024
+
+
 def peek_id(frame: bytes | memoryview, max_keys: int = 16) -> str | None:
-    """The request id of an envelope too large to decode: walk the top-level map, skipping
-    values without building them, so an error reply can still be correlated."""
-    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=memoryview(frame).nbytes + 1)
-    unpacker.feed(frame)
+    """The request id of an envelope that will not be decoded (not authentic, or refused
+    before authentication, however large), so that an error reply can still be correlated.
+
+    Reads only the first ``PEEK_BYTES`` of the frame and at most ``max_keys`` keys of the
+    top-level map, and builds nothing but short strings: a key or an id that is a
+    container, binary or a long string stops the walk (the limits below refuse it before
+    it is built) and values are skipped unbuilt. An id beyond the prefix reads as None."""
+    head = memoryview(frame)[:PEEK_BYTES]
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=PEEK_BYTES + 1,
+                                max_str_len=128, max_bin_len=0, max_array_len=0,
+                                max_map_len=0, max_ext_len=0)
+    unpacker.feed(head)
     try:
         n = unpacker.read_map_header()
         for _ in range(min(n, max_keys)):

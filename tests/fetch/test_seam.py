@@ -110,7 +110,8 @@ async def test_the_client_is_built_once_and_shared(
 
     def build(config: FetchConfig, resolver: object) -> httpx.Client:
         client = httpx.Client(transport=httpx.MockTransport(
-            lambda r: httpx.Response(200, headers={"content-type": "image/png"}, content=b"png")))
+            lambda r: httpx.Response(200, headers={"content-type": "image/png"},
+                                     stream=httpx.ByteStream(b"png"))))
         built.append(client)
         return client
 

@@ -33,14 +33,19 @@ async def test_a_file_under_an_import_root_is_copied_streaming(caller: Caller, t
     assert again["created"] is False
 
 
-async def test_a_symlink_inside_the_root_to_a_file_inside_is_followed(
+async def test_no_symlink_below_the_root_is_followed_even_one_pointing_inside(
         caller: Caller, tmp_path: Path) -> None:
     real = tmp_path / "imports" / "real.mp4"
     real.write_bytes(b"real")
     link = tmp_path / "imports" / "link.mp4"
     link.symlink_to(real)
+    (tmp_path / "imports" / "dirlink").symlink_to(tmp_path / "imports")
+    for path in (link, tmp_path / "imports" / "dirlink" / "real.mp4"):
+        err = await caller.error("addMediaItem", projectId="p1", name="x", type="video",
+                                 sourcePath=str(path))
+        assert err.code == "path_not_allowed" and "symlink" in err.message
     res = await caller.call("addMediaItem", projectId="p1", name="x", type="video",
-                            sourcePath=str(link))
+                            sourcePath=str(real))
     assert res["item"]["sha256"] == sha(b"real")
 
 
