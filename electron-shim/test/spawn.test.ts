@@ -41,7 +41,7 @@ describe("spawnSidecar", () => {
   });
 
   test("a frozen sidecar: `command` with args defaulting to serve; python and command together refused", () => {
-    assert.deepEqual(sidecarArgs({ secret: "s", command: "/app/media-sidecar", dataDir: "/d" }), ["serve", "--data-dir", "/d", "--parent-pid", String(process.pid)]);
+    assert.deepEqual(sidecarArgs({ secret: "s", command: "/app/media-sidecar", dataDir: "/d" }), ["serve", "--data-dir", "/d", "--parent-pid", String(process.pid), "--secret-stdin"]);
     assert.deepEqual(sidecarArgs({ secret: "s", command: "/app/media-sidecar", args: ["serve", "--log-level", "debug"] }).slice(0, 3), ["serve", "--log-level", "debug"]);
     assert.equal(sidecarExecutable({ command: "/app/media-sidecar" }), "/app/media-sidecar");
     assert.equal(sidecarExecutable({ python: "/venv/bin/python" }), "/venv/bin/python");
