@@ -8,7 +8,7 @@ comes from ``protocol.METHODS`` (the one source of truth), never from the handle
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,17 +35,18 @@ class CallContext:
 class Wire(Protocol):
     """What a handler returns: anything that gives its wire dict (a protocol Result)."""
 
-    def wire(self) -> dict[str, object]: ...
+    def wire(self) -> Mapping[str, object]: ...
 
 
 @dataclass(frozen=True)
 class Prebuilt:
-    """A result already in wire form, for hot paths that build it without the model; each
-    use has a test that it equals what the method's result model produces."""
+    """A result already in wire form (a dict, or a ``codec.PackedMap`` already packed), for
+    hot paths that build it without the model; each use has a test that it equals what the
+    method's result model produces."""
 
-    data: dict[str, Any]
+    data: Mapping[str, Any]
 
-    def wire(self) -> dict[str, object]:
+    def wire(self) -> Mapping[str, object]:
         return self.data
 
 
