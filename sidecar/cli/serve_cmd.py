@@ -92,9 +92,12 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, original_ppid=original_ppid)
     scrub_secret_from_environ()
     from sidecar.app import run as run_app
+    from sidecar.loop import loop_factory
 
+    factory, _ = loop_factory(os.environ)
     try:
-        return asyncio.run(run_app(settings))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(run_app(settings))
     except DataDirInUse as exc:
         print(f"media-sidecar: {exc}", file=sys.stderr)
         return 3
