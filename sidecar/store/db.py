@@ -212,10 +212,10 @@ class MetadataDB:
         return list(map(record_from_row, rows)), counts
 
     def _text_plan(self, conn: sqlite3.Connection, query: ListQuery) -> str | None:
-        """The FTS5 query to read a ``text`` page from, when the index is the faster way."""
+        """The rows to read a ``text`` page from, when the text index is the faster way."""
         needle = query.needle
         fts = search.phrase(needle) if needle and self.text_index else None
-        return fts if fts is not None and search.sparse(conn, fts) else None
+        return search.sparse_rows(conn, fts) if fts is not None else None
 
     def counts(self, project_id: str | None = None) -> dict[str, int]:
         if project_id is None:

@@ -15,8 +15,8 @@ scan, never change the answer.
 
 Which plan is used is decided per query, inside the page's read transaction: the index is
 asked for up to ``SPARSE`` matching rows; when there are no more than that, the page is read
-from those rows (and sorted); when there are more, matches are dense and the scan in sort
-order fills a page quickly, so it is kept.
+from those rows (and sorted; the index is not asked twice); when there are more, matches are
+dense and the scan in sort order fills a page quickly, so it is kept.
 
 ``migrate`` creates the table and its triggers at open and fills it from the existing rows
 (once per database; about a second per 100k items). FTS5's rowids are ``items``' rowids:
@@ -47,8 +47,7 @@ END;
 """
 
 _REBUILD = "INSERT INTO items_fts (items_fts) VALUES ('rebuild')"
-_PROBE = ("SELECT count(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? "
-          "LIMIT ?)")
+_PROBE = "SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?"
 
 
 def available(conn: sqlite3.Connection) -> bool:
@@ -91,6 +90,10 @@ def phrase(needle: str) -> str | None:
     return '"' + needle.replace('"', '""') + '"'
 
 
-def sparse(conn: sqlite3.Connection, query: str) -> bool:
-    """Whether at most ``SPARSE`` rows match (then the index should drive the page)."""
-    return int(conn.execute(_PROBE, (query, SPARSE + 1)).fetchone()[0]) <= SPARSE
+def sparse_rows(conn: sqlite3.Connection, query: str) -> str | None:
+    """The rowids matching ``query`` as a JSON array when there are at most ``SPARSE`` of
+    them (then they drive the page), else None (dense: the scan is faster)."""
+    rows = conn.execute(_PROBE, (query, SPARSE + 1)).fetchall()
+    if len(rows) > SPARSE:
+        return None
+    return "[" + ",".join(str(r[0]) for r in rows) + "]"
