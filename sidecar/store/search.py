@@ -19,14 +19,18 @@ from those rows (and sorted; the index is not asked twice); when there are more,
 dense and the scan in sort order fills a page quickly, so it is kept.
 
 ``migrate`` creates the table and its triggers at open and fills it from the existing rows
-(once per database; about a second per 100k items). FTS5's rowids are ``items``' rowids:
-the sidecar never runs ``VACUUM`` (which may renumber them); ``rebuild`` refills the index
-from the rows if a database was vacuumed by hand.
+(once per database; about a second per 100k items). If that fails (a full disk, say), the
+database opens without the index, ``text`` scans as before, and the next open tries again.
+FTS5's rowids are ``items``' rowids: the sidecar never runs ``VACUUM`` (which may renumber
+them); ``rebuild`` refills the index from the rows if a database was vacuumed by hand.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+
+log = logging.getLogger("sidecar.store.search")
 
 SPARSE = 500  # matches up to which the index drives the page (see bench/RESULTS.md)
 
@@ -70,10 +74,11 @@ def migrate(conn: sqlite3.Connection) -> bool:
         return False
     try:
         conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} {_REBUILD}; COMMIT;")
-    except BaseException:
+    except sqlite3.Error as exc:  # e.g. a full disk: serve with the scan, retry next open
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise
+        log.warning("text index not created (%s): text search scans instead", exc)
+        return False
     return True
 
 

@@ -119,3 +119,21 @@ def test_a_database_from_before_the_index_is_filled_at_open(tmp_path: Path) -> N
     finally:
         search.SPARSE = saved
         store.close()
+
+
+def test_a_failed_migration_leaves_the_scan_serving(tmp_path: Path) -> None:
+    config = StoreConfig(spill_dir=tmp_path / "spill")
+    store = MediaStore.open(tmp_path / "data", config)
+    store.db.upsert(*_records("p", [("blue hour", None), ("red hour", None)]))
+    store.close()
+    conn = sqlite3.connect(tmp_path / "data" / "media.sqlite3", isolation_level=None)
+    for trigger in ("items_fts_ad", "items_fts_au"):
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE items_fts")  # items_fts_ai is left behind: creating it fails
+    conn.close()
+    store = MediaStore.open(tmp_path / "data", config)
+    try:
+        assert not store.db.text_index
+        assert _all_pages(store, ListQuery("p", text="hour")) == ["p-001", "p-000"]
+    finally:
+        store.close()
