@@ -137,3 +137,21 @@ def test_a_failed_migration_leaves_the_scan_serving(tmp_path: Path) -> None:
         assert _all_pages(store, ListQuery("p", text="hour")) == ["p-001", "p-000"]
     finally:
         store.close()
+
+
+def test_rebuild_refills_an_index_that_lost_its_rows(tmp_path: Path) -> None:
+    """The remedy the module names for a hand-vacuumed database: ``rebuild``."""
+    config = StoreConfig(spill_dir=tmp_path / "spill")
+    store = MediaStore.open(tmp_path / "data", config)
+    saved, search.SPARSE = search.SPARSE, 10
+    try:
+        store.db.upsert(*_records("p", [("kept alpha", None), ("kept beta", None)]))
+        conn = sqlite3.connect(tmp_path / "data" / "media.sqlite3", isolation_level=None)
+        conn.execute("INSERT INTO items_fts (items_fts) VALUES ('delete-all')")
+        assert _all_pages(store, ListQuery("p", text="kept")) == []  # the index drives
+        search.rebuild(conn)
+        conn.close()
+        assert _all_pages(store, ListQuery("p", text="kept")) == ["p-001", "p-000"]
+    finally:
+        search.SPARSE = saved
+        store.close()
