@@ -58,7 +58,7 @@ def _packer() -> Any:
 def encode(obj: dict[str, Any]) -> bytes:
     packer = _packer()
     try:
-        if type(obj.get("result")) is PackedMap:
+        if type(obj) is dict and type(obj.get("result")) is PackedMap:
             return _encode_spliced(packer, obj)
         packed: bytes = packer.pack(obj)
     except BaseException:
