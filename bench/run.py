@@ -1,6 +1,6 @@
 """``make bench``: every row of the media-sidecar bench table, each against its limit.
 
-    .venv/bin/python bench/run.py [--quick] [--only rpc,library] [--no-results-md]
+    .venv/bin/python bench/run.py [--quick] [--only rpc,library] [--no-results-md] [--render]
 
 Each row is measured against its baseline in the same run, with interleaved repetitions and
 medians (bench/stats.py). The table is printed once, with the machine facts, and written as
@@ -101,8 +101,18 @@ def main() -> int:
                     "fewer repetitions); does not rewrite RESULTS.md")
     ap.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
     ap.add_argument("--no-results-md", action="store_true")
+    ap.add_argument("--render", action="store_true", help="measure nothing: rewrite "
+                    "RESULTS.md from each suite's latest run (after editing analysis.md)")
     args = ap.parse_args()
     import os
+
+    if args.render:
+        runs, all_rows = _latest_runs(HERE / "results")
+        last = max(runs.values(), key=lambda r: r["at"]) if runs else {"loadavg": "?"}
+        (HERE / "RESULTS.md").write_text(_markdown(
+            all_rows, facts(), {"loadavg": last["loadavg"]}, False,
+            sum(r["seconds"] for r in runs.values()), runs))
+        return 0
 
     t0 = time.perf_counter()
     machine = facts()
