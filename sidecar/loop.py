@@ -3,9 +3,9 @@
 The server's latency tail is the loop's (its epoll wait and callback scheduling sit in front
 of every receive), so uvloop (the asyncio API on libuv, in C) was measured against the
 standard loop, same sidecar, same run (bench/RESULTS.md, rows "… uvloop ÷ asyncio's loop").
-It lost: p50 slower and a much longer p99 (ZeroMQ's descriptor is edge-triggered, and the
-transport's drain-after-send scheme is tuned for the selector loop). So the standard loop
-serves by default; uvloop stays selectable here, in this one place, for re-measuring.
+It did not win (p50 even, p99 and pipelined throughput worse in the full run), so the
+standard loop serves by default; uvloop stays selectable here, in this one place, for
+re-measuring.
 """
 
 from __future__ import annotations
