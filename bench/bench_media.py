@@ -1,13 +1,11 @@
-"""Media rows: durable adds (inline, from a path, from a URL), a list page of 100k items,
-and the sidecar's peak RSS growth for 1 GiB adds — each against its raw floor, same run.
+"""Media rows: durable adds (inline, from a path, from a URL) and the sidecar's peak RSS
+growth for 1 GiB adds — each against its raw floor, same run (listing: bench_library.py).
 
 * inline add: signed frames built (and hashed) before the clock; the figure is send →
   reply. Raw: write the same bytes to a temp file, fsync, rename, fsync the directory.
 * add from path: ``sourcePath`` of a 256 MiB file. Raw: copy + fsync + rename + dir fsync.
 * add from URL: ``sourceUrl`` + ``download`` from a local nginx over https (bench/nginx.py),
   against ``curl -o`` of the same kind of file (curl does not fsync; the sidecar does).
-* list: the first page (100 items) of a 100k-item project over the wire, against the raw
-  SQLite query of that page plus one raw sync echo round trip of the reply's frame sizes.
 * RSS: a thread samples the sidecar's RSS every few ms during one 1 GiB add.
 
 Every add uses new bytes (content-addressed blobs would otherwise skip the write).
@@ -15,10 +13,8 @@ Every add uses new bytes (content-addressed blobs would otherwise skip the write
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -30,10 +26,10 @@ from typing import Any
 
 import psutil
 
-from bench.procs import Child, start_echo, start_sidecar
-from bench.stats import interleave, median, paired_ratio, percentile
+from bench.procs import Child, start_sidecar
+from bench.stats import interleave, median, paired_ratio
 from bench.table import Row
-from bench.wire_client import WireClient, round_trips
+from bench.wire_client import WireClient
 
 MIB = 1 << 20
 RSS_LIMIT_MIB = 32.0
@@ -249,81 +245,6 @@ def _url_rows(work: Path, reps: int, mib: int, rss_mib: int) -> tuple[list[Row],
     return rows, growth
 
 
-def _list_row(work: Path, reps: int, items: int) -> tuple[Row, dict[str, Any]]:
-    from bench.bench_store import fill
-    from sidecar.events import EventBus
-    from sidecar.service.media import MediaService
-    from sidecar.settings import Settings
-    from sidecar.store.config import StoreConfig
-    from sidecar.store.db import COLUMNS
-
-    data = work / "list-data"
-    settings = Settings(data_dir=data, secret=b"b" * 32, runtime_dir=work / "list-run",
-                        store=StoreConfig(spill_dir=work / "list-spill", auto_retry=False))
-    loop = asyncio.new_event_loop()
-    bus = EventBus()
-    bus.bind(loop)
-    service = loop.run_until_complete(MediaService.open(settings, bus, None))
-    t0 = time.perf_counter()
-    fill(service, items)
-    fill_s = time.perf_counter() - t0
-    loop.run_until_complete(service.close())
-    loop.close()
-    side = start_sidecar(work / "list-sidecar", data_dir=data,
-                         env={"MEDIA_SIDECAR_AUTO_RETRY": "0",
-                              "MEDIA_SIDECAR_SPILL_DIR": str(work / "list-spill")})
-    client = WireClient(side.endpoint, side.secret)
-    client.hello()
-    params = {"projectId": "big", "limit": 100}
-    first = client.call("listMediaItems", params)
-    assert len(first["items"]) == 100, first.get("counts")
-    _, frames = client.frames("listMediaItems", params)
-    client.sock.send_multipart(frames)
-    sizes = [len(f) for f in client.sock.recv_multipart()]
-    echo = start_echo("sync", f"ipc://{work}/list-echo.sock", sizes)
-    import zmq
-
-    esock = zmq.Context.instance().socket(zmq.DEALER)
-    esock.setsockopt(zmq.LINGER, 0)
-    esock.connect(echo.endpoint)
-    raw = sqlite3.connect(data / "media.sqlite3", isolation_level=None)
-    sql = (f"SELECT {COLUMNS} FROM items WHERE project_id = ? "
-           "ORDER BY created_at DESC, id DESC LIMIT ?")
-    block = 50
-
-    def side_block() -> float:
-        batch = [client.frames("listMediaItems", params)[1] for _ in range(block)]
-        return percentile(round_trips(client.sock, batch), 50)
-
-    def raw_block() -> float:
-        out = []
-        for _ in range(block):
-            t = time.perf_counter()
-            raw.execute(sql, ("big", 101)).fetchall()
-            out.append(time.perf_counter() - t)
-        return percentile(out, 50)
-
-    def echo_block() -> float:
-        batch = [frames for _ in range(block)]
-        return percentile(round_trips(esock, batch), 50)
-
-    for f in (side_block, raw_block, echo_block):
-        f()
-    res = interleave(reps, {"sidecar": side_block, "raw": raw_block, "echo": echo_block})
-    s, r, e = (median(res[k]) * 1e3 for k in ("sidecar", "raw", "echo"))
-    raw.close()
-    esock.close(0)
-    echo.stop()
-    client.close()
-    side.stop()
-    return (Row(f"list first page (100 of {items // 1000}k items)", s, "ms",
-                "raw SQLite page + raw echo", r + e, target=1.5,
-                paired=paired_ratio(res["sidecar"], [a + b for a, b in zip(
-                    res["raw"], res["echo"], strict=True)]),
-                note=f"raw page {r:.2f} ms + echo of {sum(sizes) // 1024} KiB {e:.2f} ms"),
-            {"fillSeconds": round(fill_s, 1), "replyBytes": sum(sizes)})
-
-
 def _rss_path_and_inline(work: Path, mib: int) -> dict[str, float]:
     """RSS growth of the sidecar for one ``mib`` MiB add from a path and one inline."""
     src = work / "rss-src.mp4"
@@ -355,7 +276,6 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     reps = 3 if quick else 5
     big = 64 if quick else 256
     rss_mib = 256 if quick else 1024
-    items = 20_000 if quick else 100_000
     work = Path(tempfile.mkdtemp(prefix="bench-media-"))
     raw_dir = work / "raw"
     raw_dir.mkdir()
@@ -374,8 +294,6 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         side.stop()
         url_rows, url_growth = _url_rows(work, reps, big, rss_mib)
         rows += url_rows
-        list_row, info["list"] = _list_row(work, reps * 3, items)
-        rows.append(list_row)
         rss = _rss_path_and_inline(work, rss_mib)
         rows += [
             Row(f"peak RSS growth, {rss_mib} MiB add from path", rss["path"], "MiB",

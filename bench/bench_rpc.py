@@ -5,9 +5,11 @@ request frames signed and built before the clock starts. The echo servers answer
 frames of the sizes of the sidecar's ping reply, so only the server's work differs.
 """
 
+# ruff: noqa: RUF001, RUF003
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,6 +22,7 @@ from bench.procs import Child, start_echo, start_sidecar
 from bench.stats import interleave, median, paired_ratio, percentile
 from bench.table import Row
 from bench.wire_client import WireClient, pipelined, round_trips
+from sidecar.loop import ENV, loop_factory
 
 ZERORPC_SCRIPT = Path(__file__).resolve().parent / "zerorpc_echo.py"
 
@@ -41,6 +44,14 @@ def _zerorpc_block(py: Path, endpoint: str, count: int, size: int) -> list[float
     return samples
 
 
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     reps, count = (5, 500) if quick else (21, 1000)
     pipe_n, depth = (5000, 32) if quick else (20000, 32)
@@ -51,8 +62,16 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         side = start_sidecar(tmp)
         children.append(side)
         info["server"] = side.kind
+        info["loop"] = loop_factory(os.environ)[1]  # what serves by default
         client = WireClient(side.endpoint, side.secret)
         client.hello()
+        # The same sidecar on the other loop: uvloop would be the default only if it won.
+        other = "uvloop" if _has_uvloop() else "asyncio"
+        info["otherLoop"] = other
+        std = start_sidecar(tmp / "std", env={ENV: other})
+        children.append(std)
+        std_client = WireClient(std.endpoint, std.secret)
+        std_client.hello()
         sizes = client.raw_reply_sizes("ping")
         _, req = client.frames("ping")
         info["requestFrameSizes"] = [len(f) for f in req]
@@ -77,6 +96,10 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         def rtt_side() -> list[float]:
             return round_trips(client.sock, batch(count))
 
+        def rtt_std() -> list[float]:
+            return round_trips(std_client.sock, [std_client.frames("ping")[1]
+                                                 for _ in range(count)])
+
         def rtt_echo(name: str) -> list[float]:
             frames = batch(count)  # the same sizes as the sidecar's requests
             return round_trips(socks[name], frames)
@@ -84,7 +107,8 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         for name in ("sync", "async"):  # warm-up
             round_trips(socks[name], batch(300))
         round_trips(client.sock, batch(300))
-        variants = {"sidecar": rtt_side, "sync": lambda: rtt_echo("sync"),
+        rtt_std()
+        variants = {"sidecar": rtt_side, "std": rtt_std, "sync": lambda: rtt_echo("sync"),
                     "async": lambda: rtt_echo("async")}
         if zpy is not None:
             variants["zerorpc"] = lambda: _zerorpc_block(zpy, zep, count, len(req[1]))
@@ -99,6 +123,9 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
             return pipelined(sock, batch(pipe_n), depth)
 
         tput = interleave(reps, {"sidecar": lambda: pipe(client.sock),
+                                 "std": lambda: pipelined(std_client.sock, [
+                                     std_client.frames("ping")[1] for _ in range(pipe_n)],
+                                     depth),
                                  "async": lambda: pipe(socks["async"]),
                                  "sync": lambda: pipe(socks["sync"])})
         t = {k: median(v) for k, v in tput.items()}
@@ -107,6 +134,7 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
             zsrv.kill()
             zsrv.wait()
         client.close()
+        std_client.close()
         for s in socks.values():
             s.close(0)
     finally:
@@ -135,6 +163,20 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         Row(f"pipelined ping, {depth} in flight", t["sidecar"], "req/s", "raw asyncio echo",
             t["async"], better="higher", target=1.0, paired=tr,
             note=f"raw sync echo: {t['sync']:,.0f} req/s"),
+    ]
+    loop, other = info["loop"], info["otherLoop"]
+    # The default loop against the other one, same sidecar, same run: ≤ 1× means the
+    # default is the right choice (sidecar/loop.py).
+    rows += [
+        Row(f"ping p50, {loop} (default) ÷ {other}", p["sidecar"][0], "µs",
+            f"same sidecar on {other}", p["std"][0], target=1.0, paired=pr["std"][0],
+            note=f"{other} ÷ raw sync echo: {pr['sync'][0] / pr['std'][0]:.2f}×"),
+        Row(f"ping p99, {loop} (default) ÷ {other}", p["sidecar"][1], "µs",
+            f"same sidecar on {other}", p["std"][1], target=1.0, paired=pr["std"][1],
+            note=f"{other} ÷ raw sync echo: {pr['sync'][1] / pr['std'][1]:.2f}×"),
+        Row(f"pipelined ping, {loop} (default) ÷ {other}", t["sidecar"], "req/s",
+            f"same sidecar on {other}", t["std"], better="higher", target=1.0,
+            paired=paired_ratio(tput["sidecar"], tput["std"])),
     ]
     info["percentilesUs"] = p
     info["throughput"] = t

@@ -9,6 +9,9 @@ dependencies pays before doing anything). Runs are interleaved.
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -22,6 +25,7 @@ from bench.table import Row
 from bench.wire_client import WireClient
 
 DEPS = "import zmq, msgpack, httpx, pydantic"
+FLOOR = Path(__file__).resolve().parent / "boot_floor.py"
 
 
 def spawn_once(root: Path) -> tuple[float, float]:
@@ -36,6 +40,26 @@ def spawn_once(root: Path) -> tuple[float, float]:
     client.close()
     child.stop()
     return t_ready, t_hello
+
+
+def floor_once(root: Path) -> float:
+    """Seconds to the hello reply of bench/boot_floor.py (the split start-up's floor)."""
+    work = Path(tempfile.mkdtemp(prefix="floor-", dir=root))
+    secret = secrets.token_hex(32)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(FLOOR), str(work / "run")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "MEDIA_SIDECAR_SECRET": secret})
+    assert proc.stdout is not None
+    ready = json.loads(proc.stdout.readline())
+    client = WireClient(ready["endpoint"], secret.encode())
+    client.hello()
+    elapsed = time.perf_counter() - t0
+    client.close()
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    return elapsed
 
 
 def imports_once() -> float:
@@ -66,7 +90,9 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
     root = Path(tempfile.mkdtemp(prefix="bench-spawn-"))
     spawn_once(root)  # warm the page cache and the bytecode caches
     imports_once()
-    variants: dict[str, Any] = {"spawn": lambda: spawn_once(root), "deps": imports_once}
+    floor_once(root)
+    variants: dict[str, Any] = {"spawn": lambda: spawn_once(root), "deps": imports_once,
+                                "floor": lambda: floor_once(root)}
     for name, code in PARTS.items():
         variants[name] = lambda code=code: python_once(code)
     res = interleave(reps, variants)
@@ -77,6 +103,10 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
                 "python -c 'import zmq, msgpack, httpx, pydantic'", deps, target=0.7,
                 paired=paired_ratio([r[1] for r in res["spawn"]], res["deps"]),
                 note=f"ready line alone {ready:.0f} ms")]
+    rows.append(Row("  design floor: ready + hello before the heavy imports",
+                    median(res["floor"]) * 1e3, "ms", "the dependency imports", deps,
+                    paired=paired_ratio(res["floor"], res["deps"]),
+                    note="bench/boot_floor.py: the split start-up's first phase alone"))
     parts = {name: median(res[name]) * 1e3 for name in PARTS}
     for name, ms in parts.items():
         rows.append(Row(f"  start-up part: {name}", ms, "ms", "the dependency imports", deps,

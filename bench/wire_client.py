@@ -9,6 +9,7 @@ verifies the server's signature and decodes the reply.
 from __future__ import annotations
 
 import itertools
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -32,10 +33,11 @@ class WireClient:
         self.sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
         self.sock.connect(endpoint)
         self._ids = itertools.count(1)
+        self._prefix = f"b{secrets.token_hex(3)}-"  # request ids unique across clients
 
     def frames(self, method: str, params: dict[str, Any] | None = None,
                payloads: Sequence[bytes | memoryview] = ()) -> tuple[str, list[Any]]:
-        rid = f"b{next(self._ids)}"
+        rid = f"{self._prefix}{next(self._ids)}"
         env = encode({"type": "request", "id": rid, "method": method, "params": params or {},
                       "ts": int(time.time() * 1000)})
         return rid, [signing.sign(self.secret, env, payloads), env, *payloads]

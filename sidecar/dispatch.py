@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,17 +46,18 @@ class CallContext:
 class Wire(Protocol):
     """What a handler returns: anything that gives its wire dict (a protocol Result)."""
 
-    def wire(self) -> dict[str, object]: ...
+    def wire(self) -> Mapping[str, object]: ...
 
 
 @dataclass(frozen=True)
 class Prebuilt:
-    """A result already in wire form, for hot paths that build it without the model; each
-    use has a test that it equals what the method's result model produces."""
+    """A result already in wire form (a dict, or a ``codec.PackedMap`` already packed), for
+    hot paths that build it without the model; each use has a test that it equals what the
+    method's result model produces."""
 
-    data: dict[str, Any]
+    data: Mapping[str, Any]
 
-    def wire(self) -> dict[str, object]:
+    def wire(self) -> Mapping[str, object]:
         return self.data
 
 
@@ -70,7 +71,7 @@ class WithPayload:
     payloads: Sequence[bytes | bytearray | memoryview]
     digest: bytes
 
-    def wire(self) -> dict[str, object]:
+    def wire(self) -> Mapping[str, object]:
         return self.result.wire()
 
 

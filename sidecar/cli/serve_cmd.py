@@ -94,11 +94,14 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, original_ppid=original_ppid)
     scrub_secret_from_environ()
     from sidecar.app import run as run_app
+    from sidecar.loop import loop_factory
     from sidecar.portable.process import prepare_event_loop
 
     prepare_event_loop()
+    factory, _ = loop_factory(os.environ)
     try:
-        return asyncio.run(run_app(settings))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(run_app(settings))
     except StartRefused as exc:
         print(f"media-sidecar: {exc}", file=sys.stderr)
         return 3

@@ -42,10 +42,11 @@ from protocol.media import (
 from sidecar.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.errors import Conflict, InvalidParams, SidecarError, UnknownMethod
 from sidecar.events import EventBus
-from sidecar.service.convert import counts_model, counts_wire, error_model, item_wire
+from sidecar.service.convert import counts_model, error_model
 from sidecar.service.core import ServiceCore, storage_error
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
+from sidecar.service.listing import PagePacker
 from sidecar.service.paths import Opened, open_import
 from sidecar.service.playback import Playback
 from sidecar.service.retrier import Retrier
@@ -75,6 +76,7 @@ class MediaService:
         self.downloads = Downloads(core, fetcher)
         self.retrier = Retrier(core, self)
         self.playback = Playback(core)
+        self.pages = PagePacker(self.store.blob_path_str)
         core.on_failure = self.retrier.kick
 
     # life cycle -------------------------------------------------------------------------
@@ -254,11 +256,9 @@ class MediaService:
         return await self.core.run(self._list_page, query)
 
     def _list_page(self, query: ListQuery) -> Prebuilt:
-        """One page as a ListMediaItemsResult wire dict, built in the worker thread."""
+        """One page as a ListMediaItemsResult, packed to msgpack in the worker thread."""
         page = self.store.page(query)
-        store = self.store
-        return Prebuilt({"items": [item_wire(r, store) for r in page.records],
-                         "nextCursor": page.next_cursor, "counts": counts_wire(page.counts)})
+        return Prebuilt(self.pages.page(page.records, page.next_cursor, page.counts))
 
     # retry ------------------------------------------------------------------------------
     async def retry_save_item(self, ctx: CallContext, p: RetrySaveItemParams

@@ -21,6 +21,7 @@ from typing import Any
 
 from sidecar.portable import durable
 from sidecar.portable.files import FD_FLAGS, NOFOLLOW, NONBLOCK, fchmod
+from sidecar.store import search
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 from sidecar.store.query import ListQuery
@@ -143,6 +144,7 @@ class MetadataDB:
                 self._w.execute(pragma)
             self._w.executescript(_SCHEMA)
             self._w.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.text_index = search.migrate(self._w)
             self._r = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._r.execute("PRAGMA busy_timeout = 5000")
             self._r.execute("PRAGMA query_only = 1")
@@ -221,12 +223,12 @@ class MetadataDB:
     def page(self, query: ListQuery, fetch: int, project_counts: bool = True
              ) -> tuple[list[ItemRecord], dict[str, int]]:
         """Up to ``fetch`` rows of the query and the project's counts, from one snapshot."""
-        sql, args = query.sql(COLUMNS, fetch)
         with self._rlock:
             conn = self._r
             try:
                 conn.execute("BEGIN")
                 try:
+                    sql, args = query.sql(COLUMNS, fetch, self._text_plan(conn, query))
                     rows = conn.execute(sql, args).fetchall()
                     counts = dict(conn.execute(
                         "SELECT status, n FROM counts WHERE project_id = ?",
@@ -236,6 +238,12 @@ class MetadataDB:
             except (sqlite3.Error, OSError) as exc:
                 raise classify(exc, "list items") from exc
         return list(map(record_from_row, rows)), counts
+
+    def _text_plan(self, conn: sqlite3.Connection, query: ListQuery) -> str | None:
+        """The rows to read a ``text`` page from, when the text index is the faster way."""
+        needle = query.needle
+        fts = search.phrase(needle) if needle and self.text_index else None
+        return search.sparse_rows(conn, fts) if fts is not None else None
 
     def counts(self, project_id: str | None = None) -> dict[str, int]:
         if project_id is None:

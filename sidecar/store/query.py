@@ -125,10 +125,16 @@ class ListQuery:
                          self.sort, self.order, self.limit, (value, item_id))
 
     # SQL ------------------------------------------------------------------------------
-    def sql(self, columns: str, fetch: int) -> tuple[str, list[Any]]:
+    def sql(self, columns: str, fetch: int, rowids: str | None = None
+            ) -> tuple[str, list[Any]]:
+        """The page's SELECT. With ``rowids`` (a JSON array: the rows the text index found,
+        see search.py) only those rows are read, then filtered and sorted as always."""
         col = self.column
         where = ["project_id = ?"]
         args: list[Any] = [self.project_id]
+        if rowids is not None:  # "+" keeps SQLite from scanning the project's index instead
+            where = ["rowid IN (SELECT value FROM json_each(?))", "+project_id = ?"]
+            args = [rowids, self.project_id]
         if self.type is not None:
             where.append("type = ?")
             args.append(self.type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgpack
@@ -16,16 +17,63 @@ class DecodeError(ValueError):
     """The envelope frame is not a msgpack map (or exceeds its limit)."""
 
 
-def encode(obj: dict[str, Any]) -> bytes:
+class PackedMap(Mapping[str, Any]):
+    """A map that is already msgpack (a hot path packed it without building dicts).
+
+    ``encode`` copies its bytes into an envelope as they are, when it is a top-level value;
+    read as a Mapping (tests, in-process callers) it is decoded once, on first access.
+    """
+
+    __slots__ = ("_decoded", "packed")
+
+    def __init__(self, packed: bytes) -> None:
+        self.packed = packed
+        self._decoded: dict[str, Any] | None = None
+
+    def _map(self) -> dict[str, Any]:
+        if self._decoded is None:
+            self._decoded = decode(self.packed, len(self.packed))
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        return self._map()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+    def __repr__(self) -> str:
+        return f"PackedMap({self._map()!r})"
+
+
+def _packer() -> Any:
     packer = getattr(_local, "packer", None)
     if packer is None:
         packer = _local.packer = msgpack.Packer(use_bin_type=True, datetime=False)
+    return packer
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    packer = _packer()
     try:
+        if type(obj) is dict and type(obj.get("result")) is PackedMap:
+            return _encode_spliced(packer, obj)
         packed: bytes = packer.pack(obj)
     except BaseException:
         packer.reset()  # never leave a half-packed object in the shared buffer
         raise
     return packed
+
+
+def _encode_spliced(packer: Any, obj: dict[str, Any]) -> bytes:
+    """The envelope with its PackedMap values' bytes copied in, not re-packed."""
+    parts: list[bytes] = [packer.pack_map_header(len(obj))]
+    for key, value in obj.items():
+        parts.append(packer.pack(key))
+        parts.append(value.packed if type(value) is PackedMap else packer.pack(value))
+    return b"".join(parts)
 
 
 def decode(frame: bytes | memoryview, max_bytes: int) -> dict[str, Any]:

@@ -53,8 +53,9 @@ def _leak_list_other_project() -> None:
 
     original = ListQuery.sql
 
-    def sql(self: ListQuery, columns: str, fetch: int) -> tuple[str, list[Any]]:
-        text, args = original(self, columns, fetch)
+    def sql(self: ListQuery, columns: str, fetch: int, rowids: str | None = None
+            ) -> tuple[str, list[Any]]:
+        text, args = original(self, columns, fetch, rowids)
         return text.replace("project_id = ?", "(project_id = ? OR 1 = 1)", 1), args
 
     ListQuery.sql = sql  # type: ignore[method-assign]

@@ -1,0 +1,50 @@
+"""The event loop is chosen in one place (sidecar/loop.py): asyncio's own by default,
+uvloop when asked for; a sidecar on either serves the same requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sidecar.client import SyncClient
+from sidecar.loop import ENV, loop_factory
+from tests.support import require, spawn_sidecar
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_the_default_is_asyncios_loop_and_a_bad_choice_is_refused() -> None:
+    assert loop_factory({}) == (None, "asyncio")
+    assert loop_factory({ENV: "asyncio"}) == (None, "asyncio")
+    with pytest.raises(ValueError, match="asyncio or uvloop"):
+        loop_factory({ENV: "trio"})
+
+
+def test_a_sidecar_on_uvloop_serves_like_the_default(tmp_path: Path) -> None:
+    require(_has_uvloop(), "uvloop (the dev extra installs it)")
+    factory, name = loop_factory({ENV: "uvloop"})
+    assert name == "uvloop" and factory is not None
+    loop = factory()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
+    sc = spawn_sidecar(tmp_path, env={ENV: "uvloop"})
+    client = SyncClient(sc.connection_file)
+    try:
+        assert client.call("ping")["pong"] is True
+        added = client.call("addMediaItem", {"projectId": "p", "name": "a.mp4",
+                                             "type": "video"}, [b"frames"])
+        assert added["item"]["durable"] is True
+        page = client.call("listMediaItems", {"projectId": "p"})
+        assert [i["id"] for i in page["items"]] == [added["item"]["id"]]
+    finally:
+        client.close()
+        assert sc.stop() == 0
