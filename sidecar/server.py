@@ -31,7 +31,7 @@ from typing import Any
 
 import zmq
 
-from protocol import EVENTS, PROTOCOL_VERSION, is_compatible
+from protocol import EVENTS, METHODS, PROTOCOL_VERSION, is_compatible
 from protocol.core import (
     HelloParams,
     HelloResult,
@@ -83,6 +83,10 @@ CONTROL = frozenset({"hello", "ping", "cancelDownload", "shutdown", "subscribe",
                      "unsubscribe"})
 # A subscriber whose kernel send queue is under this has drained what it was sent.
 DRAINED_BYTES = 64 * 1024
+# Reply payload bytes (readMediaRange) a client may leave unread before its next such request
+# is answered busy: libzmq bounds its queue to a peer in messages, not bytes.
+REPLY_BUDGET_BYTES = 64 * 1024 * 1024
+_PAYLOAD_REPLIES = frozenset(m.name for m in METHODS.values() if m.reply_payloads)
 LOG_INTERVAL = 5.0
 
 
@@ -270,6 +274,9 @@ class Server:
             if not control and session.in_flight >= self.settings.max_in_flight_per_client:
                 raise Busy(f"more than {self.settings.max_in_flight_per_client} requests "
                            "in flight for this client")
+            if method in _PAYLOAD_REPLIES and not self._admit_reply(session):
+                raise Busy("this client has not read its earlier replies' bytes "
+                           f"({session.reply_backlog} bytes unread); read them, then retry")
             params = self._handlers.params_for(method, req.params)
             if inbound.payloads and not _accepts_payloads(method):
                 raise InvalidParams(f"{method} takes no binary payload frames",
@@ -297,6 +304,7 @@ class Server:
         # Reply(...).model_dump() without the model: the fields are already valid here.
         envelope = {"type": "reply", "id": req.id, "result": result.wire(), "ts": _now_ms()}
         if isinstance(result, WithPayload):
+            session.reply_backlog += sum(len(p) for p in result.payloads)
             self._send(inbound.identity, envelope, result.payloads, result.digest)
         else:
             self._send(inbound.identity, envelope)
@@ -354,6 +362,15 @@ class Server:
             return False
         session.backlog += size
         return True
+
+    def _admit_reply(self, session: Session) -> bool:
+        """Whether a request whose reply carries bytes may run: the client's unread reply
+        bytes stay under ``REPLY_BUDGET_BYTES`` (reset whenever its kernel send queue is seen
+        drained; where that cannot be read, the per-client in-flight bound is the only one)."""
+        queued = send_queue_bytes(session.fd)
+        if queued is None or queued < DRAINED_BYTES:
+            session.reply_backlog = 0
+        return session.reply_backlog < REPLY_BUDGET_BYTES
 
     def forget(self, identity: bytes, fd: int) -> None:
         """The connection ``fd`` of ``identity`` is gone (``ConnectionGuard``); a session

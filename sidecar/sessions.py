@@ -24,6 +24,7 @@ class Session:
     fd: int = -1  # the connection's descriptor (for its kernel send queue), -1 if unknown
     backlog: int = 0  # event bytes handed to libzmq since the peer was last seen draining
     dropped: int = 0  # events dropped for this subscriber (each one a seq gap)
+    reply_backlog: int = 0  # reply payload bytes sent since the peer was last seen draining
 
     def wants(self, event: Event) -> bool:
         if not self.subscribed:
