@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,9 @@ class StoreConfig:
     rollback_on_failure: bool = False
     # Bytes of unsaved items held in memory before spilling to ``spill_dir``.
     hold_memory_budget: int = 256 * 1024 * 1024
-    spill_dir: Path = field(
-        default_factory=lambda: Path(tempfile.gettempdir()) / f"media-sidecar-spill-{os.getuid()}"
-    )
+    # Where spilled copies and the fallback journal go: None = ``<data>/spill`` (kept across
+    # reboots, owner-only); a path (another filesystem) gets one sub-directory per data dir.
+    spill_dir: Path | None = None
     spill_budget: int = 8 * 1024 * 1024 * 1024
     # Local files ``addMediaItem.sourcePath`` may read from.
     import_roots: tuple[Path, ...] = field(default_factory=lambda: (Path.home(),))
