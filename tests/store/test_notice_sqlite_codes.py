@@ -109,7 +109,7 @@ def notadb(tmp: Path) -> sqlite3.Error:
 def _with_code(text: str, code: int) -> Callable[[Path], sqlite3.Error]:
     def make(_: Path) -> sqlite3.Error:
         exc = sqlite3.OperationalError(text)
-        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        exc.sqlite_errorcode = code
         return exc
     return make
 

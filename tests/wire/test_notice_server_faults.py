@@ -62,8 +62,8 @@ async def test_an_unexpected_exception_is_answered_internal_with_the_id(endpoint
     try:
         await c.hello()
         for rid in ("boom-1", "boom-2"):
-            env = {"type": "request", "id": rid, "method": "storageStatus", "params": {},
-                   "ts": int(time.time() * 1000)}
+            env: dict[str, object] = {"type": "request", "id": rid, "method": "storageStatus",
+                                      "params": {}, "ts": int(time.time() * 1000)}
             with pytest.raises(RemoteError) as info:
                 await c.call_frames(rid, c.build_frames(env))
             assert info.value.code == "internal"
