@@ -44,7 +44,7 @@ class Fetcher:
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
-        self._resolver = Resolver(parse_rules(config.host_resolver_rules),
+        self._resolver = Resolver(parse_rules(config.resolver_rules),
                                   allow_private_addresses=config.allow_private_addresses)
         self._policy = UrlPolicy(config.allowed_hosts,
                                  allow_http_loopback=config.allow_http_loopback,

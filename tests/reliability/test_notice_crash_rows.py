@@ -9,6 +9,7 @@ hash to the row's sha256, round after round of SIGKILL during concurrent adds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import sqlite3
@@ -46,12 +47,10 @@ async def _adds_then_kill(sc: SidecarProcess, rnd: int, rng: random.Random) -> N
 
     async def add(i: int) -> None:
         data = os.urandom(rng.randrange(512, 64 * 1024))
-        try:
+        with contextlib.suppress(RemoteError, TimeoutError):  # only the rows are checked
             await clients[i % CLIENTS].call("addMediaItem", {
                 "id": f"k{rnd}-{i}", "projectId": "p", "name": f"c{i}", "type": "video"},
                 payloads=[data])
-        except (RemoteError, TimeoutError):
-            pass
 
     tasks = [asyncio.create_task(add(i)) for i in range(ADDS)]
     await asyncio.sleep(rng.uniform(0.1, 0.6))
