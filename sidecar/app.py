@@ -57,6 +57,7 @@ async def run(settings: Settings) -> int:
             settings.endpoint or default_endpoint(settings.runtime_dir, settings.transport))
         session_id = uuid.uuid4().hex
         server = Server(settings, transport, handlers, bus, session_id)
+        server.on_drain.append(service.pause_downloads)
         if conn_file is None:
             conn_file = settings.runtime_dir / f"sidecar-{os.getpid()}.json"
         write_connection_file(conn_file, {

@@ -12,7 +12,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import zmq
@@ -90,6 +90,8 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._drain_timeout = settings.drain_timeout
+        # Called once when draining begins (the media service pauses its downloads there).
+        self.on_drain: list[Callable[[], None]] = []
         self._started = time.monotonic()
         self._register_core()
         self._remove_listener = bus.listen(self._on_event)
@@ -107,6 +109,8 @@ class Server:
         if self.state in (State.STARTING, State.SERVING):
             log.info("draining", extra={"in_flight": self.in_flight})
             self.state = State.DRAINING
+            for hook in self.on_drain:
+                hook()
         self._stop.set()
 
     async def serve(self) -> None:

@@ -140,6 +140,8 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
         state.resumable = (total is not None and accept != "none"
                            and (accept == "bytes" or state.validator is not None))
         state.mime = mime
+        if state.learned is not None:
+            state.learned(state.total, state.etag, state.validator, mime)
     state.final_url = target.url
 
     stream = response.extensions.get("network_stream")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -32,6 +33,8 @@ class ResumeState:
     etag: str | None = None
     resumable: bool = False
     mime: str = ""
+    # told (total, etag, validator, mime) whenever a whole body sets them (kept for a resume)
+    learned: Callable[[int | None, str | None, str | None, str], None] | None = None
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:

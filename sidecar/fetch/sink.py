@@ -81,11 +81,23 @@ class Sink:
             self._current = memoryview(block)
         return self._current
 
-    def open(self) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    def open(self, *, append: bool = False) -> None:
+        """Create the file; with ``append`` continue an existing one (a resumed download):
+        its bytes are hashed first and the writes go after them."""
+        cloexec = getattr(os, "O_CLOEXEC", 0)
         try:
-            self._fd = os.open(self.path, flags, 0o644)
+            if append:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | cloexec,
+                                   0o600)
+                self._size = self._hash_existing()
+            else:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | cloexec,
+                                   0o644)
         except OSError as exc:
+            if self._fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = -1
             raise SinkWriteError(exc) from exc
         self._hasher = threading.Thread(target=self._hash_loop, name="fetch-hash", daemon=True)
         self._hasher.start()
@@ -140,6 +152,14 @@ class Sink:
             self.path.unlink()
 
     # -- internals ------------------------------------------------------------------------
+    def _hash_existing(self) -> int:
+        offset = 0
+        while data := os.pread(self._fd, 1024 * 1024, offset):
+            self._hash.update(data)
+            offset += len(data)
+        os.lseek(self._fd, offset, os.SEEK_SET)
+        return offset
+
     def _write(self, view: memoryview) -> None:
         n = len(view)
         try:

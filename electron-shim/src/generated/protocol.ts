@@ -98,6 +98,29 @@ export interface ClientInfo {
   version?: string;
 }
 
+/** One download in progress. */
+export interface DownloadInfo {
+  /** The item's id (it stays urlOnly until the download ends). */
+  id: string;
+  projectId: string;
+  /** Integer. */
+  bytesDone: number;
+  /** Integer. */
+  totalBytes: number | null;
+  /**
+   * Bytes kept from an earlier run (a crash or a quit) that this run continued from.
+   *
+   * Integer.
+   */
+  resumedFromBytes: number;
+  /**
+   * ms since epoch, when this run started
+   *
+   * Integer.
+   */
+  startedAt: number;
+}
+
 /** Limits the server enforces; a client must stay within them. */
 export interface Limits {
   /** Integer. */
@@ -145,9 +168,14 @@ export interface MediaItem {
    * Integer.
    */
   updatedAt: number;
-  status: "saved" | "unsaved" | "urlOnly" | "expired";
+  /** saved · unsaved (bytes held, retry possible) · urlOnly · expired · lost (unsaved, and the held bytes are gone: only adding the bytes again can save it; never retried). */
+  status: "saved" | "unsaved" | "urlOnly" | "expired" | "lost";
   /** True only when the bytes are fsynced in the store. */
   durable: boolean;
+  /** Where the item's bytes are: durable (fsynced in the store), held (kept by the sidecar for a retry), gone (lost; only re-adding them helps), none (never had local bytes: urlOnly, expired). */
+  bytesState: "durable" | "held" | "gone" | "none";
+  /** Where the item's record is: stored (in the database), journalled (the database refused it; in the fallback journal, replayed at the next start) or memory (in memory only: lost if the sidecar stops before storage recovers). */
+  recordState: "stored" | "journalled" | "memory";
   storageError: StorageErrorInfo | null;
   /** Absolute path of the blob when saved, for playback by the app. */
   localPath: string | null;
@@ -161,7 +189,10 @@ export interface ServerInfo {
   version: string;
 }
 
-/** Items by status (the app's badges and 'N unsaved items' banner). */
+/**
+ * Items by status (the app's badges and 'N unsaved items' banner). `unsaved` counts
+ * only items a retry can save; `lost` those whose held bytes are gone.
+ */
 export interface StatusCounts {
   /** Integer. */
   saved: number;
@@ -171,6 +202,8 @@ export interface StatusCounts {
   urlOnly: number;
   /** Integer. */
   expired: number;
+  /** Integer. */
+  lost: number;
   /** Integer. */
   total: number;
 }
@@ -395,6 +428,8 @@ export interface AddMediaItemResult {
   /** False when an identical item with this id existed. */
   created: boolean;
   durable: boolean;
+  /** The item's record reached the database. False: it is only journalled or in memory (see item.recordState). */
+  recorded: boolean;
 }
 
 /**
@@ -458,10 +493,10 @@ export interface ListMediaItemsParams {
   /** @default null */
   type?: "video" | "image" | "audio" | null;
   /**
-   * ≤ 4 items.
+   * ≤ 5 items.
    * @default null
    */
-  status?: ("saved" | "unsaved" | "urlOnly" | "expired")[] | null;
+  status?: ("saved" | "unsaved" | "urlOnly" | "expired" | "lost")[] | null;
   /**
    * 1..128 characters.
    * @default null
@@ -501,7 +536,9 @@ export interface ListMediaItemsResult {
 }
 
 /**
- * Save an `unsaved` item again from the bytes the sidecar holds.
+ * Save an `unsaved` item again from the bytes the sidecar holds. An item with nothing
+ * to retry (any other status, `lost` included) answers `conflict` with
+ * `data = {itemId, status, bytesState}`.
  *
  * Params of `retrySaveItem`: `protocol/schema/retrySaveItem.params.json`.
  */
@@ -646,7 +683,8 @@ export interface DownloadAllUrlOnlyResult {
 }
 
 /**
- * Cancel the running download of an item; its request answers `cancelled`.
+ * Cancel the running download of an item; its request answers `cancelled`; the
+ * partial file is deleted (a later download starts from zero).
  *
  * Params of `cancelDownload`: `protocol/schema/cancelDownload.params.json`.
  */
@@ -668,6 +706,29 @@ export interface CancelDownloadParams {
 export interface CancelDownloadResult {
   id: string;
   cancelled: boolean;
+}
+
+/**
+ * The downloads running now (of one project, or all): for a window that reloaded, or
+ * after a restart that resumed downloads. Their progress comes as downloadProgress.
+ *
+ * Params of `listDownloads`: `protocol/schema/listDownloads.params.json`.
+ */
+export interface ListDownloadsParams {
+  /**
+   * 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`.
+   * @default null
+   */
+  projectId?: string | null;
+}
+
+/**
+ * The downloads in progress, oldest first.
+ *
+ * Result of `listDownloads`: `protocol/schema/listDownloads.result.json`.
+ */
+export interface ListDownloadsResult {
+  downloads: DownloadInfo[];
 }
 
 /**
@@ -705,6 +766,8 @@ export interface FaultResult {
  */
 export interface ItemAdded {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -714,6 +777,8 @@ export interface ItemAdded {
  */
 export interface ItemSaved {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -723,6 +788,8 @@ export interface ItemSaved {
  */
 export interface ItemUnsaved {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
   error: StorageErrorInfo;
 }
 
@@ -733,6 +800,8 @@ export interface ItemUnsaved {
  */
 export interface ItemUrlOnly {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
   error: StorageErrorInfo | null;
 }
 
@@ -743,6 +812,20 @@ export interface ItemUrlOnly {
  */
 export interface ItemExpired {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
+}
+
+/**
+ * The item's held bytes are gone (the sidecar stopped before they were saved, or the
+ * held copy is unreadable): it is now `lost`; only adding its bytes again can save it.
+ *
+ * Data of the `itemLost` event: `protocol/schema/event.itemLost.json`.
+ */
+export interface ItemLost {
+  item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -753,6 +836,8 @@ export interface ItemExpired {
 export interface ItemRemoved {
   id: string;
   projectId: string;
+  /** The project's counts after the removal. */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -770,8 +855,8 @@ export interface DownloadProgress {
   /** Bytes per second over the download so far. */
   rateBps: number;
   final: boolean;
-  /** On the final event only: how the download ended. */
-  outcome: "saved" | "unsaved" | "urlOnly" | "expired" | "failed" | "cancelled" | null;
+  /** On the final event only: how the download ended. `paused`: the sidecar is stopping; the partial file is kept and the download resumes at the next start. */
+  outcome: "saved" | "unsaved" | "urlOnly" | "expired" | "failed" | "cancelled" | "paused" | null;
 }
 
 /**
@@ -868,7 +953,7 @@ export interface Methods {
   removeMediaItem: { params: RemoveMediaItemParams; result: RemoveMediaItemResult };
   /** List one project's items. Pagination is by opaque cursor, stable under inserts. */
   listMediaItems: { params: ListMediaItemsParams; result: ListMediaItemsResult };
-  /** Save an `unsaved` item again from the bytes the sidecar holds. */
+  /** Save an `unsaved` item again from the bytes the sidecar holds. An item with nothing to retry (any other status, `lost` included) answers `conflict` with `data = {itemId, status, bytesState}`. */
   retrySaveItem: { params: RetrySaveItemParams; result: RetrySaveItemResult };
   /** Retry every unsaved item of a project (the 'Retry all' banner). */
   retryAllUnsaved: { params: RetryAllUnsavedParams; result: RetryAllUnsavedResult };
@@ -878,8 +963,10 @@ export interface Methods {
   downloadUrlOnlyItem: { params: DownloadUrlOnlyItemParams; result: DownloadUrlOnlyItemResult };
   /** Download every `urlOnly` item of a project, with bounded concurrency. */
   downloadAllUrlOnly: { params: DownloadAllUrlOnlyParams; result: DownloadAllUrlOnlyResult };
-  /** Cancel the running download of an item; its request answers `cancelled`. */
+  /** Cancel the running download of an item; its request answers `cancelled`; the partial file is deleted (a later download starts from zero). */
   cancelDownload: { params: CancelDownloadParams; result: CancelDownloadResult };
+  /** The downloads running now (of one project, or all): for a window that reloaded, or after a restart that resumed downloads. Their progress comes as downloadProgress. */
+  listDownloads: { params: ListDownloadsParams; result: ListDownloadsResult };
   /** Test-only: make the next `count` store operations `op` fail with `errno`. Served only by a server started with `--enable-test-hooks`. */
   testFault: { params: FaultParams; result: FaultResult };
 }
@@ -901,6 +988,7 @@ export const METHOD_NAMES = [
   "downloadUrlOnlyItem",
   "downloadAllUrlOnly",
   "cancelDownload",
+  "listDownloads",
   "testFault",
 ] as const satisfies readonly (keyof Methods)[];
 
@@ -931,6 +1019,7 @@ export const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[
   downloadUrlOnlyItem: ["not_found", "invalid_params", "conflict", "host_not_allowed", "url_expired", "download_failed", "cancelled"],
   downloadAllUrlOnly: ["invalid_params"],
   cancelDownload: ["not_found", "invalid_params"],
+  listDownloads: ["invalid_params"],
   testFault: ["invalid_params"],
 };
 
@@ -946,6 +1035,8 @@ export interface Events {
   itemUrlOnly: ItemUrlOnly;
   /** The item's URL is gone (400/401/403/404/410); it cannot be downloaded any more. */
   itemExpired: ItemExpired;
+  /** The item's held bytes are gone (the sidecar stopped before they were saved, or the held copy is unreadable): it is now ``lost``; only adding its bytes again can save it. */
+  itemLost: ItemLost;
   /** An item was removed. */
   itemRemoved: ItemRemoved;
   /** Progress of a download: throttled to a few per second, and always a final one. */
@@ -961,6 +1052,7 @@ export const EVENT_NAMES = [
   "itemUnsaved",
   "itemUrlOnly",
   "itemExpired",
+  "itemLost",
   "itemRemoved",
   "downloadProgress",
   "storageStatusChanged",
