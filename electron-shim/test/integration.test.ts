@@ -25,7 +25,7 @@ import { FIXTURES } from "./support/paths";
 import { schemaIndex } from "./support/schema";
 import { sidecarSupervisor } from "./support/sidecar";
 import { wireCheck } from "./support/wire-check";
-import { nextEmit, within } from "./support/wait";
+import { WAIT_MS, nextEmit, within } from "./support/wait";
 
 const CLIP = readFileSync(join(FIXTURES, "clip.webm"));
 const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -33,7 +33,7 @@ const T = { timeout: 90_000 };
 
 async function rejection(p: Promise<unknown>): Promise<SidecarError> {
   try {
-    await p;
+    await within(p, WAIT_MS, "the call's rejection");
   } catch (err) {
     assert.ok(err instanceof SidecarError, `a SidecarError, got ${String(err)}`);
     return err;
