@@ -271,7 +271,9 @@ class Server:
             limits=Limits(
                 max_envelope_bytes=s.max_envelope_bytes, max_frame_bytes=s.max_frame_bytes,
                 max_frames=s.max_frames, max_in_flight=s.max_in_flight_per_client,
+                max_in_flight_server=s.max_in_flight,
                 max_metadata_bytes=s.store.max_metadata_bytes,
+                max_download_bytes=s.fetch.max_bytes,
                 replay_window_ms=s.replay_window_ms),
             features={"testHooks": s.enable_test_hooks,
                       "rollbackOnFailure": s.store.rollback_on_failure,

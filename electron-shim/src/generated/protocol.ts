@@ -121,7 +121,12 @@ export interface DownloadInfo {
   startedAt: number;
 }
 
-/** Limits the server enforces; a client must stay within them. */
+/**
+ * Limits the server enforces; a client must stay within them. `maxInFlight` is per
+ * client (beyond it a request is answered `busy`); `maxInFlightServer` bounds the
+ * requests running at once over all clients (beyond it they wait their turn, never
+ * `busy`); `maxDownloadBytes` is the largest download (`payload_too_large`).
+ */
 export interface Limits {
   /** Integer. */
   maxEnvelopeBytes: number;
@@ -132,7 +137,11 @@ export interface Limits {
   /** Integer. */
   maxInFlight: number;
   /** Integer. */
+  maxInFlightServer: number;
+  /** Integer. */
   maxMetadataBytes: number;
+  /** Integer. */
+  maxDownloadBytes: number;
   /** Integer. */
   replayWindowMs: number;
 }
