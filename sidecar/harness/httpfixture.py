@@ -47,7 +47,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "video/mp4" if status == 200 else "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass  # the client stopped reading (e.g. a body over its download cap)
 
     def _slow(self, name: str) -> None:
         fixture = self.server.fixture

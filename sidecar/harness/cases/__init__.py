@@ -17,6 +17,7 @@ MODULES = (
     "binary",
     "downloads",
     "faults",
+    "contract",
     "shutdown",
 )
 
