@@ -17,6 +17,7 @@ the transport only dials the hop's validated host.
 from __future__ import annotations
 
 import ssl
+import time
 from urllib.parse import urljoin
 
 import httpx
@@ -38,6 +39,9 @@ from sidecar.fetch.urls import Target, UrlPolicy
 EXPIRED_STATUSES = frozenset({400, 401, 403, 404, 410})
 RETRY_STATUSES = frozenset({408, 425, 429})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# A block not yet full is handed to the sink after this long, so a slow download still
+# reports progress (the shim's download calls time out on the lack of it).
+PARTIAL_COMMIT_AFTER = 0.5
 # Every exception class httpx raises derives from one of these.
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
 
@@ -159,6 +163,7 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
     """Content-Length body straight from the socket into the sink's buffer: no copies."""
     stream.set_read_timeout(config.read_timeout)
     remaining = length
+    committed_at = time.monotonic()
     while remaining:
         if dial.aborted:
             raise Transient("aborted")  # turned into Cancelled by run_attempt
@@ -172,12 +177,15 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
                     raise Transient(f"connection closed after {sink.size + n} of "
                                     f"{state.total} bytes")
                 n += k
+                if n < limit and time.monotonic() - committed_at >= PARTIAL_COMMIT_AFTER:
+                    break  # a slow link: hand over what arrived, so progress is reported
         except TimeoutError as exc:
             raise Transient(f"no data for {config.read_timeout} s") from exc
         except OSError as exc:  # ssl.SSLError included
             raise Transient(f"connection error: {exc}") from exc
         finally:
             sink.commit(n)  # what arrived is a valid prefix: kept for the resume
+        committed_at = time.monotonic()
         remaining -= n
 
 

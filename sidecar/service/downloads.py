@@ -162,7 +162,8 @@ class Downloads:
         """The downloads running now (of ``project_id``), oldest first."""
         out = []
         for item_id, run in self._running.items():
-            if run.task.done() or (project_id is not None and run.project_id != project_id):
+            if (run.task.done() or run.progress.ended  # its final event went out
+                    or (project_id is not None and run.project_id != project_id)):
                 continue
             p = run.progress
             out.append(DownloadInfo(id=item_id, project_id=run.project_id,
