@@ -16,6 +16,7 @@ MODULES = (
     "concurrency",
     "binary",
     "downloads",
+    "states",
     "faults",
     "contract",
     "shutdown",
