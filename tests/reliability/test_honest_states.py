@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sidecar.client import Client
+from sidecar.client import Client, RemoteError
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import connect, stop
 from tests.support import mounted_tmpfs, spawn_sidecar
@@ -92,3 +92,45 @@ async def test_url_only_adds_on_a_full_disk_say_they_are_not_recorded(
         stop(sc)
     figures["URL-only adds before the database refused one"] = len(replies)
     figures["record state of the refused one"] = item["recordState"]
+
+
+async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
+        tmp_path: Path, tmpfs: Path, figures: Figures) -> None:
+    """Real ENOSPC: the blob does not fit, the record does; the bytes are held in memory.
+    SIGKILL, restart: the item is ``lost`` (typed), not counted as unsaved, not retryable."""
+    env = {"MEDIA_SIDECAR_AUTO_RETRY": "0"}
+    sc = spawn_sidecar(tmp_path, data_dir=tmpfs / "data", env=env)
+    client = await connect(sc)
+    data = os.urandom(2 * MIB)
+    try:
+        with (tmpfs / "filler").open("wb") as f:  # leave ~1 MiB: rows fit, the blob does not
+            free = os.statvfs(tmpfs).f_bavail * os.statvfs(tmpfs).f_frsize
+            f.write(b"\0" * max(free - MIB, 0))
+        res = await client.call("addMediaItem", {"id": "k1", "projectId": "kill", "name": "k1",
+                                                 "type": "video"}, payloads=[data])
+        item = res["item"]
+        assert (item["status"], item["bytesState"]) == ("unsaved", "held")
+        assert res["recorded"] is True and item["storageError"]["errno"] == "ENOSPC"
+    finally:
+        await client.close()
+    sc.kill()  # SIGKILL: the memory copy is gone
+    (tmpfs / "filler").unlink()
+    sc2 = spawn_sidecar(tmp_path, data_dir=tmpfs / "data", env=env)
+    client = await connect(sc2)
+    try:
+        got = (await client.call("getMediaItem", {"id": "k1"}))["item"]
+        assert (got["status"], got["bytesState"], got["durable"]) == ("lost", "gone", False)
+        counts = (await client.call("listMediaItems", {"projectId": "kill"}))["counts"]
+        assert (counts["unsaved"], counts["lost"]) == (0, 1)
+        with pytest.raises(RemoteError) as err:
+            await client.call("retrySaveItem", {"id": "k1"})
+        assert err.value.code == "conflict"
+        assert err.value.data == {"itemId": "k1", "status": "lost", "bytesState": "gone"}
+        again = await client.call("addMediaItem", {"id": "k1", "projectId": "kill",
+                                                   "name": "k1", "type": "video"},
+                                  payloads=[data])
+        assert again["item"]["status"] == "saved" and again["created"] is False
+    finally:
+        await client.close()
+        stop(sc2)
+    figures["status after SIGKILL"] = got["status"]
