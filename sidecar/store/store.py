@@ -195,6 +195,11 @@ class MediaStore:
             log.info("spilled %d held copies to %s for the next start", moved, self.spill_dir)
         if self._db is not None:
             self._db.close()
+        # Nothing held and nothing journalled: leave no empty spill directory behind.
+        if not self.holding.items_held and not self.journal.ids:
+            for d in (self.holding.dir, self.spill_dir):
+                with contextlib.suppress(OSError):
+                    os.rmdir(d)  # only if empty
 
     def _recover(self) -> None:
         report = self.recovery

@@ -136,3 +136,4 @@ async def test_spilled_copies_live_under_the_data_dir_and_go_once_saved(tmp_path
         assert list(held.iterdir()) == []
     finally:
         await caller.close()
+    assert not held.parent.exists()  # nothing held: no empty spill directory is left behind
