@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHIM := electron-shim
 
-.PHONY: demo test test-python test-shim lint system-deps install shim-install bench soak clean
+.PHONY: demo test test-python test-shim lint system-deps install shim-install bench soak clean \
+	dist dist-test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,8 +39,10 @@ $(SHIM)/node_modules/.installed: $(SHIM)/package.json $(SHIM)/package-lock.json
 shim-install: $(SHIM)/node_modules/.installed
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check protocol sidecar tests bench
+	$(VENV)/bin/ruff check protocol sidecar tests bench packaging
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --platform win32
+	$(VENV)/bin/mypy --platform darwin
 
 test-python: $(STAMP) system-deps shim-install
 	$(VENV)/bin/pytest -q
@@ -52,11 +55,21 @@ test: lint test-python test-shim
 demo: $(STAMP)
 	$(PY) -m sidecar demo
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps shim-install
 	$(PY) bench/run.py
+
+# The self-contained sidecar (PyInstaller --onedir): dist/media-sidecar/media-sidecar.
+dist: $(STAMP)
+	$(PY) packaging/build.py
+
+# Build it, then run the copy under `env -i` with no Python on PATH: --version, serve + the
+# conformance harness, and the shim's Supervisor through add → list → unsaved/retry → stop.
+dist-test: dist shim-install
+	cd $(SHIM) && npm run build:test
+	MEDIA_SIDECAR_DIST=$(CURDIR)/dist/media-sidecar $(VENV)/bin/pytest -q -o addopts="--strict-markers -ra" tests/frozen
 
 soak: $(STAMP) system-deps
 	MEDIA_SIDECAR_SOAK=1 $(VENV)/bin/pytest -q tests/reliability
 
 clean:
-	rm -rf $(VENV) $(SHIM)/node_modules $(SHIM)/dist .demo
+	rm -rf $(VENV) $(SHIM)/node_modules $(SHIM)/dist .demo dist build

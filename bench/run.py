@@ -1,6 +1,6 @@
 """``make bench``: every row of the media-sidecar bench table, each against its limit.
 
-    .venv/bin/python bench/run.py [--quick] [--only rpc,spawn,media] [--no-results-md]
+    .venv/bin/python bench/run.py [--quick] [--only rpc,spawn,frozen,media] [--no-results-md]
 
 Each row is measured against its baseline in the same run, with interleaved repetitions and
 medians (bench/stats.py). The table is printed once, with the machine facts, and written as
@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_media, bench_rpc, bench_spawn
+from bench import bench_frozen, bench_media, bench_playback, bench_rpc, bench_spawn
 from bench.machine import facts
 from bench.table import Row, render
 
@@ -29,7 +29,9 @@ HERE = Path(__file__).resolve().parent
 SUITES: dict[str, Callable[[bool], tuple[list[Row], dict[str, Any]]]] = {
     "rpc": bench_rpc.run,
     "spawn": bench_spawn.run,
+    "frozen": bench_frozen.run,
     "media": bench_media.run,
+    "playback": bench_playback.run,
 }
 
 

@@ -44,6 +44,7 @@ class Limits(Result):
     max_metadata_bytes: int
     max_download_bytes: int
     replay_window_ms: int
+    max_range_bytes: int = Field(description="The largest ``length`` readMediaRange serves.")
 
 
 class HelloResult(Result):

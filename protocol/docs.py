@@ -87,6 +87,8 @@ def _methods(files: Mapping[str, Schema]) -> list[str]:
         notes = []
         if spec.payloads:
             notes.append("Accepts binary payload frames.")
+        if spec.reply_payloads:
+            notes.append("Its reply carries one binary payload frame.")
         if spec.test_only:
             notes.append("Test only: served with `--enable-test-hooks`.")
         doc = " ".join([_one_line(spec.doc), *notes]).strip()

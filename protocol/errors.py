@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     DOWNLOAD_FAILED = "download_failed"
     URL_EXPIRED = "url_expired"
     HOST_NOT_ALLOWED = "host_not_allowed"
+    NO_LOCAL_BYTES = "no_local_bytes"
     CANCELLED = "cancelled"
     BUSY = "busy"
     SHUTTING_DOWN = "shutting_down"
@@ -52,7 +53,8 @@ ERROR_DOCS: dict[ErrorCode, str] = {
     ErrorCode.PATH_NOT_ALLOWED: "A path from the wire is relative, contains `..` or NUL, or lies "
     "outside the allowed roots.",
     ErrorCode.STORAGE_FAILED: "Storage failed transiently and the bytes could not be held for a "
-    "retry; nothing is claimed to be kept.",
+    "retry; nothing is claimed to be kept. From readMediaRange: the bytes could not be read "
+    "(an I/O error); nothing was changed.",
     ErrorCode.STORAGE_BLOCKED: "Storage is blocked (no space, quota, read-only, permission) and "
     "the bytes could not be held; nothing is claimed to be kept.",
     ErrorCode.DOWNLOAD_FAILED: "The download failed after bounded retries (timeout, connection, "
@@ -61,6 +63,8 @@ ERROR_DOCS: dict[ErrorCode, str] = {
     "is now `expired`.",
     ErrorCode.HOST_NOT_ALLOWED: "The URL's scheme, host or resolved address is not allowed; no "
     "request was sent.",
+    ErrorCode.NO_LOCAL_BYTES: "The item has no bytes here to read (urlOnly, expired, or its held "
+    "bytes were lost); `data.status` is its status. Play its `sourceUrl` if it has one.",
     ErrorCode.CANCELLED: "The operation was cancelled (cancelDownload, or shutdown).",
     ErrorCode.BUSY: "Too many requests in flight for this client; retry later.",
     ErrorCode.SHUTTING_DOWN: "The server is draining and accepts no new work.",

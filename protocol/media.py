@@ -40,7 +40,9 @@ class MediaItem(Result):
     project_id: str
     name: str
     type: MediaType
-    mime_type: str | None = None
+    mime_type: str | None = Field(default=None, description="Set for every item that has "
+                                  "bytes: sniffed from them (the client's type is kept only "
+                                  "when it names the same container).")
     size: int | None = None
     sha256: str | None = None
     width: int | None = None
@@ -83,7 +85,10 @@ class AddMediaItemParams(Params):
     project_id: ProjectId
     name: Name
     type: MediaType
-    mime_type: Annotated[str, Field(max_length=255)] | None = None
+    mime_type: Annotated[str, Field(max_length=255)] | None = Field(
+        default=None, description="Optional: the bytes' container decides; a type naming "
+        "another container than the bytes is replaced by the sniffed one, and a type that is "
+        "not a media type is ignored.")
     width: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     height: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     duration: Annotated[float, Field(ge=0)] | None = None
@@ -171,6 +176,60 @@ class ListMediaItemsResult(Result):
     next_cursor: str | None
     counts: StatusCounts = Field(description="Counts by status for the whole project, "
                                  "ignoring filters (the app's 'N unsaved items' banner).")
+
+
+ByteLocation = Literal["file", "memory", "none"]
+MAX_OFFSET = 2**53 - 1  # the largest integer a JavaScript number holds exactly
+
+
+class GetMediaSourceParams(Params):
+    """Where an item's bytes are right now, for playback. ``bytes`` says how to read them:
+    ``file`` (``path`` is a regular file holding exactly the item's bytes: the blob of a
+    saved item, or the spill copy of an unsaved one), ``memory`` (held by the sidecar only:
+    read them with readMediaRange), ``none`` (no local bytes: urlOnly, expired, or held bytes
+    lost; play ``sourceUrl`` if there is one). The answer is a snapshot: an item saved or
+    retried later moves to its blob; readMediaRange always reads from wherever it is."""
+
+    id: ItemId
+    project_id: ProjectId
+
+
+class GetMediaSourceResult(Result):
+    """An item's playback source; size, mimeType and sha256 are null when unknown."""
+
+    id: str
+    project_id: str
+    status: ItemStatus
+    size: int | None
+    mime_type: str | None
+    sha256: str | None
+    path: str | None = Field(description="Absolute path of a regular file holding exactly the "
+                             "item's bytes when ``bytes`` is ``file``, else null.")
+    source_url: str | None
+    bytes: ByteLocation = Field(description="Where the bytes are: a file (``path``), the "
+                                "sidecar's memory (readMediaRange), or nowhere local.")
+
+
+class ReadMediaRangeParams(Params):
+    """Read the bytes ``[offset, offset+length)`` of an item that has local bytes, wherever
+    they are at the moment of the call (blob, spill file or memory). The reply carries
+    exactly one binary payload frame with the bytes. ``length`` is 1..``limits.maxRangeBytes``;
+    ``offset`` must be below the item's size."""
+
+    id: ItemId
+    project_id: ProjectId
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+    length: Annotated[int, Field(ge=1, le=MAX_OFFSET)]
+
+
+class ReadMediaRangeResult(Result):
+    """Which bytes the reply's one payload frame holds: ``length`` is shorter than asked only
+    at the end of the item. ``size`` and ``sha256`` are the whole item's (the ETag)."""
+
+    offset: int
+    length: int
+    size: int
+    sha256: str
 
 
 class RetrySaveItemParams(ItemRef):

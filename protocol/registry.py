@@ -19,6 +19,7 @@ class MethodSpec:
     result: type[Result]
     errors: tuple[ErrorCode, ...]
     payloads: bool = False  # accepts binary payload frames
+    reply_payloads: bool = False  # its reply carries exactly one binary payload frame
     test_only: bool = False
 
     @property
@@ -62,6 +63,10 @@ _METHOD_LIST: tuple[MethodSpec, ...] = (
                (*_ITEM, _E.CONFLICT)),
     MethodSpec("retryAllUnsaved", media.RetryAllUnsavedParams, media.RetryAllUnsavedResult,
                (_E.INVALID_PARAMS,)),
+    MethodSpec("getMediaSource", media.GetMediaSourceParams, media.GetMediaSourceResult,
+               _ITEM),
+    MethodSpec("readMediaRange", media.ReadMediaRangeParams, media.ReadMediaRangeResult,
+               (*_ITEM, _E.NO_LOCAL_BYTES, _E.STORAGE_FAILED), reply_payloads=True),
     MethodSpec("storageStatus", media.StorageStatusParams, media.StorageStatusResult, ()),
     MethodSpec(
         "downloadUrlOnlyItem",

@@ -103,6 +103,7 @@ def build() -> dict[str, dict[str, Any]]:
             "result": result_file,
             "errors": [str(code) for code in spec.errors],
             "payloads": spec.payloads,
+            "replyPayloads": spec.reply_payloads,
             "testOnly": spec.test_only,
             "doc": spec.doc,
         }

@@ -10,7 +10,6 @@ import asyncio
 import gc
 import logging
 import os
-import signal
 import uuid
 
 import zmq
@@ -29,6 +28,7 @@ from sidecar.lifecycle import (
     watch_parent,
     write_connection_file,
 )
+from sidecar.portable.process import on_stop_signals
 from sidecar.server import Server
 from sidecar.service.media import MediaService
 from sidecar.settings import Settings
@@ -71,8 +71,7 @@ async def run(settings: Settings) -> int:
             "dataDir": str(settings.data_dir),
             "startedAt": started_at_ms(),
         })
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, server.request_stop)
+        on_stop_signals(loop, server.request_stop)
         watcher = None
         if settings.watch_parent:
             def parent_gone(why: str) -> None:

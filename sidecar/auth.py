@@ -50,5 +50,6 @@ class Authenticator:
                 break
             seen.popitem(last=False)
 
-    def sign(self, envelope: bytes, payloads: Sequence[bytes | memoryview] = ()) -> bytes:
-        return signing.sign(self._key, envelope, payloads)
+    def sign(self, envelope: bytes, payloads: Sequence[bytes | bytearray | memoryview] = (),
+             digest: bytes | None = None) -> bytes:
+        return signing.sign(self._key, envelope, payloads, digest)

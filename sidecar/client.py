@@ -51,6 +51,19 @@ class ClientClosed(Exception):
     """The client was closed while the request was pending."""
 
 
+class BadReply(Exception):
+    """A reply that breaks the protocol (e.g. the wrong number of payload frames)."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A reply (or error) envelope and the payload frames that came with it (verified: the
+    payloads' lengths and sha256 are part of the server's signature)."""
+
+    message: dict[str, Any]
+    payloads: tuple[bytes, ...] = ()
+
+
 @dataclass(frozen=True)
 class ConnectionInfo:
     endpoint: str
@@ -101,7 +114,7 @@ class Client:
         self._sock.setsockopt(zmq.SNDHWM, 0)
         self._tag = secrets.token_hex(4)
         self._ids = itertools.count(1)
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[str, asyncio.Future[Received]] = {}
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._unmatched: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -170,29 +183,47 @@ class Client:
                    payloads: Sequence[Payload] = (), timeout: float | None = None,
                    ) -> dict[str, Any]:
         """Send a request and wait for its reply; raise RemoteError on an error reply."""
+        result, _ = await self.call_with_payloads(method, params, payloads, timeout)
+        return result
+
+    async def call_with_payloads(self, method: str, params: dict[str, Any] | None = None,
+                                 payloads: Sequence[Payload] = (),
+                                 timeout: float | None = None,
+                                 ) -> tuple[dict[str, Any], tuple[bytes, ...]]:
+        """Like ``call``, and also the reply's payload frames (readMediaRange's bytes)."""
         rid = self.new_id()
         envelope = {"type": "request", "id": rid, "method": method,
                     "params": params or {}, "ts": _now_ms()}
-        return await self.call_frames(rid, self.build_frames(envelope, payloads), timeout)
+        got = await self._exchange(rid, self.build_frames(envelope, payloads), timeout)
+        return _result_of(got.message), got.payloads
+
+    async def read_range(self, project_id: str, item_id: str, offset: int, length: int,
+                         timeout: float | None = None) -> tuple[dict[str, Any], bytes]:
+        """readMediaRange: its result and the bytes of its one payload frame."""
+        result, frames = await self.call_with_payloads(
+            "readMediaRange", {"projectId": project_id, "id": item_id, "offset": offset,
+                               "length": length}, timeout=timeout)
+        if len(frames) != 1 or len(frames[0]) != result.get("length"):
+            raise BadReply(f"readMediaRange replied with {len(frames)} payload frame(s), "
+                           f"not one of {result.get('length')} bytes")
+        return result, frames[0]
 
     async def call_frames(self, rid: str, frames: Sequence[Payload],
                           timeout: float | None = None) -> dict[str, Any]:
         """Send prepared frames whose envelope carries ``rid``; wait for that reply."""
+        return _result_of((await self._exchange(rid, frames, timeout)).message)
+
+    async def _exchange(self, rid: str, frames: Sequence[Payload],
+                        timeout: float | None) -> Received:
         if self._closed:
             raise ClientClosed("client closed")
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         try:
             await self._sock.send_multipart(list(frames), copy=False)
-            reply = await within(fut, timeout if timeout is not None else self.timeout)
+            return await within(fut, timeout if timeout is not None else self.timeout)
         finally:
             self._pending.pop(rid, None)
-        if reply["type"] == "error":
-            err = reply.get("error") or {}
-            raise RemoteError(str(err.get("code")), str(err.get("message")),
-                              err.get("field"), err.get("data"))
-        result: dict[str, Any] = reply["result"]
-        return result
 
     async def send_frames(self, frames: Sequence[Payload]) -> None:
         """Send raw frames (tests, the harness): replies arrive in ``unmatched()``
@@ -273,10 +304,19 @@ class Client:
             rid = msg.get("id")
             fut = self._pending.get(rid) if isinstance(rid, str) else None
             if fut is not None and not fut.done():
-                fut.set_result(msg)
+                fut.set_result(Received(msg, tuple(payloads)))
             else:
                 log.info("reply for no pending request: id=%r", msg.get("id"))
                 self._unmatched.put_nowait(msg)
+
+
+def _result_of(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply["type"] == "error":
+        err = reply.get("error") or {}
+        raise RemoteError(str(err.get("code")), str(err.get("message")),
+                          err.get("field"), err.get("data"))
+    result: dict[str, Any] = reply["result"]
+    return result
 
 
 def _dig(data: dict[str, Any], dotted: str) -> Any:
@@ -312,6 +352,15 @@ class SyncClient:
     def call(self, method: str, params: dict[str, Any] | None = None,
              payloads: Sequence[Payload] = (), timeout: float | None = None) -> dict[str, Any]:
         return self._run(self._client.call(method, params, payloads, timeout))
+
+    def call_with_payloads(self, method: str, params: dict[str, Any] | None = None,
+                           payloads: Sequence[Payload] = (), timeout: float | None = None,
+                           ) -> tuple[dict[str, Any], tuple[bytes, ...]]:
+        return self._run(self._client.call_with_payloads(method, params, payloads, timeout))
+
+    def read_range(self, project_id: str, item_id: str, offset: int, length: int,
+                   ) -> tuple[dict[str, Any], bytes]:
+        return self._run(self._client.read_range(project_id, item_id, offset, length))
 
     def subscribe(self, events: Sequence[str] = (), project_id: str | None = None,
                   ) -> dict[str, Any]:

@@ -49,6 +49,20 @@ class Prebuilt:
         return self.data
 
 
+@dataclass(frozen=True)
+class WithPayload:
+    """A result whose reply carries binary payload frames (readMediaRange's bytes).
+    ``digest`` is their sha256 (concatenated, raw), computed where the bytes were read (a
+    worker thread), so signing the reply never hashes on the event loop."""
+
+    result: Wire
+    payloads: Sequence[bytes | bytearray | memoryview]
+    digest: bytes
+
+    def wire(self) -> dict[str, object]:
+        return self.result.wire()
+
+
 Handler = Callable[[CallContext, Any], Awaitable[Wire]]
 
 

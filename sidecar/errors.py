@@ -89,6 +89,12 @@ class HostNotAllowed(SidecarError):
     code = ErrorCode.HOST_NOT_ALLOWED
 
 
+class NoLocalBytes(SidecarError):
+    """The item has no bytes here (urlOnly, expired, held bytes lost)."""
+
+    code = ErrorCode.NO_LOCAL_BYTES
+
+
 class Cancelled(SidecarError):
     code = ErrorCode.CANCELLED
 

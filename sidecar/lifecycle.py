@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -20,6 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from sidecar.portable.files import owned_by_me
+from sidecar.portable.lock import try_lock
+from sidecar.portable.process import pid_alive
+
 log = logging.getLogger("sidecar.lifecycle")
 
 
@@ -28,8 +31,8 @@ class DataDirInUse(Exception):
 
 
 class DataDirLock:
-    """An exclusive, non-blocking flock on ``<data dir>/.lock``; released when the fd closes
-    (so a SIGKILLed sidecar never leaves a stale lock)."""
+    """An exclusive, non-blocking lock on ``<data dir>/.lock`` (``sidecar.portable.lock``);
+    released when the fd closes (so a SIGKILLed sidecar never leaves a stale lock)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / ".lock"
@@ -38,14 +41,12 @@ class DataDirLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not try_lock(fd):
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise DataDirInUse(
                 f"data dir {self.path.parent} is in use by another media-sidecar "
-                f"(pid {holder}); stop it or choose another --data-dir") from None
+                f"(pid {holder}); stop it or choose another --data-dir")
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -63,7 +64,7 @@ def ensure_private_dir(path: Path) -> None:
     st = path.lstat()
     if not stat.S_ISDIR(st.st_mode):
         raise PermissionError(f"{path} is not a directory (a symlink?)")
-    if st.st_uid != os.getuid():
+    if not owned_by_me(st):
         raise PermissionError(f"{path} is not owned by this user")
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
@@ -92,19 +93,6 @@ def print_ready_line(info: dict[str, object], out: IO[str] | None = None) -> Non
     stream = out or sys.stdout
     stream.write(json.dumps({"event": "ready", **info}, separators=(",", ":")) + "\n")
     stream.flush()
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this pid exists (one we may not signal counts as alive)."""
-    if pid is None or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 async def watch_parent(original_ppid: int, parent_pid: int | None, interval: float,

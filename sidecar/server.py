@@ -12,7 +12,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import zmq
@@ -37,7 +37,7 @@ from protocol.errors import ErrorBody
 from protocol.events import Event
 from sidecar import __version__
 from sidecar.auth import Authenticator
-from sidecar.dispatch import CallContext, Handlers, error_body
+from sidecar.dispatch import CallContext, Handlers, WithPayload, error_body
 from sidecar.errors import (
     Busy,
     Cancelled,
@@ -212,14 +212,22 @@ class Server:
             self._send_error(inbound.identity, req.id, error_body(exc, req.id))
             return
         # Reply(...).model_dump() without the model: the fields are already valid here.
-        self._send(inbound.identity, {"type": "reply", "id": req.id, "result": result.wire(),
-                                      "ts": _now_ms()})
+        envelope = {"type": "reply", "id": req.id, "result": result.wire(), "ts": _now_ms()}
+        if isinstance(result, WithPayload):
+            self._send(inbound.identity, envelope, result.payloads, result.digest)
+        else:
+            self._send(inbound.identity, envelope)
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _send(self, identity: bytes, envelope: dict[str, Any]) -> None:
+    def _send(self, identity: bytes, envelope: dict[str, Any],
+              payloads: Sequence[bytes | bytearray | memoryview] = (),
+              digest: bytes | None = None) -> None:
+        """Sign and send; reply payload frames are signed like request payloads (their
+        lengths and sha256 are in the signed text)."""
         packed = encode(envelope)
-        self._transport.send(identity, self._auth.sign(packed), packed)
+        self._transport.send(identity, self._auth.sign(packed, payloads, digest), packed,
+                             *payloads)
 
     def ping_reply(self, request_id: str) -> dict[str, Any]:
         """The fast path's reply envelope: ``Reply`` of ``PingResult.wire()`` built without
@@ -274,7 +282,7 @@ class Server:
                 max_in_flight_server=s.max_in_flight,
                 max_metadata_bytes=s.store.max_metadata_bytes,
                 max_download_bytes=s.fetch.max_bytes,
-                replay_window_ms=s.replay_window_ms),
+                replay_window_ms=s.replay_window_ms, max_range_bytes=s.range_limit),
             features={"testHooks": s.enable_test_hooks,
                       "rollbackOnFailure": s.store.rollback_on_failure,
                       "downloads": True},

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sidecar.fetch.config import FetchConfig
+from sidecar.portable.files import user_tag
 from sidecar.setting import at_least, setting
 from sidecar.store.config import StoreConfig
 
@@ -34,7 +35,7 @@ def default_runtime_dir() -> Path:
     """Where sockets and connection files live: the user's runtime dir, or, where there is
     none (no XDG_RUNTIME_DIR on Linux, e.g. a service or CI), an owner-only dir in /tmp."""
     if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(tempfile.gettempdir()) / f"media-sidecar-{os.getuid()}"
+        return Path(tempfile.gettempdir()) / f"media-sidecar-{user_tag()}"
     from platformdirs import user_runtime_dir
 
     return Path(user_runtime_dir("media-sidecar", appauthor=False))
@@ -102,6 +103,10 @@ class Settings:
         env="MEDIA_SIDECAR_MAX_FRAME_BYTES", flag="--max-frame-bytes", metavar="BYTES",
         check=at_least(1024)))
     max_frames: int = 64
+    max_range_bytes: int = field(default=4 * 1024 * 1024, metadata=setting(
+        "largest readMediaRange length (hello's limits.maxRangeBytes; never above one frame)",
+        env="MEDIA_SIDECAR_MAX_RANGE_BYTES", flag="--max-range-bytes", metavar="BYTES",
+        check=at_least(1)))
     replay_window_ms: int = 30_000
     drain_timeout: float = field(default=10.0, metadata=setting(
         "seconds shutdown waits for in-flight work before cancelling it",
@@ -116,6 +121,11 @@ class Settings:
         env="MEDIA_SIDECAR_LOG_LEVEL", flag="--log-level", parse=_log_level, metavar="LEVEL"))
     store: StoreConfig = field(default_factory=StoreConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+
+    @property
+    def range_limit(self) -> int:
+        """readMediaRange's largest length: the setting, never above one frame."""
+        return max(1, min(self.max_range_bytes, self.max_frame_bytes))
 
     @property
     def secret_hex_ok(self) -> bool:

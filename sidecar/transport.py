@@ -26,6 +26,8 @@ from typing import cast
 import zmq
 from zmq.backend import Socket as _BackendSocket
 
+from sidecar.portable.process import IPC_AVAILABLE
+
 log = logging.getLogger("sidecar.transport")
 
 # The hot path calls the compiled socket's send/recv/get directly, with int flags: pyzmq's
@@ -42,6 +44,16 @@ _POLLIN = int(zmq.POLLIN)
 OnFrames = Callable[[list[zmq.Frame | bytes]], None]
 
 IPC_PATH_MAX = 107
+ZERO_COPY_BYTES = 64 * 1024  # larger frames are handed to libzmq without a copy
+
+
+def _put(sock: zmq.Socket[bytes], frame: bytes | bytearray | memoryview, flags: int) -> None:
+    """Queue one frame; a large one (a reply payload) without copying it (pyzmq keeps a
+    reference until libzmq has sent it). Payloads are bytes or flat byte views."""
+    if len(frame) < ZERO_COPY_BYTES:
+        _send(sock, frame, flags)
+    else:
+        _send(sock, frame, flags, copy=False)
 SMALL_FRAMES = 3  # identity, signature, envelope: received as bytes
 
 
@@ -139,7 +151,7 @@ class Transport:
         finally:
             self._draining = False
 
-    def send(self, identity: bytes, *frames: bytes | memoryview) -> None:
+    def send(self, identity: bytes, *frames: bytes | bytearray | memoryview) -> None:
         sock = self._sock
         if sock.closed:
             return
@@ -148,8 +160,8 @@ class Transport:
             # with NOBLOCK never fails midway for one peer (it drops the whole message).
             _send(sock, identity, _MORE_NOBLOCK)
             for frame in frames[:-1]:
-                _send(sock, frame, _MORE_NOBLOCK)
-            _send(sock, frames[-1], _NOBLOCK)
+                _put(sock, frame, _MORE_NOBLOCK)
+            _put(sock, frames[-1], _NOBLOCK)
         except zmq.Again:
             pass  # peer at its high-water mark: dropped, as ROUTER would
         except zmq.ZMQError as exc:
@@ -167,7 +179,7 @@ class Transport:
 
 
 def ipc_supported() -> bool:
-    return bool(zmq.has("ipc"))
+    return IPC_AVAILABLE and bool(zmq.has("ipc"))
 
 
 def default_endpoint(runtime_dir: Path, transport: str) -> str:

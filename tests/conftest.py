@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.media_files import make_all
 from tests.support import SidecarProcess, spawn_sidecar
+
+
+@pytest.fixture(scope="session")
+def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Real media files made once per session with ffmpeg (tests/media_files.py), by name."""
+    return make_all(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ if (files.length === 0) {
 // npm test fails, never hangs: every test has a timeout (a test may set a longer one with
 // node:test's `timeout` option), the runner exits when the tests are done even if a handle
 // is left open, and the whole run is killed after RUN_LIMIT_MS.
-const TEST_TIMEOUT_MS = 120_000;
+const TEST_TIMEOUT_MS = 180_000; // hooks without their own timeout (Chromium, ffmpeg set-ups) get this
 const RUN_LIMIT_MS = 20 * 60_000;
 const defaults = [
   "--test-concurrency=1",

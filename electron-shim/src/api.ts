@@ -6,10 +6,20 @@
 
 import { EventEmitter } from "node:events";
 
+import { SidecarError } from "./errors";
 import type * as P from "./protocol";
 
 /** Inline bytes for addMediaItem: one buffer, or several frames concatenated in order. */
 export type InlineBytes = Uint8Array | readonly Uint8Array[];
+
+/** A reply with the binary payload frames that came after its envelope (signed with it). */
+export interface CallReply<K extends P.MethodName> {
+  result: P.ResultOf<K>;
+  payloads: Uint8Array[];
+}
+
+/** readMediaRange's result with its bytes (the reply's payload frame). */
+export type MediaRange = P.ReadMediaRangeResult & { bytes: Uint8Array };
 
 export interface CallOptions {
   /**
@@ -103,6 +113,13 @@ export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventM
     options?: CallOptions,
   ): Promise<P.ResultOf<K>>;
 
+  /** `call`, keeping the binary payload frames of the reply (readMediaRange sends one). */
+  abstract callWithPayloads<K extends P.MethodName>(
+    method: K,
+    params: P.ParamsOf<K>,
+    options?: CallOptions,
+  ): Promise<CallReply<K>>;
+
   ping(options?: CallOptions): Promise<P.PingResult> {
     return this.call("ping", {}, options);
   }
@@ -130,6 +147,25 @@ export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventM
   }
   retryAllUnsaved(params: P.RetryAllUnsavedParams, options?: CallOptions): Promise<P.RetryAllUnsavedResult> {
     return this.call("retryAllUnsaved", params, options);
+  }
+  /** Where an item's bytes are now (file, memory or none), for playback (main process only). */
+  getMediaSource(params: P.GetMediaSourceParams, options?: CallOptions): Promise<P.GetMediaSourceResult> {
+    return this.call("getMediaSource", params, options);
+  }
+  /**
+   * Bytes `[offset, offset+length)` of an item, wherever they are (main process only). The
+   * reply's payload frame is covered by its signature; a reply whose bytes do not match its
+   * `length` rejects with `bad_reply`.
+   */
+  async readMediaRange(params: P.ReadMediaRangeParams, options?: CallOptions): Promise<MediaRange> {
+    const { result, payloads } = await this.callWithPayloads("readMediaRange", params, options);
+    const bytes = payloads.length === 1 ? payloads[0]! : Buffer.concat(payloads);
+    if (bytes.byteLength !== result.length || result.offset !== params.offset || result.length > params.length) {
+      throw new SidecarError("bad_reply", `readMediaRange answered ${bytes.byteLength} bytes for offset ${result.offset}, length ${result.length}`, {
+        method: "readMediaRange",
+      });
+    }
+    return { ...result, bytes };
   }
   storageStatus(options?: CallOptions): Promise<P.StorageStatusResult> {
     return this.call("storageStatus", {}, options);

@@ -14,6 +14,7 @@ import { Dealer } from "zeromq";
 import {
   type ApiEventMap,
   type CallOptions,
+  type CallReply,
   type InlineBytes,
   MediaStoreApi,
   clampInactivityMs,
@@ -75,7 +76,7 @@ export type ClientEventMap = ApiEventMap & {
 
 interface Pending {
   method: P.MethodName;
-  resolve: (result: never) => void;
+  resolve: (reply: CallReply<never>) => void;
   reject: (err: SidecarError) => void;
   /** The total timeout (none for a download call watched for inactivity). */
   timer: NodeJS.Timeout | null;
@@ -147,6 +148,14 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     params: P.ParamsOf<K>,
     options: CallOptions = {},
   ): Promise<P.ResultOf<K>> {
+    return (await this.callWithPayloads(method, params, options)).result;
+  }
+
+  override async callWithPayloads<K extends P.MethodName>(
+    method: K,
+    params: P.ParamsOf<K>,
+    options: CallOptions = {},
+  ): Promise<CallReply<K>> {
     if (method === "hello" && this.helloReply) {
       throw new SidecarError("invalid_request", "hello is performed once, by connect()", { method });
     }
@@ -179,7 +188,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
   private async hello(): Promise<void> {
     const params: P.HelloParams = { protocol: P.PROTOCOL_VERSION };
     if (this.options.clientInfo) params.client = this.options.clientInfo;
-    const result = await this.request("hello", params, { timeoutMs: this.options.helloTimeoutMs ?? 10_000 });
+    const { result } = await this.request("hello", params, { timeoutMs: this.options.helloTimeoutMs ?? 10_000 });
     const major = P.majorOf(result.protocol);
     if (major !== P.majorOf(P.PROTOCOL_VERSION)) {
       throw new SidecarError("version_mismatch", `server speaks protocol ${result.protocol}, client ${P.PROTOCOL_VERSION}`, {
@@ -189,7 +198,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     this.helloReply = result;
   }
 
-  private request<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions): Promise<P.ResultOf<K>> {
+  private request<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions): Promise<CallReply<K>> {
     if (this.closeReason) return Promise.reject(withMethod(this.closeReason, method));
     let frames: Uint8Array[];
     let envelope: Uint8Array;
@@ -217,7 +226,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     const explicitMs = options.timeoutMs ?? this.options.timeoutMs;
     const timeoutMs = explicitMs ?? (watch ? null : defaultTimeoutMs(method, params));
 
-    return new Promise<P.ResultOf<K>>((resolve, reject) => {
+    return new Promise<CallReply<K>>((resolve, reject) => {
       const expire = (why: string): void => {
         const p = this.pending.get(id);
         if (!p) return;
@@ -227,7 +236,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
         reject(new SidecarError("timeout", `${method} ${why}`, { method }));
       };
       const timer = timeoutMs === null ? null : setTimeout(() => expire(`got no reply within ${timeoutMs} ms`), timeoutMs);
-      const pending: Pending = { method, resolve: resolve as (r: never) => void, reject, timer };
+      const pending: Pending = { method, resolve: resolve as (r: CallReply<never>) => void, reject, timer };
       if (watch) {
         const ms = clampInactivityMs(options.inactivityMs);
         const idle: NonNullable<Pending["idle"]> = {
@@ -340,7 +349,8 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     switch (env.type) {
       case "reply":
       case "error":
-        this.settle(env);
+        // The payload frames were covered by the signature verified above, like a request's.
+        this.settle(env, payloads);
         return;
       case "event":
         this.dispatchEvent(env);
@@ -348,7 +358,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
   }
 
-  private settle(env: ReplyEnvelope | ErrorEnvelope): void {
+  private settle(env: ReplyEnvelope | ErrorEnvelope, payloads: Uint8Array[]): void {
     if (env.id === null) {
       // The server could not read an id from one of our messages: no call can be matched.
       const body = (env as ErrorEnvelope).error;
@@ -367,7 +377,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
     clearTimers(p);
     this.pending.delete(env.id);
-    if (env.type === "reply") p.resolve(env.result as never);
+    if (env.type === "reply") p.resolve({ result: env.result as never, payloads });
     else p.reject(SidecarError.fromBody(env.error, p.method));
   }
 

@@ -22,6 +22,8 @@ export const LOCAL_ERROR_CODES = [
   "start_failed",
   /** `restart()` from the renderer while the library is not `dead` (nothing to restart). */
   "not_dead",
+  /** A signed reply whose content contradicts the request (e.g. readMediaRange bytes ≠ length). */
+  "bad_reply",
 ] as const;
 export type LocalErrorCode = (typeof LOCAL_ERROR_CODES)[number];
 

@@ -25,6 +25,60 @@ export const GET_STATE_CHANNEL = `${CHANNEL_PREFIX}state.get`;
 export const RESTART_CHANNEL = `${CHANNEL_PREFIX}state.restart`;
 export const methodChannel = (method: string): string => `${CHANNEL_PREFIX}${method}`;
 
+// ---------------------------------------------------------------- playback URLs (pure)
+
+/** The scheme `serveMedia` registers unless told otherwise. */
+export const DEFAULT_MEDIA_SCHEME = "media-sidecar";
+/** The protocol's id rule (protocol/media.py): 1..128 of `[A-Za-z0-9._:-]`. */
+export const MEDIA_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SCHEME_NAME = /^[a-z][a-z0-9+.-]{0,31}$/;
+
+/** What playbackUrl needs of an item (a `MediaItem` has all of it). */
+export interface PlayableItem {
+  id: string;
+  projectId: string;
+  status: P.ItemStatus;
+  sourceUrl?: string | null;
+}
+
+export interface PlaybackOptions {
+  /** The scheme given to `registerMediaScheme` / `serveMedia` (default `media-sidecar`). */
+  scheme?: string;
+}
+
+/**
+ * `<scheme>://item/<projectId>/<itemId>`, the URL the media handler serves, or null for ids
+ * that no URL can carry (`.` and `..` are path segments every URL parser removes).
+ */
+export function mediaItemUrl(projectId: string, itemId: string, scheme: string = DEFAULT_MEDIA_SCHEME): string | null {
+  if (!SCHEME_NAME.test(scheme)) throw new TypeError(`${JSON.stringify(scheme)} is not a URL scheme name`);
+  for (const id of [projectId, itemId]) {
+    if (typeof id !== "string" || !MEDIA_ID.test(id) || id === "." || id === "..") return null;
+  }
+  return `${scheme}://item/${projectId}/${itemId}`;
+}
+
+/**
+ * The URL to put in `<video src>` / `<img src>` for an item, by status:
+ * - `saved`, `unsaved`: the media scheme (ranges, seeking; an unsaved item plays from the
+ *   bytes the sidecar holds, and keeps playing when it gets saved: same URL, same ETag);
+ * - `urlOnly`: its `sourceUrl` (an https URL: the page plays it from FAL, which the CSP
+ *   allows; the bytes are not local yet). Once downloaded the item is `saved`: ask again;
+ * - `expired`, `lost`: null (no local bytes and nothing to fetch them from here: show the
+ *   item's error instead; a lost item comes back only by adding its bytes again).
+ */
+export function playbackUrl(item: PlayableItem, options: PlaybackOptions = {}): string | null {
+  switch (item.status) {
+    case "saved":
+    case "unsaved":
+      return mediaItemUrl(item.projectId, item.id, options.scheme);
+    case "urlOnly":
+      return typeof item.sourceUrl === "string" && item.sourceUrl.startsWith("https://") ? item.sourceUrl : null;
+    default: // expired, lost (and a status this build does not know)
+      return null;
+  }
+}
+
 /**
  * Every code a renderer may see: the protocol's (`protocol/errors.py`), the shim's own
  * (`LOCAL_ERROR_CODES`), and `ipc_failed` when the IPC call itself failed (no handler in main).
@@ -82,6 +136,8 @@ export interface MediaStore {
   onEvent(name: "*", callback: (data: RendererEvent["data"], event: RendererEvent) => void): () => void;
   /** The sidecar's state now, then on every change; returns the unsubscribe function. */
   onState(callback: (state: SidecarState) => void): () => void;
+  /** The URL for `<video src>` of an item, by status (see `playbackUrl`); pure, no IPC. */
+  playbackUrl(item: PlayableItem): string | null;
 }
 
 /** The renderer-facing method names (the bridge serves exactly these). */
@@ -103,7 +159,9 @@ export const MEDIA_STORE_METHODS = [
 type IpcRendererLike = Pick<IpcRenderer, "invoke" | "on" | "removeListener">;
 
 /** Build the `mediaStore` object over an ipcRenderer (exposeMediaStore does this for you). */
-export function createMediaStore(ipc: IpcRendererLike): MediaStore {
+export function createMediaStore(ipc: IpcRendererLike, options: PlaybackOptions = {}): MediaStore {
+  const scheme = options.scheme ?? DEFAULT_MEDIA_SCHEME;
+  mediaItemUrl("p", "i", scheme); // a bad scheme name fails here, not at the first playback
   const invoke = <T>(method: string, ...args: unknown[]): Promise<Outcome<T>> =>
     ipc.invoke(methodChannel(method), ...args).then(
       (o) => o as Outcome<T>,
@@ -179,6 +237,7 @@ export function createMediaStore(ipc: IpcRendererLike): MediaStore {
         }
       };
     },
+    playbackUrl: (item) => playbackUrl(item, { scheme }),
     onState(callback) {
       if (typeof callback !== "function") throw new TypeError("onState needs a callback");
       if (stateCallbacks.size === 0) ipc.on(STATE_CHANNEL, onIpcState);
@@ -199,10 +258,11 @@ export function createMediaStore(ipc: IpcRendererLike): MediaStore {
 export function exposeMediaStore(
   key = "mediaStore",
   electron?: { contextBridge: Pick<ContextBridge, "exposeInMainWorld">; ipcRenderer: IpcRendererLike },
+  options: PlaybackOptions = {},
 ): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the file's docstring
   const { contextBridge, ipcRenderer } = electron ?? (require("electron") as typeof import("electron"));
-  contextBridge.exposeInMainWorld(key, createMediaStore(ipcRenderer));
+  contextBridge.exposeInMainWorld(key, createMediaStore(ipcRenderer, options));
 }
 
 declare global {

@@ -15,10 +15,20 @@ import { type Logger, silentLogger } from "./logger";
 
 export const SECRET_ENV = "MEDIA_SIDECAR_SECRET";
 
+/**
+ * How the sidecar is started: either a Python interpreter that has the `media-sidecar`
+ * package (`python` + `args`, for development), or the self-contained build of `make dist`
+ * (`command`, for a packaged app: no Python needed). Give one of `python` and `command`.
+ */
 export interface SpawnOptions {
   /** The Python executable (default `python`; a venv's `bin/python` in practice). */
   python?: string;
-  /** Arguments before the shim's own (default `["-m", "sidecar", "serve"]`). */
+  /**
+   * The frozen sidecar binary (`dist/media-sidecar/media-sidecar`, shipped in the app's
+   * resources). Its arguments default to `["serve"]`.
+   */
+  command?: string;
+  /** Arguments before the shim's own (default `["-m", "sidecar", "serve"]`, or `["serve"]` with `command`). */
   args?: readonly string[];
   /** The library directory (`--data-dir`); the platform default when absent. */
   dataDir?: string;
@@ -67,9 +77,17 @@ export interface SidecarProcess {
 
 const STDERR_TAIL = 40;
 
+/** The executable to spawn: `command`, else `python` (default `python`). */
+export function sidecarExecutable(options: Pick<SpawnOptions, "python" | "command">): string {
+  if (options.command !== undefined && options.python !== undefined) {
+    throw new SidecarError("start_failed", "give either `python` (with `args`) or `command` (a frozen sidecar), not both");
+  }
+  return options.command ?? options.python ?? "python";
+}
+
 /** The full argv after the executable. */
 export function sidecarArgs(options: SpawnOptions): string[] {
-  const args = [...(options.args ?? ["-m", "sidecar", "serve"])];
+  const args = [...(options.args ?? (options.command !== undefined ? ["serve"] : ["-m", "sidecar", "serve"]))];
   if (options.dataDir !== undefined) args.push("--data-dir", options.dataDir);
   args.push("--parent-pid", String(options.parentPid ?? process.pid));
   if (options.secretVia === "stdin") args.push("--secret-stdin");
@@ -85,9 +103,9 @@ export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProces
   if (viaStdin) delete env[SECRET_ENV];
   else env[SECRET_ENV] = options.secret;
 
-  const python = options.python ?? "python";
+  const executable = sidecarExecutable(options);
   const args = sidecarArgs(options);
-  const child = spawn(python, args, {
+  const child = spawn(executable, args, {
     cwd: options.cwd,
     env,
     stdio: [viaStdin ? "pipe" : "ignore", "pipe", "pipe"],
@@ -145,7 +163,7 @@ export async function spawnSidecar(options: SpawnOptions): Promise<SidecarProces
     ]);
     switch (first.kind) {
       case "error":
-        throw failed(`could not spawn ${python}: ${first.error.message}`, first.error);
+        throw failed(`could not spawn ${executable}: ${first.error.message}`, first.error);
       case "exit":
         // Let the last stderr lines arrive before quoting them (stdio closes after the exit).
         await Promise.race([stdioClosed, new Promise((r) => setTimeout(r, 1_000))]);

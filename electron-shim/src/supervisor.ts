@@ -9,13 +9,13 @@
 
 import { randomBytes } from "node:crypto";
 
-import { type ApiEventMap, type CallOptions, DEFAULT_TIMEOUT_MS, MediaStoreApi, defaultTimeoutMs, downloadActivity } from "./api";
+import { type ApiEventMap, type CallOptions, type CallReply, DEFAULT_TIMEOUT_MS, MediaStoreApi, defaultTimeoutMs, downloadActivity } from "./api";
 import { type MessageObserver, SidecarClient, type StrayMessage } from "./client";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
 import type * as P from "./protocol";
 import { RestartPolicy, type RestartPolicyOptions } from "./restart-policy";
-import { type ExitInfo, type SidecarProcess, type SpawnOptions, spawnSidecar } from "./spawn";
+import { type ExitInfo, type SidecarProcess, type SpawnOptions, sidecarExecutable, spawnSidecar } from "./spawn";
 
 export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped" | "dead";
 
@@ -89,6 +89,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
 
   constructor(private readonly options: SupervisorOptions = {}) {
     super();
+    sidecarExecutable(options); // `python` or `command`, not both: a mistake to see at once
     this.log = options.logger ?? silentLogger;
     this.secret = options.secret ?? randomBytes(32).toString("hex");
     this.policy = new RestartPolicy(options.restart);
@@ -126,14 +127,18 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   }
 
   override async call<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions = {}): Promise<P.ResultOf<K>> {
+    return (await this.callWithPayloads(method, params, options)).result;
+  }
+
+  override async callWithPayloads<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions = {}): Promise<CallReply<K>> {
     // A download call without an explicit timeout is timed by its inactivity (the client
     // does it); only the wait for a ready sidecar is bounded here.
     const byInactivity = options.timeoutMs === undefined && downloadActivity(method, params) !== null;
     const timeoutMs = options.timeoutMs ?? (byInactivity ? DEFAULT_TIMEOUT_MS : defaultTimeoutMs(method, params));
     const started = Date.now();
     const client = await this.waitForClient(timeoutMs, method);
-    if (byInactivity) return client.call(method, params, options);
-    return client.call(method, params, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
+    if (byInactivity) return client.callWithPayloads(method, params, options);
+    return client.callWithPayloads(method, params, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
   }
 
   /**

@@ -37,6 +37,10 @@ class FakeStore extends MediaStoreApi {
     return this.answer(method, params) as ResultOf<K>;
   }
 
+  override async callWithPayloads<K extends MethodName>(method: K, params: ParamsOf<K>, options: CallOptions = {}): Promise<{ result: ResultOf<K>; payloads: Uint8Array[] }> {
+    return { result: await this.call(method, params, options), payloads: [] };
+  }
+
   push(ev: SidecarEvent): void {
     this.emit("event", ev);
   }

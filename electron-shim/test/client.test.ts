@@ -136,6 +136,29 @@ describe("SidecarClient", () => {
     assert.equal((await rejection(call)).code, "timeout");
   });
 
+  test("reply payload frames are signed like request payloads: readMediaRange hands them over as bytes", async () => {
+    const c = await connect();
+    const ref = { projectId: "p", id: "i" };
+    const result = { offset: 5, length: 5, size: 10, sha256: "a".repeat(64) };
+    peer.handler = (msg, p) => p.replyWithPayloads(msg, result, [Buffer.from("hello")]);
+    const range = await c.readMediaRange({ ...ref, offset: 5, length: 5 });
+    assert.equal(Buffer.from(range.bytes).toString(), "hello");
+    assert.equal(range.size, 10);
+    const raw = await c.callWithPayloads("readMediaRange", { ...ref, offset: 5, length: 5 });
+    assert.deepEqual(raw.payloads.map((b) => Buffer.from(b).toString()), ["hello"]);
+
+    // a frame altered on the way (signed over "hello", "jello" arrives): dropped, never handed out
+    peer.handler = (msg, p) => p.replyWithPayloads(msg, result, [Buffer.from("jello")], [Buffer.from("hello")]);
+    const stray = onceWithin(c, "stray");
+    const altered = c.readMediaRange({ ...ref, offset: 5, length: 5 }, { timeoutMs: 1_000 });
+    assert.equal(((await stray) as [StrayMessage])[0].reason, "bad-signature");
+    assert.equal((await rejection(altered)).code, "timeout");
+
+    // a signed reply whose bytes contradict its length: bad_reply
+    peer.handler = (msg, p) => p.replyWithPayloads(msg, result, [Buffer.from("hell")]);
+    assert.equal((await rejection(c.readMediaRange({ ...ref, offset: 5, length: 5 }))).code, "bad_reply");
+  });
+
   test("close() rejects every pending call with `client_closed`, and later calls at once", async () => {
     const c = await connect();
     const received = nextRequest();

@@ -71,11 +71,34 @@ describe("buildCsp", () => {
 
   test("extra sources are appended without duplicates; broad or malformed ones are refused", () => {
     const dev = buildCsp(DEFAULT_POLICY, { extraSources: { "connect-src": ["ws://localhost:5173", "'self'"] } });
-    assert.deepEqual(directive(dev, "connect-src"), ["'self'", "https://fal.media", "https://*.fal.media", "ws://localhost:5173"]);
+    assert.deepEqual(directive(dev, "connect-src"), ["'self'", "media-sidecar:", "https://fal.media", "https://*.fal.media", "ws://localhost:5173"]);
     assert.throws(() => buildCsp(DEFAULT_POLICY, { extraSources: { "media-src": ["https:"] } }), /every host/);
     assert.throws(() => buildCsp(DEFAULT_POLICY, { extraSources: { "media-src": ["*"] } }), /every host/);
     assert.throws(() => buildCsp(DEFAULT_POLICY, { extraSources: { "media-src": ["a.test; script-src *"] } }), /one source/);
     assert.throws(() => buildCsp(DEFAULT_POLICY, { extraSources: { "script-src": ["'unsafe-eval'"] } }), /unsafeEval/);
+  });
+
+  test("the media scheme: in media-src, img-src and connect-src only; renamed or left out by mediaScheme", () => {
+    assert.equal(DEFAULT_POLICY.mediaScheme, "media-sidecar");
+    for (const name of ["media-src", "img-src", "connect-src"]) assert.ok(directive(csp, name)?.includes("media-sidecar:"), name);
+    for (const name of ["script-src", "style-src", "default-src", "font-src"]) assert.ok(!directive(csp, name)?.includes("media-sidecar:"), name);
+    const renamed = buildCsp(DEFAULT_POLICY, { mediaScheme: "app-media" });
+    assert.ok(directive(renamed, "media-src")?.includes("app-media:") && !renamed.includes("media-sidecar:"));
+    assert.ok(!buildCsp(DEFAULT_POLICY, { mediaScheme: false }).includes("media-sidecar:"));
+    assert.ok(!buildCsp(DEFAULT_POLICY).includes("@media"));
+    for (const bad of ["https", "file", "data", "Bad", "x y"]) {
+      assert.throws(() => buildCsp(DEFAULT_POLICY, { mediaScheme: bad }), /scheme/, bad);
+    }
+  });
+
+  test("the dev preset adds 'unsafe-inline' to script-src (the Vite + React preamble) and nothing broader", () => {
+    const dev = buildCsp(DEFAULT_POLICY, { preset: "dev" });
+    assert.deepEqual(directive(dev, "script-src"), ["'self'", "'unsafe-inline'"]);
+    for (const sources of dev.split("; ").map((p) => p.split(" ").slice(1))) {
+      for (const bad of ["https:", "http:", "*", "'unsafe-eval'"]) assert.ok(!sources.includes(bad), `no ${bad} in ${sources}`);
+    }
+    assert.ok(!directive(csp, "script-src")?.includes("'unsafe-inline'"), "not by default");
+    assert.throws(() => buildCsp(DEFAULT_POLICY, { preset: "prod" }), /no preset/);
   });
 
   test("the meta rendering drops the directives a meta policy cannot carry", () => {

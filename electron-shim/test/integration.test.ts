@@ -163,6 +163,28 @@ describe("every method against the real sidecar", () => {
     assert.equal(err.code, "not_found");
   });
 
+  test("getMediaSource and readMediaRange: where the bytes are, and signed byte ranges of them", T, async () => {
+    const source = await s.getMediaSource({ projectId: project, id: "inline-1" });
+    assert.equal(source.bytes, "file");
+    assert.equal(source.size, CLIP.length);
+    assert.equal(source.sha256, sha256(CLIP));
+    assert.deepEqual(readFileSync(source.path!), CLIP);
+    const range = await s.readMediaRange({ projectId: project, id: "inline-1", offset: 10, length: 100 });
+    assert.deepEqual(Buffer.from(range.bytes), CLIP.subarray(10, 110));
+    assert.equal(range.size, CLIP.length);
+    const tail = await s.readMediaRange({ projectId: project, id: "inline-1", offset: CLIP.length - 5, length: 100 });
+    assert.equal(tail.length, 5);
+    assert.deepEqual(Buffer.from(tail.bytes), CLIP.subarray(CLIP.length - 5));
+    const beyond = await rejection(s.readMediaRange({ projectId: project, id: "inline-1", offset: CLIP.length, length: 1 }));
+    assert.equal(beyond.code, "invalid_params");
+    assert.equal(beyond.field, "params.offset");
+    const remote = await s.getMediaSource({ projectId: project, id: "url-1" });
+    assert.equal(remote.bytes, "none");
+    const none = await rejection(s.readMediaRange({ projectId: project, id: "url-1", offset: 0, length: 1 }));
+    assert.equal(none.code, "no_local_bytes");
+    assert.equal((await rejection(s.getMediaSource({ projectId: "other", id: "inline-1" }))).code, "not_found");
+  });
+
   test("invalid params come back as invalid_params naming the field", T, async () => {
     const err = await rejection(s.call("listMediaItems", { projectId: "bad/id" }));
     assert.equal(err.code, "invalid_params");

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 
 import { SidecarError } from "../src/errors";
-import { SECRET_ENV, parseReadyLine, sidecarArgs, spawnSidecar, stderrLevel } from "../src/spawn";
+import { SECRET_ENV, parseReadyLine, sidecarArgs, sidecarExecutable, spawnSidecar, stderrLevel } from "../src/spawn";
+import { Supervisor } from "../src/supervisor";
 import { REPO_ROOT, tempDir } from "./support/paths";
 import { memoryLogger, pythonExecutable } from "./support/sidecar";
 import { WAIT_MS, within } from "./support/wait";
@@ -38,6 +39,17 @@ describe("spawnSidecar", () => {
     assert.deepEqual(args, ["-m", "sidecar", "serve", "--data-dir", "/d", "--parent-pid", String(process.pid), "--import-root", "/x"]);
     assert.ok(sidecarArgs({ secret: "s", secretVia: "stdin" }).includes("--secret-stdin"));
     assert.ok(!args.join(" ").includes("s3cret"));
+  });
+
+  test("a frozen sidecar: `command` with args defaulting to serve; python and command together refused", () => {
+    assert.deepEqual(sidecarArgs({ secret: "s", command: "/app/media-sidecar", dataDir: "/d" }), ["serve", "--data-dir", "/d", "--parent-pid", String(process.pid)]);
+    assert.deepEqual(sidecarArgs({ secret: "s", command: "/app/media-sidecar", args: ["serve", "--log-level", "debug"] }).slice(0, 3), ["serve", "--log-level", "debug"]);
+    assert.equal(sidecarExecutable({ command: "/app/media-sidecar" }), "/app/media-sidecar");
+    assert.equal(sidecarExecutable({ python: "/venv/bin/python" }), "/venv/bin/python");
+    assert.equal(sidecarExecutable({}), "python");
+    const both = (e: unknown) => e instanceof SidecarError && e.code === "start_failed" && /not both/.test(e.message);
+    assert.throws(() => sidecarExecutable({ python: "python3", command: "/app/media-sidecar" }), both);
+    assert.throws(() => new Supervisor({ python: "python3", command: "/app/media-sidecar" }), both);
   });
 
   test("the real sidecar: ready line parsed, stderr forwarded, secret only in its environment", async () => {

@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 
 from protocol.vectors.catalog import INVALID, VALID, Vector
-from protocol.vectors.samples import ITEM_ID, PROJECT, TS, Json, reply, request
+from protocol.vectors.samples import ITEM_ID, PROJECT, SHA, TS, Json, reply, request
 
 ROOT = Path(__file__).parent
 FOLDERS = ("valid", "invalid", "signed")
@@ -110,6 +110,14 @@ def signed_vectors() -> dict[str, Json]:
         "valid-reply": _signed(
             "a reply signed by the server, checked by the client the same way",
             reply("s1", {"pong": True, "time": TS + 5, "uptimeMs": 42}), [], ok),
+        "valid-reply-with-payload": _signed(
+            "a readMediaRange reply with its one payload frame (bytes 'hello'): reply payloads "
+            "are signed exactly like request payloads",
+            reply("s3", {"offset": 0, "length": 5, "size": 11, "sha256": SHA}), [b"hello"], ok),
+        "reply-payload-tampered": _signed(
+            "a reply signed over the payload 'hello', sent with 'jello'",
+            reply("s3", {"offset": 0, "length": 5, "size": 11, "sha256": SHA}), [b"jello"],
+            unauthorized, sign_payloads=[b"hello"]),
         "wrong-signature": _signed(
             "the last bit of the signature flipped", ping, [], unauthorized, mangle=True),
         "wrong-secret": _signed(

@@ -113,4 +113,5 @@ def batch(attempted: int, saved: int, **rest: Any) -> Json:
 
 LIMITS: Json = {"maxEnvelopeBytes": 1_048_576, "maxFrameBytes": 1_073_741_824, "maxFrames": 64,
                 "maxInFlight": 32, "maxInFlightServer": 64, "maxMetadataBytes": 65_536,
-                "maxDownloadBytes": 8_589_934_592, "replayWindowMs": 30_000}
+                "maxDownloadBytes": 8_589_934_592, "replayWindowMs": 30_000,
+                "maxRangeBytes": 4_194_304}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sidecar.lifecycle import pid_alive
+from sidecar.portable.process import pid_alive
 
 if TYPE_CHECKING:
     from sidecar.client import Client, ConnectionInfo

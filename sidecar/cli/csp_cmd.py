@@ -21,6 +21,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--extra", action="append", default=[], metavar="DIRECTIVE=SOURCE",
                    help="one more source, e.g. connect-src=ws://localhost:5173 (repeatable)")
     p.add_argument("--report-uri", help="where violations are reported (header only)")
+    p.add_argument("--media-scheme", metavar="NAME",
+                   help="the scheme electron-shim's serveMedia answers (default: the policy's, "
+                   "media-sidecar), put in media-src, img-src and connect-src")
+    p.add_argument("--no-media-scheme", action="store_true",
+                   help="leave the media scheme out (the app does not use serveMedia)")
+    p.add_argument("--preset", help="add a preset's sources, e.g. dev (the inline preamble of "
+                   "a Vite + React dev server)")
     p.add_argument("--cross-origin-isolation", action="store_true",
                    help="json: also the COOP/COEP headers")
     p.add_argument("--policy", type=Path, help="another policy file (default: the shipped "
@@ -50,8 +57,14 @@ def run(args: argparse.Namespace) -> int:
         extra.setdefault(name, []).append(source)
     try:
         policy = load_policy(args.policy or POLICY_FILE)
+        if args.no_media_scheme and args.media_scheme:
+            fail("error: --media-scheme and --no-media-scheme contradict each other")
+            return EXIT_USAGE
+        media_scheme: str | bool = (False if args.no_media_scheme
+                                    else args.media_scheme or True)
         opts = CspOptions(embed=args.embed, unsafe_eval=args.unsafe_eval, extra_sources=extra,
-                          report_uri=args.report_uri)
+                          report_uri=args.report_uri, media_scheme=media_scheme,
+                          preset=args.preset)
         if args.format == "header":
             print(build_csp(policy, opts))
         elif args.format == "meta":

@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
 
     from sidecar.cli.render import console
     from sidecar.demo.tour import StepFailed, Tour
+    from sidecar.extras import require
+
+    require("trustme", "the demo's throw-away CA")  # before anything starts
 
     out = console(pipe_width=110)
     tour = Tour(out, simulate=args.simulate, keep=args.keep)

@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Connect to a running server (any implementation of the protocol) and "
         "check it over the wire only: one line per case (PASS/FAIL/SKIP), a summary, exit "
         "status 1 on any failure. The last case shuts the server down (see --keep-server).")
-    where = p.add_mutually_exclusive_group(required=True)
+    where = p.add_mutually_exclusive_group()  # one is needed, except with --list
     where.add_argument("--connection-file", type=Path, help="the server's connection file")
     where.add_argument("--endpoint", help="the server's endpoint (with --secret-file)")
     p.add_argument("--secret-file", type=Path, help="a file holding the secret (--endpoint)")
@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
         for c in select(all_cases(), args.only):
             print(f"{c.name}  {c.doc}")
         return 0
+    if args.connection_file is None and args.endpoint is None:
+        print("media-sidecar harness: one of --connection-file and --endpoint is needed",
+              file=sys.stderr)
+        return 2
     try:
         if args.connection_file is not None:
             target = Target.from_connection_file(args.connection_file)

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "sidecar.cli.harness_cmd",
     "sidecar.cli.session_cmds",
     "sidecar.cli.items_cmds",
+    "sidecar.cli.play_cmds",
     "sidecar.cli.list_cmd",
     "sidecar.cli.repair_cmds",
     "sidecar.cli.watch_cmd",
@@ -24,9 +25,17 @@ COMMAND_MODULES = (
 )
 
 
+def version_line() -> str:
+    from protocol.version import PROTOCOL_VERSION
+    from sidecar import __version__
+
+    return f"media-sidecar {__version__} (protocol {PROTOCOL_VERSION})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="media-sidecar",
                                      description="The media library sidecar and its tools.")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
@@ -34,8 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sidecar.extras import MissingExtra, hint, missing_from
+
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except MissingExtra as exc:
+        print(f"media-sidecar {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        module = missing_from(exc)
+        if module is None:
+            raise
+        print(f"media-sidecar {args.command}: {hint(module, args.command)}", file=sys.stderr)
+        return 2
     return code
 
 

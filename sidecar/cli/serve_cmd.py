@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, original_ppid=original_ppid)
     scrub_secret_from_environ()
     from sidecar.app import run as run_app
+    from sidecar.portable.process import prepare_event_loop
 
+    prepare_event_loop()
     try:
         return asyncio.run(run_app(settings))
     except DataDirInUse as exc:

@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from sidecar.extras import require
+
 HOSTS = ("fal.media", "*.fal.media")
 
 
@@ -122,12 +124,7 @@ class FakeFal:
         self.port = 0
 
     def start(self, workdir: Path) -> None:
-        try:
-            import trustme
-        except ImportError as exc:  # a test dependency: `make demo` installs it
-            raise RuntimeError("the demo needs trustme for its throw-away CA: "
-                               "pip install -e '.[test]' (make demo does)") from exc
-
+        trustme = require("trustme", "the demo's throw-away CA")
         ca = trustme.CA(organization_name="media-sidecar demo CA (throw-away)")
         cert = ca.issue_cert(*HOSTS)
         self.ca_file = workdir / "fake-fal-ca.pem"

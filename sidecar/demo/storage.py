@@ -25,6 +25,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sidecar.portable.process import is_superuser
+
 if TYPE_CHECKING:
     from sidecar.client import Client
 
@@ -184,7 +186,7 @@ def choose_disk(data_dir: Path, *, simulate: bool) -> Disk:
     """A RealDisk when root and mounting works; else a SimulatedDisk saying why."""
     if simulate:
         disk: Disk = SimulatedDisk("asked for with --simulate")
-    elif os.geteuid() != 0:
+    elif not is_superuser():
         disk = SimulatedDisk("not root: mounting a tmpfs needs root")
     elif shutil.which("mount") is None:
         disk = SimulatedDisk("no mount command")

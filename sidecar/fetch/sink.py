@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sidecar.fetch.api import SinkWriteError
+from sidecar.portable.files import FD_FLAGS, NOFOLLOW, WRITE_BEHIND_HINT, drop_written, pread
 
 BLOCK_SIZE = 64 * 1024
 BLOCKS = 16  # how far the hasher may lag behind the writes (1 MiB)
@@ -84,14 +85,13 @@ class Sink:
     def open(self, *, append: bool = False) -> None:
         """Create the file; with ``append`` continue an existing one (a resumed download):
         its bytes are hashed first and the writes go after them."""
-        cloexec = getattr(os, "O_CLOEXEC", 0)
         try:
             if append:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | cloexec,
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW | FD_FLAGS,
                                    0o600)
                 self._size = self._hash_existing()
             else:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | cloexec,
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS,
                                    0o644)
         except OSError as exc:
             if self._fd >= 0:
@@ -154,7 +154,7 @@ class Sink:
     # -- internals ------------------------------------------------------------------------
     def _hash_existing(self) -> int:
         offset = 0
-        while data := os.pread(self._fd, 1024 * 1024, offset):
+        while data := pread(self._fd, 1024 * 1024, offset):
             self._hash.update(data)
             offset += len(data)
         os.lseek(self._fd, offset, os.SEEK_SET)
@@ -191,7 +191,7 @@ class Sink:
 
     def _hash_loop(self) -> None:
         hashed = flushed = 0
-        advise = getattr(os, "posix_fadvise", None) if WRITE_BEHIND else None
+        advise = drop_written if WRITE_BEHIND and WRITE_BEHIND_HINT else None
         while (item := self._todo.get()) is not None:
             if isinstance(item, threading.Event):
                 item.set()
@@ -206,5 +206,5 @@ class Sink:
                 # for it (and drops them from the cache once clean). Advice only: errors and
                 # a truncate racing with it are harmless.
                 with contextlib.suppress(OSError):
-                    advise(self._fd, flushed, hashed - flushed, os.POSIX_FADV_DONTNEED)
+                    advise(self._fd, flushed, hashed - flushed)
                 flushed = hashed

@@ -58,6 +58,7 @@ class Peer:
         self._ids = itertools.count(1)
         self._sent: dict[str, str] = {}  # id → method, for the result schema
         self._replies: dict[str, Json] = {}
+        self._reply_payloads: dict[str, list[bytes]] = {}
         self._anonymous: deque[Json] = deque()  # error replies with id null
         self.events: deque[Json] = deque()
         self.arrivals: list[str] = []  # reply ids in arrival order
@@ -140,11 +141,31 @@ class Peer:
                     self.book.check_error_code(method, msg["error"]["code"])
             except SchemaViolation as exc:
                 raise CaseFailed(str(exc)) from exc
+        self._check_payloads(method, msg, payloads)
         if rid in self.arrivals:
             raise CaseFailed(f"a second reply for request {rid}")
         self._replies[rid] = msg
+        if payloads:
+            self._reply_payloads[rid] = list(payloads)
         self.arrivals.append(rid)
         return True
+
+    def _check_payloads(self, method: str, msg: Json, payloads: Sequence[bytes]) -> None:
+        """A reply of a method whose index entry says ``replyPayloads`` carries exactly one
+        payload frame of ``result.length`` bytes; every other reply and error carries none
+        (their signatures were checked over the frames already)."""
+        spec = self.book.methods.get(method, {})
+        if msg["type"] == "reply" and spec.get("replyPayloads"):
+            if len(payloads) != 1:
+                raise CaseFailed(f"{method} replied with {len(payloads)} payload frames, "
+                                 "not one")
+            length = msg["result"].get("length")
+            if len(payloads[0]) != length:
+                raise CaseFailed(f"{method}'s payload frame has {len(payloads[0])} bytes, "
+                                 f"its result says {length}")
+        elif payloads:
+            raise CaseFailed(f"a {msg['type']} to {method or 'a raw message'} carries "
+                             f"{len(payloads)} payload frame(s)")
 
     def _take_event(self, msg: Json) -> None:
         try:
@@ -172,6 +193,10 @@ class Peer:
         self._until(lambda: rid in self._replies, timeout, f"reply to request {rid}")
         return self._replies.pop(rid)
 
+    def payloads_of(self, rid: str) -> list[bytes]:
+        """The payload frames that came with the reply to ``rid`` (after ``reply``)."""
+        return self._reply_payloads.pop(rid, [])
+
     def anonymous(self, timeout: float | None = None) -> Json:
         """The next error reply with ``id: null`` (a message too broken to carry an id)."""
         self._until(lambda: bool(self._anonymous), timeout, "error reply with id null")
@@ -195,6 +220,17 @@ class Peer:
         if method == "subscribe" and self.last_seq is None:
             self.last_seq = int(result["seq"])
         return result
+
+    def call_payloads(self, method: str, params: Json | None = None, *,
+                      timeout: float | None = None) -> tuple[Json, list[bytes]]:
+        """The result of a request and the payload frames of its reply."""
+        rid = self.send(method, params)
+        msg = self.reply(rid, timeout)
+        frames = self.payloads_of(rid)
+        if msg["type"] == "error":
+            raise ErrorReply(method, msg["error"])
+        result: Json = msg["result"]
+        return result, frames
 
     def error(self, method: str, params: Json | None = None, payloads: Sequence[Payload] = (),
               *, code: str, field: str | None = None, timeout: float | None = None) -> Json:

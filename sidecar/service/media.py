@@ -50,6 +50,7 @@ from sidecar.service.core import ServiceCore, storage_error
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
 from sidecar.service.paths import open_import
+from sidecar.service.playback import Playback
 from sidecar.service.retrier import Retrier
 from sidecar.settings import Settings
 from sidecar.store.blobs import SourceReadError
@@ -93,6 +94,7 @@ class MediaService:
         self.fetcher = fetcher
         self.downloads = Downloads(core, fetcher)
         self.retrier = Retrier(core, self)
+        self.playback = Playback(core)
         core.on_failure = self.retrier.kick
 
     # life cycle -------------------------------------------------------------------------
@@ -138,6 +140,7 @@ class MediaService:
         handlers.add("retrySaveItem", self.retry_save_item)
         handlers.add("retryAllUnsaved", self.retry_all_unsaved)
         handlers.add("storageStatus", self.storage_status)
+        self.playback.register(handlers)
         handlers.add("downloadUrlOnlyItem", self.download_url_only_item)
         handlers.add("downloadAllUrlOnly", self.download_all_url_only)
         handlers.add("cancelDownload", self.cancel_download)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 
 from sidecar.errors import PathNotAllowed
+from sidecar.portable.files import FD_FLAGS
 
 FIELD = "params.sourcePath"
 
@@ -33,7 +34,7 @@ def open_import(raw: str, roots: Sequence[Path]) -> tuple[int, Path]:
         raise PathNotAllowed("sourcePath does not name an existing file", field=FIELD) from None
     if not any(_inside(real, root) for root in roots):
         raise PathNotAllowed("sourcePath is outside the allowed import roots", field=FIELD)
-    flags = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0) | getattr(
+    flags = os.O_RDONLY | FD_FLAGS | getattr(os, "O_NOFOLLOW", 0) | getattr(
         os, "O_NONBLOCK", 0)
     try:
         fd = os.open(real, flags)

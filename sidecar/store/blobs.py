@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from sidecar.portable.files import FD_FLAGS, pread
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 
@@ -91,7 +92,7 @@ class BlobStore:
             offset = 0
             while True:
                 try:
-                    data = os.pread(fd, CHUNK, offset)
+                    data = pread(fd, CHUNK, offset)
                 except OSError as exc:
                     raise SourceReadError(f"cannot read the source: {exc.strerror}",
                                           exc) from exc
@@ -108,7 +109,7 @@ class BlobStore:
     def _write_temp(self, tmp: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         op = "write"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
         except OSError as exc:
             raise classify(exc, "create temp file") from exc
         try:
@@ -127,7 +128,7 @@ class BlobStore:
     def sync_file(self, path: Path) -> None:
         """fsync a file written by someone else (the downloader) before installing it."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDONLY | FD_FLAGS)
         except OSError as exc:
             raise classify(exc, "open download") from exc
         try:

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from sidecar.portable import durable
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 from sidecar.store.query import ListQuery
@@ -113,6 +114,8 @@ class MetadataDB:
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot enable WAL (journal_mode={mode})")
             self._w.execute("PRAGMA synchronous = FULL")
+            for pragma in durable.sqlite_pragmas():  # macOS: fullfsync
+                self._w.execute(pragma)
             self._w.executescript(_SCHEMA)
             self._w.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._r = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sidecar.portable.files import FD_FLAGS
 from sidecar.store.blobs import CHUNK, SHA_RE, SourceReadError
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
@@ -190,7 +191,7 @@ class Holding:
         try:
             ensure_private_dir(self.dir.parent)
             ensure_private_dir(self.dir)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
         except OSError as exc:
             raise classify(exc, "spill") from exc
         try:

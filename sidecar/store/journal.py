@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sidecar.portable.files import FD_FLAGS
 from sidecar.store.classify import classify
 from sidecar.store.osio import OsIO
 from sidecar.store.private import ensure_private_dir, is_private_dir
@@ -36,7 +37,7 @@ class Journal:
         with self._lock:
             try:
                 ensure_private_dir(self.path.parent)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | FD_FLAGS,
                              0o600)
             except OSError as exc:
                 raise classify(exc, "journal append") from exc

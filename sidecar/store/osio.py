@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sidecar.portable import durable
+
 FAULT_OPS = (
     "blobWrite", "blobFsync", "blobRename", "dirFsync", "dbCommit", "spillWrite",
     "journalWrite",
@@ -108,6 +110,8 @@ def fd_path(fd: int) -> str:
     """The path an open descriptor refers to, asked of the kernel."""
     if sys.platform.startswith("linux"):
         return os.readlink(f"/proc/self/fd/{fd}")
+    if sys.platform == "win32":
+        return f"fd:{fd}"
     try:
         import fcntl
 
@@ -139,7 +143,7 @@ class OsIO:
 
     def fsync(self, fd: int, op: str = "blobFsync") -> None:
         self.faults.check(op)
-        os.fsync(fd)
+        durable.fsync_file(fd)
         if self.trace is not None:
             self.trace.add(Call("fsync", op, fd_path(fd)))
 
@@ -151,13 +155,11 @@ class OsIO:
 
     def fsync_dir(self, path: Path, op: str = "dirFsync") -> None:
         self.faults.check(op)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-            if self.trace is not None:
-                self.trace.add(Call("fsyncDir", op, fd_path(fd)))
-        finally:
-            os.close(fd)
+        trace = self.trace
+        if trace is None:
+            durable.fsync_dir(path)
+        else:
+            durable.fsync_dir(path, seen=lambda fd: trace.add(Call("fsyncDir", op, fd_path(fd))))
 
     def commit(self, conn: sqlite3.Connection, what: str) -> None:
         """COMMIT the open transaction on ``conn`` (the database's one durable step)."""

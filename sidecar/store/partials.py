@@ -25,6 +25,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from sidecar.portable.files import FD_FLAGS
 from sidecar.store.osio import OsIO
 from sidecar.store.private import ensure_private_dir, is_private_dir
 
@@ -78,7 +79,7 @@ class Partials:
         fd = -1
         try:
             ensure_private_dir(self.dir)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
             self.io.write_all(fd, json.dumps(asdict(rec), separators=(",", ":")).encode(),
                               op="partialWrite")
             self.io.fsync(fd, op="partialWrite")

@@ -10,6 +10,8 @@ import os
 import stat
 from pathlib import Path
 
+from sidecar.portable.files import is_owner_only, owned_by_me
+
 
 def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (mode 0700, each missing level) or check the existing one; raises
@@ -27,7 +29,7 @@ def ensure_private_dir(path: Path) -> None:
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode):
         raise OSError(errno.EACCES, f"{path} is not a directory (or is a symlink)")
-    if st.st_uid != os.getuid():
+    if not owned_by_me(st):
         raise OSError(errno.EACCES, f"{path} belongs to another user")
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
@@ -39,5 +41,4 @@ def is_private_dir(path: Path) -> bool:
         st = os.lstat(path)
     except OSError:
         return False
-    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
-            and not st.st_mode & 0o077)
+    return stat.S_ISDIR(st.st_mode) and is_owner_only(st)

@@ -22,11 +22,13 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sidecar.portable.files import FD_FLAGS, pread
 from sidecar.store.blobs import CHUNK, BlobStore, SourceReadError
 from sidecar.store.classify import STORAGE_IO_ERROR, StorageError, classify
 from sidecar.store.config import StoreConfig
@@ -36,6 +38,7 @@ from sidecar.store.journal import Journal
 from sidecar.store.locks import KeyedLock
 from sidecar.store.osio import Faults, OsIO
 from sidecar.store.query import ListQuery
+from sidecar.store.reading import RangeReader
 from sidecar.store.records import (
     LOST,
     SAVED,
@@ -47,6 +50,7 @@ from sidecar.store.records import (
     next_rev,
     now_ms,
 )
+from sidecar.store.sniff import HEAD_BYTES, decide
 
 log = logging.getLogger("sidecar.store")
 
@@ -153,6 +157,7 @@ class MediaStore:
         self.holding = Holding(self.spill_dir, config.hold_memory_budget,
                                config.spill_budget, self.io)
         self.journal = Journal(self.spill_dir / "journal.jsonl", self.io)
+        self.reader = RangeReader(self.blobs, self.holding)
         self._sha_locks = KeyedLock()
         self._lock = threading.Lock()
         self._pending: dict[str, ItemRecord] = {}  # records the database does not have yet
@@ -409,7 +414,8 @@ class MediaStore:
         if isinstance(source, Inline):
             if expected_sha256 and expected_sha256 != source.sha256:
                 raise ShaMismatch(source.sha256)
-            rec = rec.evolve(sha256=source.sha256, size=source.size)
+            rec = rec.evolve(sha256=source.sha256, size=source.size,
+                             mime_type=decide(rec.mime_type, _head(source.chunks)))
             chunks = source.chunks
             return self._commit(rec, None, lambda: iter(chunks), lambda: self._hold(
                 rec, chunks, source.sha256, source.size), new=new)
@@ -420,6 +426,7 @@ class MediaStore:
     def _save_file(self, rec: ItemRecord, source: LocalFile, *, new: bool,
                    expected_sha256: str | None) -> SaveOutcome:
         fd = source.fd
+        rec = rec.evolve(mime_type=decide(rec.mime_type, _pread_head(fd)))
         try:
             tmp, sha, size = self.blobs.copy_hashing(fd)
         except StorageError as err:
@@ -437,8 +444,9 @@ class MediaStore:
                                                                verify=True), new=new)
 
     def _save_download(self, rec: ItemRecord, source: Downloaded, *, new: bool) -> SaveOutcome:
-        rec = rec.evolve(sha256=source.sha256, size=source.size)
         path = source.path
+        rec = rec.evolve(sha256=source.sha256, size=source.size,
+                         mime_type=decide(rec.mime_type, _file_head(path)))
 
         def hold() -> Held:
             return self.holding.hold_file(source.sha256, source.size, path, rec.id)
@@ -461,6 +469,8 @@ class MediaStore:
         if sha is None or (held is None and not self.blobs.exists(sha)):
             return self._lost_outcome(rec)
         verify = held is not None and held.data is None  # a spilled copy is checked
+        if rec.mime_type is None:  # recorded before types were sniffed: type it now
+            rec = rec.evolve(mime_type=decide(None, self._head_of(held, sha)))
         try:
             return self._commit(
                 rec, None,
@@ -474,6 +484,13 @@ class MediaStore:
     def _lost_outcome(self, rec: ItemRecord) -> SaveOutcome:
         out = self._bytes_lost(rec)
         return SaveOutcome(out, None, self.persist(out), bytes_lost=True)
+
+    def _head_of(self, held: Held | None, sha: str) -> bytes:
+        if held is not None and (data := held.data) is not None:
+            return data[:HEAD_BYTES]
+        if held is not None and held.path is not None:
+            return _file_head(held.path)
+        return _file_head(self.blobs.path_for(sha))
 
     def _commit(self, rec: ItemRecord, tmp: Path | None,
                 chunks: Callable[[], Iterable[Chunk]] | None,
@@ -613,7 +630,7 @@ class MediaStore:
                 return classify(OSError(code, os.strerror(code)), f"probe ({op})")
         path = self.blobs.temp_path("probe")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
             try:
                 os.write(fd, b"\0" * 512)
                 os.fsync(fd)
@@ -632,17 +649,46 @@ class MediaStore:
     def disk_usage(self) -> tuple[int, int]:
         """(free bytes for us, total bytes) of the data dir's filesystem."""
         try:
-            st = os.statvfs(self.data_dir)
+            usage = shutil.disk_usage(self.data_dir)
         except OSError:
             return 0, 0
-        return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+        return usage.free, usage.total
+
+
+def _head(chunks: Iterable[Chunk]) -> bytes:
+    """The first ``HEAD_BYTES`` of a sequence of chunks (for sniffing the type)."""
+    parts: list[bytes] = []
+    got = 0
+    for chunk in chunks:
+        parts.append(bytes(memoryview(chunk)[:HEAD_BYTES - got]))
+        got += len(parts[-1])
+        if got >= HEAD_BYTES:
+            break
+    return b"".join(parts)
+
+
+def _pread_head(fd: int) -> bytes:
+    try:
+        return pread(fd, HEAD_BYTES, 0)
+    except OSError as exc:
+        raise SourceReadError(f"cannot read the source: {exc.strerror}", exc) from exc
+
+
+def _file_head(path: Path) -> bytes:
+    """The first bytes of a file the store owns; empty when it cannot be read (the save or
+    retry that follows reports the real failure)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(HEAD_BYTES)
+    except OSError:
+        return b""
 
 
 def _fd_chunks(fd: int) -> Iterator[bytes]:
     offset = 0
     while True:
         try:
-            data = os.pread(fd, CHUNK, offset)
+            data = pread(fd, CHUNK, offset)
         except OSError as exc:
             raise SourceReadError(f"cannot read the source: {exc.strerror}", exc) from exc
         if not data:

@@ -50,6 +50,13 @@ CASES: dict[str, tuple[str, Callable[[], object]]] = {
     "headers-isolated": ("m.cspHeaders({crossOriginIsolation: true})",
                          lambda: csp_headers(cross_origin_isolation=True)),
     "headers": ("m.cspHeaders({embed: true})", lambda: csp_headers(CspOptions(embed=True))),
+    "header-dev": ("m.buildCsp(m.DEFAULT_POLICY, {preset: 'dev'})",
+                   lambda: build_csp(load_policy(), CspOptions(preset="dev"))),
+    "header-scheme": ("m.buildCsp(m.DEFAULT_POLICY, {mediaScheme: 'app-media'})",
+                      lambda: build_csp(load_policy(), CspOptions(media_scheme="app-media"))),
+    "header-no-scheme": ("m.buildCsp(m.DEFAULT_POLICY, {mediaScheme: false})",
+                         lambda: build_csp(load_policy(), CspOptions(media_scheme=False))),
+    "meta-dev": ("m.cspMetaTag({preset: 'dev'})", lambda: csp_meta_tag(CspOptions(preset="dev"))),
     "directives-embed": (
         "Object.fromEntries(m.cspDirectives(m.DEFAULT_POLICY, {embed: true}))",
         lambda: csp_directives(load_policy(), CspOptions(embed=True))),

@@ -52,7 +52,8 @@ def test_csp_header_is_the_shims_default_rendering(cli: CliFn, shim: dict[str, o
     r = cli("csp")
     assert r.code == 0
     assert r.out == f"{shim['header']}\n"
-    assert "media-src 'self' blob: data: https://fal.media https://*.fal.media" in r.out
+    assert ("media-src 'self' blob: data: media-sidecar: https://fal.media https://*.fal.media"
+            in r.out)
 
 
 def test_csp_meta_with_embed(cli: CliFn, shim: dict[str, object]) -> None:
@@ -91,8 +92,48 @@ def test_csp_refuses_broad_or_malformed_sources(cli: CliFn, extra: str) -> None:
     assert r.err.startswith("error:")
 
 
+def directive(csp: str, name: str) -> list[str]:
+    return next(d for d in csp.split("; ") if d.split()[0] == name).split()[1:]
+
+
 def test_both_fal_hosts_are_listed_because_neither_matches_the_other() -> None:
-    media = next(d for d in build_csp(load_policy(), CspOptions()).split("; ")
-                 if d.startswith("media-src"))
-    assert media.split()[1:] == ["'self'", "blob:", "data:", "https://fal.media",
-                                 "https://*.fal.media"]
+    media = directive(build_csp(load_policy(), CspOptions()), "media-src")
+    assert media == ["'self'", "blob:", "data:", "media-sidecar:", "https://fal.media",
+                     "https://*.fal.media"]
+
+
+def test_the_media_scheme_plays_and_is_fetchable_by_default(cli: CliFn, shim: dict[str, object]
+                                                            ) -> None:
+    out = cli("csp").out.strip()
+    for name in ("media-src", "img-src", "connect-src"):
+        assert "media-sidecar:" in directive(out, name), name
+    assert "media-sidecar:" not in directive(out, "script-src")
+    renamed = cli("csp", "--media-scheme", "app-media").out.strip()
+    assert renamed == shim["header-scheme"]
+    assert "app-media:" in directive(renamed, "media-src") and "media-sidecar:" not in renamed
+    without = cli("csp", "--no-media-scheme").out.strip()
+    assert without == shim["header-no-scheme"]
+    assert "media-sidecar:" not in without
+
+
+@pytest.mark.parametrize("scheme", ["https", "file", "data", "Bad Scheme", "1abc"])
+def test_a_media_scheme_that_names_more_than_the_handler_is_refused(cli: CliFn, scheme: str
+                                                                     ) -> None:
+    r = cli("csp", "--media-scheme", scheme)
+    assert r.code == 2
+    assert r.err.startswith("error:")
+
+
+def test_the_dev_preset_lets_inline_scripts_run_and_nothing_broader(cli: CliFn,
+                                                                   shim: dict[str, object]
+                                                                   ) -> None:
+    r = cli("csp", "--preset", "dev")
+    assert r.code == 0, r.err
+    assert r.out.strip() == shim["header-dev"]
+    script = directive(r.out.strip(), "script-src")
+    assert script == ["'self'", "'unsafe-inline'"]
+    for sources in (d.split()[1:] for d in r.out.strip().split("; ")):
+        assert "https:" not in sources and "'unsafe-eval'" not in sources and "*" not in sources
+    assert cli("csp", "--format", "meta", "--preset", "dev").out == f"{shim['meta-dev']}\n"
+    unknown = cli("csp", "--preset", "prod")
+    assert unknown.code == 2 and "no preset" in unknown.err

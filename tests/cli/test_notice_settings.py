@@ -31,6 +31,7 @@ from tests.support import ROOT, spawn_sidecar
 CONTRACT: dict[str, tuple[type, str, str, Any]] = {
     "MEDIA_SIDECAR_DATA_DIR": (Settings, "data_dir", "/srv/lib", Path("/srv/lib")),
     "MEDIA_SIDECAR_MAX_FRAME_BYTES": (Settings, "max_frame_bytes", "2048", 2048),
+    "MEDIA_SIDECAR_MAX_RANGE_BYTES": (Settings, "max_range_bytes", "65_536", 65_536),
     "MEDIA_SIDECAR_DRAIN_TIMEOUT": (Settings, "drain_timeout", "2.5", 2.5),
     "MEDIA_SIDECAR_LOG_LEVEL": (Settings, "log_level", "DEBUG", "debug"),
     "MEDIA_SIDECAR_ROLLBACK_ON_FAILURE": (StoreConfig, "rollback_on_failure", "yes", True),

@@ -119,8 +119,34 @@ def _replies_wrongly_signed() -> None:
     from sidecar.auth import Authenticator
     from sidecar.wire import signing
 
-    def sign(self: Authenticator, envelope: bytes, payloads: Any = ()) -> bytes:
-        return signing.sign(b"some other key", envelope, payloads)
+    def sign(self: Authenticator, envelope: bytes, payloads: Any = (),
+             digest: bytes | None = None) -> bytes:
+        return signing.sign(b"some other key", envelope, payloads, digest)
+
+    Authenticator.sign = sign  # type: ignore[method-assign]
+
+
+def _range_off_by_one() -> None:
+    from sidecar.store.reading import Chunk, RangeReader
+    from sidecar.store.records import ItemRecord
+
+    original = RangeReader.read
+
+    def read(self: RangeReader, rec: ItemRecord, offset: int, length: int) -> Chunk:
+        shifted = offset + 1 if offset + 1 < (rec.size or 0) else offset
+        chunk = original(self, rec, shifted, length)
+        return Chunk(offset, chunk.data, chunk.digest)  # the bytes of the next offset
+
+    RangeReader.read = read  # type: ignore[method-assign]
+
+
+def _reply_payload_unsigned() -> None:
+    from sidecar.auth import Authenticator
+    from sidecar.wire import signing
+
+    def sign(self: Authenticator, envelope: bytes, payloads: Any = (),
+             digest: bytes | None = None) -> bytes:
+        return signing.sign(self.key, envelope)  # the payload frames left out
 
     Authenticator.sign = sign  # type: ignore[method-assign]
 
@@ -136,6 +162,8 @@ DEFECTS: dict[str, Callable[[], None]] = {
     "no_version_check": _no_version_check,
     "seq_skips": _seq_skips,
     "replies_wrongly_signed": _replies_wrongly_signed,
+    "range_off_by_one": _range_off_by_one,
+    "reply_payload_unsigned": _reply_payload_unsigned,
 }
 
 # defect → (the harness case that must fail, a phrase of its failure message)
@@ -152,6 +180,8 @@ CAUGHT_BY: dict[str, tuple[str, str]] = {
     "no_version_check": ("session.version_mismatch", "hello succeeded"),
     "seq_skips": ("events.seq_grows_by_one", "must grow by one"),
     "replies_wrongly_signed": ("session.reachable", "wrong signature"),
+    "range_off_by_one": ("playback.range_edges", "the first byte is wrong"),
+    "reply_payload_unsigned": ("playback.range_edges", "wrong signature"),
 }
 
 

@@ -66,6 +66,11 @@ STATEMENTS = {
     "not_ready means hello again": "contract.after_an_oversize_frame_say_hello_again",
     "not_ready before hello": "session.not_ready_before_hello",
     "replay refused": "auth.replayed_message_refused",
+    "readMediaRange: one signed reply payload frame, every edge": "playback.range_edges",
+    "readMediaRange: length over maxRangeBytes, offset past the end": "playback.range_errors",
+    "no local bytes: no_local_bytes with data.status": "playback.url_only_has_no_local_bytes",
+    "another project's item is not_found": "playback.other_project_not_found",
+    "mimeType from the bytes": "playback.mime_type_from_the_bytes",
 }
 
 

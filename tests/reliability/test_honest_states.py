@@ -126,6 +126,12 @@ async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
             await client.call("retrySaveItem", {"id": "k1"})
         assert err.value.code == "conflict"
         assert err.value.data == {"itemId": "k1", "status": "lost", "bytesState": "gone"}
+        # playback: no local bytes, said the typed way (the media scheme answers 410 lost)
+        source = await client.call("getMediaSource", {"id": "k1", "projectId": "kill"})
+        assert (source["status"], source["bytes"], source["path"]) == ("lost", "none", None)
+        with pytest.raises(RemoteError) as err:
+            await client.read_range("kill", "k1", 0, 1024)
+        assert (err.value.code, err.value.data) == ("no_local_bytes", {"status": "lost"})
         again = await client.call("addMediaItem", {"id": "k1", "projectId": "kill",
                                                    "name": "k1", "type": "video"},
                                   payloads=[data])

@@ -20,8 +20,18 @@ BODY = os.urandom(3 * 1024 * 1024 + 11)
 
 
 class Handler(BaseHTTPRequestHandler):
+    # path → (Content-Type, body): media whose server type or extension lies
+    routes: dict[str, tuple[str, bytes]] = {}
+
     def do_GET(self) -> None:
-        if self.path == "/files/ok.mp4":
+        if self.path in self.routes:
+            content_type, body = self.routes[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path == "/files/ok.mp4":
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")
             self.send_header("Content-Length", str(len(BODY)))
@@ -90,3 +100,25 @@ async def test_a_real_410_marks_the_item_expired(real: Caller, server: str) -> N
     item = (await real.call("getMediaItem", id="u1"))["item"]
     assert item["status"] == "expired"
     assert len(real.named("itemExpired")) == 1
+
+
+async def test_downloaded_bytes_are_sniffed_the_server_type_is_only_a_fallback(
+        real: Caller, server: str, media_files: dict[str, bytes]) -> None:
+    Handler.routes.update({
+        "/files/webm-said-mp4.mp4": ("video/mp4", media_files["clip.webm"]),
+        "/files/png-octets.mp4": ("application/octet-stream", media_files["still.png"]),
+        "/files/later.mov": ("video/quicktime", media_files["sound.wav"]),
+    })
+    webm = await real.call("addMediaItem", projectId="p1", name="gen.mp4", type="video",
+                           sourceUrl=f"{server}/files/webm-said-mp4.mp4", download=True)
+    assert webm["item"]["mimeType"] == "video/webm"
+    png = await real.call("addMediaItem", projectId="p1", name="gen.mp4", type="image",
+                          sourceUrl=f"{server}/files/png-octets.mp4", download=True)
+    assert png["item"]["mimeType"] == "image/png"
+    # a urlOnly item downloaded later, with the client's own (wrong) type
+    await real.call("addMediaItem", id="later", projectId="p1", name="later.mov",
+                    type="video", mimeType="video/quicktime",
+                    sourceUrl=f"{server}/files/later.mov")
+    done = await real.call("downloadUrlOnlyItem", id="later", projectId="p1")
+    assert done["item"]["status"] == "saved" and done["item"]["mimeType"] == "audio/wav"
+    # random bytes: nothing to sniff, the server's type stays (the test above)

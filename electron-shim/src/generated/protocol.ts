@@ -30,7 +30,7 @@ export const ERROR_CODES = [
   "conflict",
   /** A path from the wire is relative, contains `..` or NUL, or lies outside the allowed roots. */
   "path_not_allowed",
-  /** Storage failed transiently and the bytes could not be held for a retry; nothing is claimed to be kept. */
+  /** Storage failed transiently and the bytes could not be held for a retry; nothing is claimed to be kept. From readMediaRange: the bytes could not be read (an I/O error); nothing was changed. */
   "storage_failed",
   /** Storage is blocked (no space, quota, read-only, permission) and the bytes could not be held; nothing is claimed to be kept. */
   "storage_blocked",
@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   "url_expired",
   /** The URL's scheme, host or resolved address is not allowed; no request was sent. */
   "host_not_allowed",
+  /** The item has no bytes here to read (urlOnly, expired, or its held bytes were lost); `data.status` is its status. Play its `sourceUrl` if it has one. */
+  "no_local_bytes",
   /** The operation was cancelled (cancelDownload, or shutdown). */
   "cancelled",
   /** Too many requests in flight for this client; retry later. */
@@ -67,6 +69,7 @@ export type ErrorCode =
   | "download_failed"
   | "url_expired"
   | "host_not_allowed"
+  | "no_local_bytes"
   | "cancelled"
   | "busy"
   | "shutting_down"
@@ -144,6 +147,12 @@ export interface Limits {
   maxDownloadBytes: number;
   /** Integer. */
   replayWindowMs: number;
+  /**
+   * The largest `length` readMediaRange serves.
+   *
+   * Integer.
+   */
+  maxRangeBytes: number;
 }
 
 /** One item of a project's media library, as every reply and event shows it. */
@@ -152,6 +161,7 @@ export interface MediaItem {
   projectId: string;
   name: string;
   type: "video" | "image" | "audio";
+  /** Set for every item that has bytes: sniffed from them (the client's type is kept only when it names the same container). */
   mimeType: string | null;
   /** Integer. */
   size: number | null;
@@ -381,6 +391,8 @@ export interface AddMediaItemParams {
   name: string;
   type: "video" | "image" | "audio";
   /**
+   * Optional: the bytes' container decides; a type naming another container than the bytes is replaced by the sniffed one, and a type that is not a media type is ignored.
+   *
    * ≤ 255 characters.
    * @default null
    */
@@ -600,6 +612,78 @@ export interface RetryAllUnsavedResult {
   /** Integer. */
   failed: number;
   itemIds: string[];
+}
+
+/**
+ * Where an item's bytes are right now, for playback. `bytes` says how to read them:
+ * `file` (`path` is a regular file holding exactly the item's bytes: the blob of a
+ * saved item, or the spill copy of an unsaved one), `memory` (held by the sidecar only:
+ * read them with readMediaRange), `none` (no local bytes: urlOnly, expired, or held bytes
+ * lost; play `sourceUrl` if there is one). The answer is a snapshot: an item saved or
+ * retried later moves to its blob; readMediaRange always reads from wherever it is.
+ *
+ * Params of `getMediaSource`: `protocol/schema/getMediaSource.params.json`.
+ */
+export interface GetMediaSourceParams {
+  /** 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`. */
+  id: string;
+  /** 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`. */
+  projectId: string;
+}
+
+/**
+ * An item's playback source; size, mimeType and sha256 are null when unknown.
+ *
+ * Result of `getMediaSource`: `protocol/schema/getMediaSource.result.json`.
+ */
+export interface GetMediaSourceResult {
+  id: string;
+  projectId: string;
+  status: "saved" | "unsaved" | "urlOnly" | "expired" | "lost";
+  /** Integer. */
+  size: number | null;
+  mimeType: string | null;
+  sha256: string | null;
+  /** Absolute path of a regular file holding exactly the item's bytes when `bytes` is `file`, else null. */
+  path: string | null;
+  sourceUrl: string | null;
+  /** Where the bytes are: a file (`path`), the sidecar's memory (readMediaRange), or nowhere local. */
+  bytes: "file" | "memory" | "none";
+}
+
+/**
+ * Read the bytes `[offset, offset+length)` of an item that has local bytes, wherever
+ * they are at the moment of the call (blob, spill file or memory). The reply carries
+ * exactly one binary payload frame with the bytes. `length` is 1..`limits.maxRangeBytes`;
+ * `offset` must be below the item's size.
+ *
+ * Params of `readMediaRange`: `protocol/schema/readMediaRange.params.json`.
+ */
+export interface ReadMediaRangeParams {
+  /** 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`. */
+  id: string;
+  /** 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`. */
+  projectId: string;
+  /** Integer, 0..9007199254740991. */
+  offset: number;
+  /** Integer, 1..9007199254740991. */
+  length: number;
+}
+
+/**
+ * Which bytes the reply's one payload frame holds: `length` is shorter than asked only
+ * at the end of the item. `size` and `sha256` are the whole item's (the ETag).
+ *
+ * Result of `readMediaRange`: `protocol/schema/readMediaRange.result.json`.
+ */
+export interface ReadMediaRangeResult {
+  /** Integer. */
+  offset: number;
+  /** Integer. */
+  length: number;
+  /** Integer. */
+  size: number;
+  sha256: string;
 }
 
 /**
@@ -966,6 +1050,10 @@ export interface Methods {
   retrySaveItem: { params: RetrySaveItemParams; result: RetrySaveItemResult };
   /** Retry every unsaved item of a project (the 'Retry all' banner). */
   retryAllUnsaved: { params: RetryAllUnsavedParams; result: RetryAllUnsavedResult };
+  /** Where an item's bytes are right now, for playback. `bytes` says how to read them: `file` (`path` is a regular file holding exactly the item's bytes: the blob of a saved item, or the spill copy of an unsaved one), `memory` (held by the sidecar only: read them with readMediaRange), `none` (no local bytes: urlOnly, expired, or held bytes lost; play `sourceUrl` if there is one). The answer is a snapshot: an item saved or retried later moves to its blob; readMediaRange always reads from wherever it is. */
+  getMediaSource: { params: GetMediaSourceParams; result: GetMediaSourceResult };
+  /** Read the bytes `[offset, offset+length)` of an item that has local bytes, wherever they are at the moment of the call (blob, spill file or memory). The reply carries exactly one binary payload frame with the bytes. `length` is 1..`limits.maxRangeBytes`; `offset` must be below the item's size. */
+  readMediaRange: { params: ReadMediaRangeParams; result: ReadMediaRangeResult };
   /** Where the store is, whether it is writable, how full it is. */
   storageStatus: { params: StorageStatusParams; result: StorageStatusResult };
   /** Download a `urlOnly` item from its `sourceUrl` and save it. */
@@ -993,6 +1081,8 @@ export const METHOD_NAMES = [
   "listMediaItems",
   "retrySaveItem",
   "retryAllUnsaved",
+  "getMediaSource",
+  "readMediaRange",
   "storageStatus",
   "downloadUrlOnlyItem",
   "downloadAllUrlOnly",
@@ -1024,6 +1114,8 @@ export const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[
   listMediaItems: ["invalid_params"],
   retrySaveItem: ["not_found", "invalid_params", "conflict"],
   retryAllUnsaved: ["invalid_params"],
+  getMediaSource: ["not_found", "invalid_params"],
+  readMediaRange: ["not_found", "invalid_params", "no_local_bytes", "storage_failed"],
   storageStatus: [],
   downloadUrlOnlyItem: ["not_found", "invalid_params", "conflict", "host_not_allowed", "url_expired", "download_failed", "cancelled"],
   downloadAllUrlOnly: ["invalid_params"],

@@ -59,15 +59,23 @@ export class FakePeer {
     }
   }
 
-  /** Send an envelope, signed with `key` (default: the right one). */
-  send(identity: Buffer, envelope: Record<string, unknown>, payloads: Buffer[] = [], key: Buffer = this.key): void {
+  /**
+   * Send an envelope, signed with `key` (default: the right one) over `signedPayloads`
+   * (default: the payloads sent; anything else models frames altered on the way).
+   */
+  send(identity: Buffer, envelope: Record<string, unknown>, payloads: Buffer[] = [], key: Buffer = this.key, signedPayloads: Buffer[] = payloads): void {
     const packed = encode(envelope);
-    const frames = [identity, sign(key, packed, payloads), Buffer.from(packed), ...payloads];
+    const frames = [identity, sign(key, packed, signedPayloads), Buffer.from(packed), ...payloads];
     this.sending = this.sending.then(() => this.socket.send(frames));
   }
 
   reply(msg: Incoming, result: Record<string, unknown>, key?: Buffer): void {
     this.send(msg.identity, { type: "reply", id: msg.envelope.id, result, ts: Date.now() }, [], key);
+  }
+
+  /** A reply carrying binary payload frames after its envelope (readMediaRange). */
+  replyWithPayloads(msg: Incoming, result: Record<string, unknown>, payloads: Buffer[], signedPayloads: Buffer[] = payloads): void {
+    this.send(msg.identity, { type: "reply", id: msg.envelope.id, result, ts: Date.now() }, payloads, this.key, signedPayloads);
   }
 
   error(msg: Incoming, code: string, message: string, field: string | null = null): void {

@@ -19,6 +19,8 @@ export interface TestServer {
   port: number;
   /** Register a handler for a path (any host). */
   route(path: string, handler: Route): void;
+  /** Register a handler for every path of one host (checked before the path routes). */
+  routeHost(host: string, handler: Route): void;
   /** Resolves with the next JSON body POSTed to /results. */
   waitForResults(): Promise<unknown>;
   /** The self-signed certificate (PEM), to trust it as a CA (the sidecar's MEDIA_SIDECAR_CA_FILE). */
@@ -42,6 +44,7 @@ export function makeCertificate(hosts: readonly string[]): { key: Buffer; cert: 
 
 export async function startServer(hosts: readonly string[]): Promise<TestServer> {
   const routes = new Map<string, Route>();
+  const hostRoutes = new Map<string, Route>();
   const requests: string[] = [];
   let resultWaiters: ((body: unknown) => void)[] = [];
   const certificate = makeCertificate(hosts);
@@ -60,7 +63,7 @@ export async function startServer(hosts: readonly string[]): Promise<TestServer>
       });
       return;
     }
-    const handler = routes.get(url.pathname);
+    const handler = hostRoutes.get(url.hostname) ?? routes.get(url.pathname);
     if (!handler) {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
       return;
@@ -72,6 +75,7 @@ export async function startServer(hosts: readonly string[]): Promise<TestServer>
     port: (server.address() as AddressInfo).port,
     certFile: certificate.certFile,
     route: (path, handler) => void routes.set(path, handler),
+    routeHost: (host, handler) => void hostRoutes.set(host, handler),
     waitForResults: () => new Promise((resolve) => resultWaiters.push(resolve)),
     requests,
     close: () =>

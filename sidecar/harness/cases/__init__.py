@@ -15,6 +15,7 @@ MODULES = (
     "events",
     "concurrency",
     "binary",
+    "playback",
     "downloads",
     "states",
     "faults",

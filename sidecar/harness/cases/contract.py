@@ -60,14 +60,18 @@ def hmac_key_is_utf8(ctx: Context) -> None:
 @case("contract.hello_announces_every_bound")
 def hello_announces_bounds(ctx: Context) -> None:
     """hello's limits name the per-client bound (maxInFlight), the server-wide bound
-    (maxInFlightServer, at least as large) and the download cap (maxDownloadBytes)."""
+    (maxInFlightServer, at least as large), the download cap (maxDownloadBytes) and the
+    largest readMediaRange (maxRangeBytes, never above one frame)."""
     limits = ctx.limits
     for key in ("maxInFlight", "maxInFlightServer", "maxDownloadBytes", "maxMetadataBytes",
-                "maxEnvelopeBytes", "maxFrameBytes", "maxFrames", "replayWindowMs"):
+                "maxEnvelopeBytes", "maxFrameBytes", "maxFrames", "replayWindowMs",
+                "maxRangeBytes"):
         check(isinstance(limits.get(key), int) and limits[key] > 0,
               f"limits.{key} is {limits.get(key)!r}")
     check(limits["maxInFlightServer"] >= limits["maxInFlight"],
           "maxInFlightServer is smaller than maxInFlight")
+    check(limits["maxRangeBytes"] <= limits["maxFrameBytes"],
+          "maxRangeBytes is larger than maxFrameBytes")
 
 
 @case("contract.server_bound_queues_never_busy")
