@@ -31,13 +31,18 @@ class ServerInfo(Result):
 
 
 class Limits(Result):
-    """Limits the server enforces; a client must stay within them."""
+    """Limits the server enforces; a client must stay within them. ``maxInFlight`` is per
+    client (beyond it a request is answered ``busy``); ``maxInFlightServer`` bounds the
+    requests running at once over all clients (beyond it they wait their turn, never
+    ``busy``); ``maxDownloadBytes`` is the largest download (``payload_too_large``)."""
 
     max_envelope_bytes: int
     max_frame_bytes: int
     max_frames: int
     max_in_flight: int
+    max_in_flight_server: int
     max_metadata_bytes: int
+    max_download_bytes: int
     replay_window_ms: int
     max_range_bytes: int = Field(description="The largest ``length`` readMediaRange serves.")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from protocol.base import Params, Result
 from protocol.media import BatchSummary, ItemRef, MediaItem, ProjectId
 
@@ -28,7 +30,8 @@ class DownloadAllUrlOnlyResult(BatchSummary):
 
 
 class CancelDownloadParams(ItemRef):
-    """Cancel the running download of an item; its request answers ``cancelled``."""
+    """Cancel the running download of an item; its request answers ``cancelled``; the
+    partial file is deleted (a later download starts from zero)."""
 
 
 class CancelDownloadResult(Result):
@@ -36,3 +39,28 @@ class CancelDownloadResult(Result):
 
     id: str
     cancelled: bool
+
+
+class ListDownloadsParams(Params):
+    """The downloads running now (of one project, or all): for a window that reloaded, or
+    after a restart that resumed downloads. Their progress comes as downloadProgress."""
+
+    project_id: ProjectId | None = None
+
+
+class DownloadInfo(Result):
+    """One download in progress."""
+
+    id: str = Field(description="The item's id (it stays urlOnly until the download ends).")
+    project_id: str
+    bytes_done: int
+    total_bytes: int | None = None
+    resumed_from_bytes: int = Field(default=0, description="Bytes kept from an earlier run "
+                                    "(a crash or a quit) that this run continued from.")
+    started_at: int = Field(description="ms since epoch, when this run started")
+
+
+class ListDownloadsResult(Result):
+    """The downloads in progress, oldest first."""
+
+    downloads: list[DownloadInfo]

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from protocol.base import Result
-from protocol.media import MediaItem, StorageErrorInfo
+from protocol.media import MediaItem, StatusCounts, StorageErrorInfo
 
 
 class Event(Result):
@@ -22,6 +22,8 @@ class Event(Result):
 
 class _ItemEvent(Event):
     item: MediaItem
+    counts: StatusCounts | None = Field(default=None, description="The item's project's "
+                                        "counts after the change (the banner needs no list).")
 
     def project(self) -> str | None:
         return self.item.project_id
@@ -53,6 +55,13 @@ class ItemUrlOnly(_ItemEvent):
     error: StorageErrorInfo | None = None
 
 
+class ItemLost(_ItemEvent):
+    """The item's held bytes are gone (the sidecar stopped before they were saved, or the
+    held copy is unreadable): it is now ``lost``; only adding its bytes again can save it."""
+
+    name = "itemLost"
+
+
 class ItemExpired(_ItemEvent):
     """The item's URL is gone (400/401/403/404/410); it cannot be downloaded any more."""
 
@@ -65,12 +74,15 @@ class ItemRemoved(Event):
     name = "itemRemoved"
     id: str
     project_id: str
+    counts: StatusCounts | None = Field(default=None, description="The project's counts "
+                                        "after the removal.")
 
     def project(self) -> str | None:
         return self.project_id
 
 
-DownloadOutcome = Literal["saved", "unsaved", "urlOnly", "expired", "failed", "cancelled"]
+DownloadOutcome = Literal["saved", "unsaved", "urlOnly", "expired", "failed", "cancelled",
+                          "paused"]
 
 
 class DownloadProgress(Event):
@@ -84,7 +96,9 @@ class DownloadProgress(Event):
     rate_bps: float = Field(description="Bytes per second over the download so far.")
     final: bool = False
     outcome: DownloadOutcome | None = Field(default=None, description="On the final event "
-                                            "only: how the download ended.")
+                                            "only: how the download ended. ``paused``: the "
+                                            "sidecar is stopping; the partial file is kept and "
+                                            "the download resumes at the next start.")
 
     def project(self) -> str | None:
         return self.project_id
@@ -106,6 +120,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ItemUnsaved,
     ItemUrlOnly,
     ItemExpired,
+    ItemLost,
     ItemRemoved,
     DownloadProgress,
     StorageStatusChanged,

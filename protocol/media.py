@@ -9,8 +9,10 @@ from pydantic import Field
 from protocol.base import Params, Result
 
 MediaType = Literal["video", "image", "audio"]
-ItemStatus = Literal["saved", "unsaved", "urlOnly", "expired"]
-ITEM_STATUSES: tuple[ItemStatus, ...] = ("saved", "unsaved", "urlOnly", "expired")
+ItemStatus = Literal["saved", "unsaved", "urlOnly", "expired", "lost"]
+ITEM_STATUSES: tuple[ItemStatus, ...] = ("saved", "unsaved", "urlOnly", "expired", "lost")
+BytesState = Literal["durable", "held", "gone", "none"]
+RecordState = Literal["stored", "journalled", "memory"]
 ErrorType = Literal["StorageBlocked", "StorageTransient", "StorageIOError", "UrlExpired",
                     "DownloadFailed"]
 
@@ -51,8 +53,18 @@ class MediaItem(Result):
     folder_ids: list[str] = Field(default_factory=list)
     created_at: int = Field(description="ms since epoch")
     updated_at: int = Field(description="ms since epoch")
-    status: ItemStatus
+    status: ItemStatus = Field(description="saved · unsaved (bytes held, retry possible) · "
+                               "urlOnly · expired · lost (unsaved, and the held bytes are gone: "
+                               "only adding the bytes again can save it; never retried).")
     durable: bool = Field(description="True only when the bytes are fsynced in the store.")
+    bytes_state: BytesState = Field(description="Where the item's bytes are: durable (fsynced "
+                                    "in the store), held (kept by the sidecar for a retry), "
+                                    "gone (lost; only re-adding them helps), none (never had "
+                                    "local bytes: urlOnly, expired).")
+    record_state: RecordState = Field(
+        default="stored", description="Where the item's record is: stored (in the database), "
+        "journalled (the database refused it; in the fallback journal, replayed at the next "
+        "start) or memory (in memory only: lost if the sidecar stops before storage recovers).")
     storage_error: StorageErrorInfo | None = None
     local_path: str | None = Field(default=None, description="Absolute path of the blob when "
                                    "saved, for playback by the app.")
@@ -95,6 +107,8 @@ class AddMediaItemResult(Result):
     item: MediaItem
     created: bool = Field(description="False when an identical item with this id existed.")
     durable: bool
+    recorded: bool = Field(default=True, description="The item's record reached the database. "
+                           "False: it is only journalled or in memory (see item.recordState).")
 
 
 class ItemRef(Params):
@@ -134,7 +148,7 @@ class ListMediaItemsParams(Params):
 
     project_id: ProjectId
     type: MediaType | None = None
-    status: Annotated[list[ItemStatus], Field(max_length=4)] | None = None
+    status: Annotated[list[ItemStatus], Field(max_length=5)] | None = None
     folder_id: FolderId | None = None
     text: Annotated[str, Field(max_length=256)] | None = None
     sort: SortKey = "createdAt"
@@ -144,12 +158,14 @@ class ListMediaItemsParams(Params):
 
 
 class StatusCounts(Result):
-    """Items by status (the app's badges and 'N unsaved items' banner)."""
+    """Items by status (the app's badges and 'N unsaved items' banner). ``unsaved`` counts
+    only items a retry can save; ``lost`` those whose held bytes are gone."""
 
     saved: int = 0
     unsaved: int = 0
     url_only: int = 0
     expired: int = 0
+    lost: int = 0
     total: int = 0
 
 
@@ -217,7 +233,9 @@ class ReadMediaRangeResult(Result):
 
 
 class RetrySaveItemParams(ItemRef):
-    """Save an ``unsaved`` item again from the bytes the sidecar holds."""
+    """Save an ``unsaved`` item again from the bytes the sidecar holds. An item with nothing
+    to retry (any other status, ``lost`` included) answers ``conflict`` with
+    ``data = {itemId, status, bytesState}``."""
 
 
 class RetrySaveItemResult(Result):

@@ -79,6 +79,8 @@ _METHOD_LIST: tuple[MethodSpec, ...] = (
                downloads.DownloadAllUrlOnlyResult, (_E.INVALID_PARAMS,)),
     MethodSpec("cancelDownload", downloads.CancelDownloadParams, downloads.CancelDownloadResult,
                _ITEM),
+    MethodSpec("listDownloads", downloads.ListDownloadsParams, downloads.ListDownloadsResult,
+               (_E.INVALID_PARAMS,)),
     MethodSpec("testFault", media.FaultParams, media.FaultResult, (_E.INVALID_PARAMS,),
                test_only=True),
 )

@@ -76,6 +76,7 @@ async def run(settings: Settings) -> int:
         log.info("connection bound", extra={"max_connections": max_conns,
                                             "fd_limit": fd_soft, "fd_hard_limit": fd_hard,
                                             "hello_timeout_s": settings.hello_timeout})
+        server.on_drain.append(service.pause_downloads)
         if conn_file is None:
             conn_file = settings.runtime_dir / f"sidecar-{os.getpid()}.json"
         write_connection_file(conn_file, {

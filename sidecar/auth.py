@@ -54,7 +54,9 @@ class Authenticator:
         seen = self._seen
         while seen:
             expiry = next(iter(seen.values()))
-            if expiry > now and len(seen) < self._max_seen:
+            # ``>=``: a message is fresh up to and including ts + window, and ts may lie a
+            # window ahead of ``now`` when it was first seen: keep it through now + 2 windows.
+            if expiry >= now and len(seen) < self._max_seen:
                 break
             seen.popitem(last=False)
 

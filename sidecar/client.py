@@ -83,6 +83,19 @@ class ConnectionInfo:
                    data_dir=raw.get("dataDir"), started_at=raw.get("startedAt"), path=p)
 
 
+async def within(aw: Awaitable[T], timeout: float) -> T:
+    """``await aw`` for at most ``timeout`` seconds (TimeoutError after).
+
+    Not ``asyncio.wait_for``: on Python 3.11 it returns the result when a cancellation
+    arrives in the same loop turn as that result, so the caller's cancel (Ctrl-C under
+    ``asyncio.run``) is lost and ``watch`` keeps running. Awaiting in the caller's own task
+    under ``asyncio.timeout`` lets the cancellation through; an event that arrived with it
+    stays in its queue.
+    """
+    async with asyncio.timeout(timeout):
+        return await aw
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -208,7 +221,7 @@ class Client:
         self._pending[rid] = fut
         try:
             await self._sock.send_multipart(list(frames), copy=False)
-            return await asyncio.wait_for(fut, timeout if timeout is not None else self.timeout)
+            return await within(fut, timeout if timeout is not None else self.timeout)
         finally:
             self._pending.pop(rid, None)
 
@@ -238,7 +251,7 @@ class Client:
     # -- events and stray replies ----------------------------------------------------------
 
     async def next_event(self, timeout: float | None = None) -> dict[str, Any]:
-        return await asyncio.wait_for(self._events.get(), timeout or self.timeout)
+        return await within(self._events.get(), timeout or self.timeout)
 
     async def wait_event(self, name: str, timeout: float | None = None,
                          **match: Any) -> dict[str, Any]:
@@ -262,7 +275,7 @@ class Client:
 
     async def unmatched(self, timeout: float | None = None) -> dict[str, Any]:
         """The next reply no call was waiting for (e.g. an error with ``id: null``)."""
-        return await asyncio.wait_for(self._unmatched.get(), timeout or self.timeout)
+        return await within(self._unmatched.get(), timeout or self.timeout)
 
     async def _read_loop(self) -> None:
         while True:

@@ -154,6 +154,8 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._drain_timeout = settings.drain_timeout
+        # Called once when draining begins (the media service pauses its downloads there).
+        self.on_drain: list[Callable[[], None]] = []
         self._started = time.monotonic()
         self._register_core()
         self._remove_listener = bus.listen(self._on_event)
@@ -171,6 +173,8 @@ class Server:
         if self.state in (State.STARTING, State.SERVING):
             log.info("draining", extra={"in_flight": self.in_flight})
             self.state = State.DRAINING
+            for hook in self.on_drain:
+                hook()
         self._stop.set()
 
     async def serve(self) -> None:
@@ -416,7 +420,9 @@ class Server:
             limits=Limits(
                 max_envelope_bytes=s.max_envelope_bytes, max_frame_bytes=s.max_frame_bytes,
                 max_frames=s.max_frames, max_in_flight=s.max_in_flight_per_client,
+                max_in_flight_server=s.max_in_flight,
                 max_metadata_bytes=s.store.max_metadata_bytes,
+                max_download_bytes=s.fetch.max_bytes,
                 replay_window_ms=s.replay_window_ms, max_range_bytes=s.range_limit),
             features={"testHooks": s.enable_test_hooks,
                       "rollbackOnFailure": s.store.rollback_on_failure,

@@ -1,6 +1,8 @@
 """Settings: read once at start-up into a frozen object and passed down.
 
-Precedence: command-line options, then environment (MEDIA_SIDECAR_*), then defaults.
+Precedence: command-line options, then environment (MEDIA_SIDECAR_*), then defaults. Each
+setting is declared beside its field (``sidecar.setting``): variable, flag, meaning; the
+README and ``serve --help`` tables are generated from those declarations.
 The secret never comes from the command line: stdin (``--secret-stdin``, what the shim
 uses), environment (MEDIA_SIDECAR_SECRET), or generated. A secret given by environment is
 removed from ``os.environ`` once read, so children do not inherit it, but it stays in the
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from sidecar.fetch.config import FetchConfig
 from sidecar.portable.files import user_tag
+from sidecar.setting import at_least, setting
 from sidecar.store.config import StoreConfig
 
 SECRET_ENV = "MEDIA_SIDECAR_SECRET"  # noqa: S105 (a variable name, not a secret)
@@ -41,34 +44,119 @@ def default_runtime_dir() -> Path:
     return Path(user_runtime_dir("media-sidecar", appauthor=False))
 
 
+def _abs_path(text: str) -> Path:
+    if not text.strip():
+        raise ValueError("expected a path")
+    return Path(text.strip()).expanduser().resolve()
+
+
+def _abs_path_as_given(text: str) -> Path:
+    """Absolute, but no link resolved: a file the sidecar creates there must be checked (and
+    refused when it is a symlink), not followed (sidecar.lifecycle)."""
+    if not text.strip():
+        raise ValueError("expected a path")
+    return Path(os.path.abspath(Path(text.strip()).expanduser()))
+
+
+def _event_loop(text: str) -> str:
+    choice = text.strip()
+    if choice not in ("asyncio", "uvloop"):
+        raise ValueError("expected asyncio or uvloop")
+    return choice
+
+
+def _transport(text: str) -> str:
+    if text.strip() not in ("ipc", "tcp"):
+        raise ValueError("expected ipc or tcp")
+    return text.strip()
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path
-    secret: bytes = field(repr=False)
-    endpoint: str | None = None  # None: ipc in the runtime dir, tcp://127.0.0.1:0 if no ipc
-    transport: str = "ipc"  # "ipc" | "tcp" (used when endpoint is None)
-    connection_file: Path | None = None
-    runtime_dir: Path = field(default_factory=default_runtime_dir)
-    parent_pid: int | None = None
+    data_dir: Path = field(metadata=setting(
+        "the library directory (database, blobs, spill)", env="MEDIA_SIDECAR_DATA_DIR",
+        flag="--data-dir", parse=_abs_path, metavar="DIR",
+        default_doc="platformdirs user data dir"))
+    secret: bytes = field(repr=False, metadata=setting(
+        "the shared secret (its UTF-8 bytes are the HMAC key); scrubbed from the environment "
+        "once read; --secret-stdin reads it from stdin's first line instead",
+        env=SECRET_ENV, flag="--secret-stdin", default_doc="generated", read=False))
+    endpoint: str | None = field(default=None, metadata=setting(
+        "bind here (tcp://127.0.0.1:0, ipc:///path) instead of the default endpoint",
+        flag="--endpoint", metavar="URL", default_doc="ipc in the runtime dir"))
+    transport: str = field(default="ipc", metadata=setting(
+        "the default endpoint's kind when --endpoint is not given (ipc or tcp)",
+        flag="--transport", parse=_transport, metavar="ipc|tcp"))
+    connection_file: Path | None = field(default=None, metadata=setting(
+        "where to write the connection file", flag="--connection-file", parse=_abs_path_as_given,
+        metavar="PATH", default_doc="<runtime dir>/sidecar-<pid>.json"))
+    runtime_dir: Path = field(default_factory=default_runtime_dir, metadata=setting(
+        "owner-only directory for the socket and the connection file", flag="--runtime-dir",
+        parse=_abs_path, metavar="DIR",
+        default_doc="$XDG_RUNTIME_DIR/media-sidecar, else /tmp/media-sidecar-<uid>"))
+    parent_pid: int | None = field(default=None, metadata=setting(
+        "exit when this process dies", flag="--parent-pid", metavar="PID",
+        default_doc="the parent at start"))
     # our parent's pid when the process started (the launcher); -1: unknown
     original_ppid: int = -1
-    watch_parent: bool = True
+    watch_parent: bool = field(default=True, metadata=setting(
+        "standalone use: do not exit when the parent dies", flag="--no-parent-watch",
+        flag_value=False, default_doc="watch the parent"))
     parent_poll_interval: float = 0.25
     max_in_flight: int = 64
     max_in_flight_per_client: int = 32
     max_envelope_bytes: int = 1024 * 1024
-    max_frame_bytes: int = 1024 * 1024 * 1024
+    max_frame_bytes: int = field(default=1024 * 1024 * 1024, metadata=setting(
+        "largest frame accepted; a bigger one makes libzmq drop the connection",
+        env="MEDIA_SIDECAR_MAX_FRAME_BYTES", flag="--max-frame-bytes", metavar="BYTES",
+        check=at_least(1024)))
     max_frames: int = 64
-    max_range_bytes: int = 4 * 1024 * 1024  # readMediaRange's largest length (capped by frames)
+    max_range_bytes: int = field(default=4 * 1024 * 1024, metadata=setting(
+        "largest readMediaRange length (hello's limits.maxRangeBytes; never above one frame)",
+        env="MEDIA_SIDECAR_MAX_RANGE_BYTES", flag="--max-range-bytes", metavar="BYTES",
+        check=at_least(1)))
     replay_window_ms: int = 30_000
-    # hostile input (docs/PROTOCOL.md "What is promised against hostile input")
-    max_unverified_bytes: int = 1024 * 1024 * 1024  # payload bytes hashing, not yet verified
-    event_budget_bytes: int = 8 * 1024 * 1024  # per subscriber, not yet taken by the peer
-    max_connections: int = 4096  # also bounded by the fd limit (sidecar.connections)
-    hello_timeout: float = 10.0  # seconds a connection may stay without a hello
-    drain_timeout: float = 10.0
+    # hostile input (docs/PROTOCOL.md "The wire: what is promised against hostile input")
+    max_unverified_bytes: int = field(default=1024 * 1024 * 1024, metadata=setting(
+        "payload bytes being hashed and not yet verified, over all clients (beyond: busy)",
+        env="MEDIA_SIDECAR_MAX_UNVERIFIED_BYTES", flag="--max-unverified-bytes",
+        metavar="BYTES", check=at_least(1)))
+    event_budget_bytes: int = field(default=8 * 1024 * 1024, metadata=setting(
+        "event bytes a subscriber may leave unread before events are dropped (seq gap)",
+        env="MEDIA_SIDECAR_EVENT_BUDGET_BYTES", flag="--event-budget-bytes", metavar="BYTES",
+        check=at_least(1)))
+    max_connections: int = field(default=4096, metadata=setting(
+        "connections held at once (also bounded by the fd limit); strangers dropped first",
+        env="MEDIA_SIDECAR_MAX_CONNECTIONS", flag="--max-connections", metavar="N",
+        check=at_least(1)))
+    hello_timeout: float = field(default=10.0, metadata=setting(
+        "seconds a connection may stay without a successful hello before it is closed",
+        env="MEDIA_SIDECAR_HELLO_TIMEOUT", flag="--hello-timeout", metavar="S",
+        check=at_least(0.1)))
+    drain_timeout: float = field(default=10.0, metadata=setting(
+        "seconds shutdown waits for in-flight work before cancelling it",
+        env="MEDIA_SIDECAR_DRAIN_TIMEOUT", flag="--drain-timeout", metavar="S",
+        check=at_least(0)))
     linger_ms: int = 200
-    enable_test_hooks: bool = False
+    enable_test_hooks: bool = field(default=False, metadata=setting(
+        "serve the test-only testFault method (never in production)",
+        flag="--enable-test-hooks"))
+    log_level: str = field(default="info", metadata=setting(
+        "log level of the stderr log (debug, info, warning, error)",
+        env="MEDIA_SIDECAR_LOG_LEVEL", flag="--log-level", parse=_log_level, metavar="LEVEL"))
+    event_loop: str = field(default="asyncio", metadata=setting(
+        "the event loop that serves: asyncio's own, or uvloop if installed (sidecar.loop)",
+        env="MEDIA_SIDECAR_EVENT_LOOP", parse=_event_loop, metavar="asyncio|uvloop"))
     store: StoreConfig = field(default_factory=StoreConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
@@ -80,30 +168,6 @@ class Settings:
     @property
     def secret_hex_ok(self) -> bool:
         return len(self.secret) >= 16
-
-
-_WIRE_ENV: dict[str, tuple[str, type]] = {
-    "MEDIA_SIDECAR_MAX_UNVERIFIED_BYTES": ("max_unverified_bytes", int),
-    "MEDIA_SIDECAR_EVENT_BUDGET_BYTES": ("event_budget_bytes", int),
-    "MEDIA_SIDECAR_MAX_CONNECTIONS": ("max_connections", int),
-    "MEDIA_SIDECAR_HELLO_TIMEOUT": ("hello_timeout", float),
-}
-
-
-def wire_overrides(env: Mapping[str, str]) -> dict[str, object]:
-    """The wire bounds set by environment (positive numbers only)."""
-    out: dict[str, object] = {}
-    for name, (attr, kind) in _WIRE_ENV.items():
-        text = env.get(name, "").strip()
-        if text:
-            try:
-                value = kind(text)
-            except ValueError as exc:
-                raise SystemExit(f"media-sidecar: {name}={text!r} is not a number") from exc
-            if value <= 0:
-                raise SystemExit(f"media-sidecar: {name} must be positive")
-            out[attr] = value
-    return out
 
 
 def secret_from(env: Mapping[str, str], stdin_line: str | None) -> bytes:

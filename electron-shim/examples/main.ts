@@ -21,7 +21,7 @@ const sidecar = new Supervisor({
   logger: console,
 });
 registerBridge(ipcMain, sidecar); // window.mediaStore's calls, events and state
-attachToApp(app, sidecar); // shutdown → SIGTERM → SIGKILL before the app quits
+attachToApp(app, sidecar); // shutdown → SIGTERM → SIGKILL, then app.exit()
 sidecar.on("dead", (err) => console.error("media library unavailable:", err.message));
 
 let win: BrowserWindow | null = null;

@@ -19,6 +19,25 @@ if (files.length === 0) {
   console.error(`no test files in ${dir} (run \`npm run pretest\` first)`);
   process.exit(1);
 }
-// Every test has a timeout: its own when it sets one, else this default (a hung test fails).
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=180000", "--test-reporter=spec", ...flags, ...files], { stdio: "inherit", cwd: root });
+// npm test fails, never hangs: every test has a timeout (a test may set a longer one with
+// node:test's `timeout` option), the runner exits when the tests are done even if a handle
+// is left open, and the whole run is killed after RUN_LIMIT_MS.
+const TEST_TIMEOUT_MS = 180_000; // hooks without their own timeout (Chromium, ffmpeg set-ups) get this
+const RUN_LIMIT_MS = 20 * 60_000;
+const defaults = [
+  "--test-concurrency=1",
+  "--test-reporter=spec",
+  "--test-force-exit",
+  ...(flags.some((f) => f.startsWith("--test-timeout")) ? [] : [`--test-timeout=${TEST_TIMEOUT_MS}`]),
+];
+const r = spawnSync(process.execPath, ["--test", ...defaults, ...flags, ...files], {
+  stdio: "inherit",
+  cwd: root,
+  timeout: RUN_LIMIT_MS,
+  killSignal: "SIGKILL",
+});
+if (r.error !== undefined || r.signal !== null) {
+  console.error(`node --test did not finish: ${r.error?.message ?? `killed by ${r.signal}`} (limit ${RUN_LIMIT_MS / 60_000} min)`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

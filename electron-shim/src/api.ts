@@ -22,8 +22,20 @@ export interface CallReply<K extends P.MethodName> {
 export type MediaRange = P.ReadMediaRangeResult & { bytes: Uint8Array };
 
 export interface CallOptions {
-  /** Reject with `timeout` when no reply came within this many ms (per-method default). */
+  /**
+   * Reject with `timeout` when no reply came within this many ms. Download calls have no total
+   * timeout unless one is given here: they time out on inactivity instead (`inactivityMs`).
+   */
   timeoutMs?: number;
+  /**
+   * Download calls (addMediaItem with `download: true`, downloadUrlOnlyItem,
+   * downloadAllUrlOnly): reject with `timeout` when no `downloadProgress` (or item event) of the
+   * call's download came for this many ms. Default `DOWNLOAD_INACTIVITY_MS`, clamped to
+   * `MIN_INACTIVITY_MS`..`MAX_INACTIVITY_MS`. Needs the client to be subscribed to
+   * downloadProgress (the Supervisor subscribes to every event by default); otherwise the
+   * call falls back to `LONG_TIMEOUT_MS` in total.
+   */
+  inactivityMs?: number;
   /** Binary payload frames (only methods that accept them). */
   payloads?: InlineBytes;
 }
@@ -31,6 +43,10 @@ export interface CallOptions {
 /** Default timeouts: long for methods that move bytes, short for the rest. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const LONG_TIMEOUT_MS = 15 * 60_000;
+/** A download call with no progress for this long is given up (`timeout`). */
+export const DOWNLOAD_INACTIVITY_MS = 60_000;
+export const MIN_INACTIVITY_MS = 1_000;
+export const MAX_INACTIVITY_MS = 30 * 60_000;
 const LONG_METHODS: ReadonlySet<P.MethodName> = new Set<P.MethodName>([
   "addMediaItem",
   "retrySaveItem",
@@ -46,6 +62,39 @@ export function defaultTimeoutMs(method: P.MethodName, params: unknown): number 
     return drain + 5_000;
   }
   return DEFAULT_TIMEOUT_MS;
+}
+
+export function clampInactivityMs(ms: number | undefined): number {
+  const value = ms === undefined || !Number.isFinite(ms) ? DOWNLOAD_INACTIVITY_MS : ms;
+  return Math.min(MAX_INACTIVITY_MS, Math.max(MIN_INACTIVITY_MS, value));
+}
+
+/**
+ * For a download call: which events show that its download is alive (a `downloadProgress`
+ * or an item event of its item; of its project when the sidecar chooses the id or the call
+ * downloads a whole project). `null` for every other call.
+ */
+export function downloadActivity(method: P.MethodName, params: unknown): ((event: P.SidecarEvent) => boolean) | null {
+  const p = (params ?? {}) as { id?: string | null; projectId?: string | null; download?: boolean };
+  let id: string | null = null;
+  let project: string | null = null;
+  if (method === "addMediaItem") {
+    if (p.download !== true) return null;
+    id = p.id ?? null;
+    project = p.projectId ?? null;
+  } else if (method === "downloadUrlOnlyItem") {
+    id = p.id ?? null;
+  } else if (method === "downloadAllUrlOnly") {
+    project = p.projectId ?? null;
+  } else {
+    return null;
+  }
+  return (event) => {
+    const data = event.data as { id?: string; projectId?: string; item?: { id: string; projectId: string } };
+    const eventId = data.item?.id ?? data.id;
+    const eventProject = data.item?.projectId ?? data.projectId;
+    return id !== null ? eventId === id : eventProject === project;
+  };
 }
 
 /** The listener signatures of the emitters (`client.on("itemSaved", ...)` etc.). */
@@ -129,6 +178,10 @@ export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventM
   }
   cancelDownload(params: P.CancelDownloadParams, options?: CallOptions): Promise<P.CancelDownloadResult> {
     return this.call("cancelDownload", params, options);
+  }
+  /** The downloads in progress (after a window reload, or a restart that resumed them). */
+  listDownloads(params: P.ListDownloadsParams = {}, options?: CallOptions): Promise<P.ListDownloadsResult> {
+    return this.call("listDownloads", params, options);
   }
   /** Test-only (`--enable-test-hooks`): make store operations fail. */
   testFault(params: P.FaultParams, options?: CallOptions): Promise<P.FaultResult> {

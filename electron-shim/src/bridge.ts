@@ -7,12 +7,13 @@
 
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from "electron";
 
-import type { MediaStoreApi } from "./api";
+import { MAX_INACTIVITY_MS, MIN_INACTIVITY_MS, type CallOptions, type MediaStoreApi, downloadActivity } from "./api";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
 import {
   GET_STATE_CHANNEL,
   MEDIA_STORE_METHODS,
+  RESTART_CHANNEL,
   type MediaStoreError,
   type Outcome,
   STATE_CHANNEL,
@@ -43,8 +44,11 @@ export interface BridgeOptions {
   allowSender?: (event: IpcMainInvokeEvent) => boolean;
 }
 
-/** Anything with the protocol methods and events: a `Supervisor` or a `SidecarClient`. */
-export type BridgeTarget = MediaStoreApi<any> & { state?: SidecarState }; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * Anything with the protocol methods and events: a `Supervisor` or a `SidecarClient`. With
+ * `start` (a Supervisor) the renderer may restart a `dead` library.
+ */
+export type BridgeTarget = MediaStoreApi<any> & { state?: SidecarState; start?: () => Promise<unknown> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 type IpcMainLike = Pick<IpcMain, "handle" | "removeHandler">;
 type Subscriber = { wc: WebContents; names: Set<string> };
@@ -69,7 +73,7 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
     if (!rules) throw new Error(`${method} is not a renderer method`);
     const channel = methodChannel(method);
     channels.push(channel);
-    ipcMain.handle(channel, async (event, params: unknown, bytes: unknown): Promise<Outcome<unknown>> => {
+    ipcMain.handle(channel, async (event, params: unknown, bytes: unknown, callOptions: unknown): Promise<Outcome<unknown>> => {
       try {
         if (!senderOk(event)) throw new SidecarError("unauthorized", "this sender may not use the media store", { method });
         const checked = validateParams(method, rules, params);
@@ -83,7 +87,9 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
         if (method !== "addMediaItem" && bytes !== undefined) {
           throw new SidecarError("invalid_params", `${method} takes no bytes`, { method, field: "bytes" });
         }
-        const value = await store.call(method as MethodName, checked as never, payload ? { payloads: payload } : {});
+        const opts: CallOptions = { ...checkCallOptions(method, checked, callOptions) };
+        if (payload) opts.payloads = payload;
+        const value = await store.call(method as MethodName, checked as never, opts);
         return { ok: true, value };
       } catch (err) {
         return { ok: false, error: toRendererError(err, method, log) };
@@ -105,6 +111,21 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
     return { ok: true, value: { events: names as string[] } };
   });
   channels.push(SUBSCRIBE_CHANNEL);
+
+  ipcMain.handle(RESTART_CHANNEL, async (event): Promise<Outcome<{ state: SidecarState }>> => {
+    if (!senderOk(event)) return { ok: false, error: { code: "unauthorized", message: "sender refused", field: null } };
+    const start = store.start;
+    try {
+      if (store.state !== "dead" || !start) {
+        throw new SidecarError("not_dead", `the library is ${store.state ?? "not supervised"}: only a dead library is restarted`, { method: "restart" });
+      }
+      await start.call(store);
+      return { ok: true, value: { state: store.state ?? "ready" } };
+    } catch (err) {
+      return { ok: false, error: toRendererError(err, "restart", log) };
+    }
+  });
+  channels.push(RESTART_CHANNEL);
 
   ipcMain.handle(GET_STATE_CHANNEL, (event): SidecarState | null => {
     if (!senderOk(event)) return null;
@@ -149,8 +170,23 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
   };
 }
 
+/** The renderer's per-call options: only `inactivityMs`, only for download calls, in bounds. */
+function checkCallOptions(method: string, params: Record<string, unknown>, options: unknown): CallOptions {
+  if (options === undefined || options === null) return {};
+  const bad = (why: string): SidecarError => new SidecarError("invalid_params", `options.inactivityMs ${why}`, { method, field: "options.inactivityMs" });
+  if (typeof options !== "object" || Array.isArray(options)) throw new SidecarError("invalid_params", "options must be an object", { method, field: "options" });
+  const keys = Object.keys(options);
+  if (keys.some((k) => k !== "inactivityMs")) throw new SidecarError("invalid_params", "options may only name inactivityMs", { method, field: "options" });
+  const ms = (options as { inactivityMs?: unknown }).inactivityMs;
+  if (ms === undefined) return {};
+  if (downloadActivity(method as MethodName, params) === null) throw bad("applies only to download calls");
+  if (typeof ms !== "number" || !Number.isInteger(ms)) throw bad("must be an integer (ms)");
+  if (ms < MIN_INACTIVITY_MS || ms > MAX_INACTIVITY_MS) throw bad(`must be within ${MIN_INACTIVITY_MS}..${MAX_INACTIVITY_MS}`);
+  return { inactivityMs: ms };
+}
+
 function toRendererError(err: unknown, method: string, log: Logger): MediaStoreError {
-  if (err instanceof SidecarError) return { code: err.code, message: err.message, field: err.field };
+  if (err instanceof SidecarError) return { code: err.code, message: err.message, field: err.field, data: err.data };
   log.error(`media-sidecar bridge: ${method} failed unexpectedly`, err);
   return { code: "internal", message: `${method} failed (see the main process log)`, field: null };
 }

@@ -11,7 +11,16 @@ import { randomBytes } from "node:crypto";
 
 import { Dealer } from "zeromq";
 
-import { type ApiEventMap, type CallOptions, type CallReply, type InlineBytes, MediaStoreApi, defaultTimeoutMs } from "./api";
+import {
+  type ApiEventMap,
+  type CallOptions,
+  type CallReply,
+  type InlineBytes,
+  MediaStoreApi,
+  clampInactivityMs,
+  defaultTimeoutMs,
+  downloadActivity,
+} from "./api";
 import { DecodeError, type ErrorEnvelope, type EventEnvelope, type ReplyEnvelope, checkServerEnvelope, encodeEnvelope, unpackEnvelope } from "./codec";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
@@ -69,7 +78,15 @@ interface Pending {
   method: P.MethodName;
   resolve: (reply: CallReply<never>) => void;
   reject: (err: SidecarError) => void;
-  timer: NodeJS.Timeout;
+  /** The total timeout (none for a download call watched for inactivity). */
+  timer: NodeJS.Timeout | null;
+  /** A download call: its inactivity timer, re-armed by every event of its download. */
+  idle?: { timer: NodeJS.Timeout | null; matches: (event: P.SidecarEvent) => boolean; rearm: () => void };
+}
+
+function clearTimers(p: Pending): void {
+  if (p.timer) clearTimeout(p.timer);
+  if (p.idle?.timer) clearTimeout(p.idle.timer);
 }
 
 const DEFAULT_MAX_ENVELOPE = 1024 * 1024; // until hello announces the server's limits
@@ -112,6 +129,8 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
   private sendChain: Promise<void> = Promise.resolve();
   private helloReply: P.HelloResult | null = null;
   private lastSeq = 0;
+  /** The events this connection receives (null: not subscribed). */
+  private subscribed: { all: boolean; names: ReadonlySet<string> } | null = null;
   private closeReason: SidecarError | null = null;
   private readonly readerDone: Promise<void>;
 
@@ -151,7 +170,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     if (this.closeReason) return;
     this.closeReason = reason;
     for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
+      clearTimers(p);
       this.pending.delete(id);
       p.reject(withMethod(reason, p.method));
     }
@@ -199,17 +218,53 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     }
     this.observe("send", envelope, frames);
     const signature = sign(this.key, envelope, frames, payloadDigest(frames));
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? defaultTimeoutMs(method, params);
+    // A download call is given up when its download shows no sign of life for `inactivityMs`
+    // (it may run for hours); a total timeout applies only when one is asked for. A client
+    // that does not receive downloadProgress cannot watch, and keeps the long total timeout.
+    const activity = downloadActivity(method, params);
+    const watch = activity !== null && this.receives("downloadProgress") ? activity : null;
+    const explicitMs = options.timeoutMs ?? this.options.timeoutMs;
+    const timeoutMs = explicitMs ?? (watch ? null : defaultTimeoutMs(method, params));
 
     return new Promise<CallReply<K>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.pending.delete(id)) return;
+      const expire = (why: string): void => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        clearTimers(p);
+        this.pending.delete(id);
         this.rememberLate(id);
-        reject(new SidecarError("timeout", `${method} got no reply within ${timeoutMs} ms`, { method }));
-      }, timeoutMs);
-      this.pending.set(id, { method, resolve: resolve as (r: CallReply<never>) => void, reject, timer });
+        reject(new SidecarError("timeout", `${method} ${why}`, { method }));
+      };
+      const timer = timeoutMs === null ? null : setTimeout(() => expire(`got no reply within ${timeoutMs} ms`), timeoutMs);
+      const pending: Pending = { method, resolve: resolve as (r: CallReply<never>) => void, reject, timer };
+      if (watch) {
+        const ms = clampInactivityMs(options.inactivityMs);
+        const idle: NonNullable<Pending["idle"]> = {
+          timer: null,
+          matches: watch,
+          rearm: () => {
+            if (idle.timer) clearTimeout(idle.timer);
+            idle.timer = setTimeout(() => expire(`saw no progress of its download for ${ms} ms`), ms);
+          },
+        };
+        idle.rearm();
+        pending.idle = idle;
+      }
+      this.pending.set(id, pending);
       this.enqueueSend([signature, envelope, ...frames], id);
     });
+  }
+
+  /** Whether this connection receives events called `name`. */
+  private receives(name: string): boolean {
+    return this.subscribed !== null && (this.subscribed.all || this.subscribed.names.has(name));
+  }
+
+  /** An event of a watched download: its call is alive, re-arm the inactivity timer. */
+  private touch(event: P.SidecarEvent): void {
+    for (const p of this.pending.values()) {
+      if (p.idle?.matches(event)) p.idle.rearm();
+    }
   }
 
   /** zeromq.js allows one send in progress per socket: sends are chained. */
@@ -221,7 +276,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
       } catch (err) {
         const p = this.pending.get(id);
         if (!p) return;
-        clearTimeout(p.timer);
+        clearTimers(p);
         this.pending.delete(id);
         p.reject(
           this.closeReason
@@ -320,7 +375,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
       });
       return;
     }
-    clearTimeout(p.timer);
+    clearTimers(p);
     this.pending.delete(env.id);
     if (env.type === "reply") p.resolve({ result: env.result as never, payloads });
     else p.reject(SidecarError.fromBody(env.error, p.method));
@@ -339,6 +394,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     // The data is not checked here: the server owns its events' shapes (the integration tests
     // validate every one against protocol/schema/), and clients must tolerate added fields.
     const event = { name: env.event, seq: env.seq, ts: env.ts, data: env.data } as unknown as P.SidecarEvent;
+    this.touch(event);
     // Listener errors must not kill the reader loop (EventEmitter rethrows them synchronously).
     try {
       this.emit("event", event);
@@ -352,6 +408,13 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
   override async subscribe(params: P.SubscribeParams = {}, options?: CallOptions): Promise<P.SubscribeResult> {
     const result = await this.call("subscribe", params, options);
     this.lastSeq = result.seq;
+    this.subscribed = { all: result.events.length === 0, names: new Set(result.events) };
+    return result;
+  }
+
+  override async unsubscribe(options?: CallOptions): Promise<P.UnsubscribeResult> {
+    const result = await this.call("unsubscribe", {}, options);
+    this.subscribed = null;
     return result;
   }
 

@@ -20,6 +20,8 @@ export const LOCAL_ERROR_CODES = [
   "sidecar_dead",
   /** Spawning the sidecar, reading its ready line or its hello failed. */
   "start_failed",
+  /** `restart()` from the renderer while the library is not `dead` (nothing to restart). */
+  "not_dead",
   /** A signed reply whose content contradicts the request (e.g. readMediaRange bytes ≠ length). */
   "bad_reply",
 ] as const;
@@ -51,7 +53,7 @@ export class SidecarError extends Error {
   }
 
   /** A plain object that survives structured clone / contextBridge (which drop Error fields). */
-  toJSON(): { code: string; message: string; field: string | null; data: Record<string, unknown> | null } {
+  toJSON(): { code: ErrorCode | LocalErrorCode; message: string; field: string | null; data: Record<string, unknown> | null } {
     return { code: this.code, message: this.message, field: this.field, data: this.data };
   }
 }

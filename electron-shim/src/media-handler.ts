@@ -28,8 +28,9 @@
  * | not `<scheme>://item/<projectId>/<itemId>` with valid ids | 400 | `bad_url` |
  * | unknown item, or another project's | 404 | `not_found` |
  * | expired (its URL is gone) | 410 | `expired` |
+ * | lost (held bytes gone before they were saved; only re-adding them brings it back) | 410 | `lost` |
  * | urlOnly, URL on an allowed (FAL) host | 307 → its `sourceUrl` | |
- * | no local bytes otherwise (urlOnly elsewhere, held bytes lost) | 404 | `no_local_bytes` |
+ * | no local bytes otherwise (urlOnly elsewhere, or a held copy gone meanwhile) | 404 | `no_local_bytes` |
  * | range beyond the end | 416 + `Content-Range: bytes *\/size` | `range_not_satisfiable` |
  * | sidecar not running / not answering within `callTimeoutMs` | 503 + `Retry-After` | `unavailable` |
  * | `maxStreams` bodies open and no slot within `queueTimeoutMs` | 503 + `Retry-After` | `busy` |
@@ -180,14 +181,19 @@ export function createMediaHandler(source: MediaBytesSource, options: MediaHandl
     return new Response(request.method === "HEAD" ? null : `${reason}\n`, { status, headers: h });
   };
 
+  /** 410: nothing local and nothing the page can fetch; the code tells which. */
+  const gone = (request: Request, status: "expired" | "lost"): Response =>
+    status === "expired"
+      ? fail(request, 410, "expired", "the item expired: its remote URL is gone")
+      : fail(request, 410, "lost", "the item's bytes were lost before they were saved: add it again");
+
   const fromError = (request: Request, err: unknown): Response => {
     if (err instanceof SidecarError) {
       if (err.code === "not_found") return fail(request, 404, "not_found", "no such item in this project");
       if (err.code === "no_local_bytes") {
         const status = (err.data as { status?: unknown } | null)?.status;
-        return status === "expired"
-          ? fail(request, 410, "expired", "the item expired: its remote URL is gone")
-          : fail(request, 404, "no_local_bytes", `the item has no local bytes (${String(status ?? "unknown")})`);
+        if (status === "expired" || status === "lost") return gone(request, status);
+        return fail(request, 404, "no_local_bytes", `the item has no local bytes (${String(status ?? "unknown")})`);
       }
       if (err.code === "invalid_params") return fail(request, 400, "bad_url", `the sidecar refused the ids: ${err.message}`);
       if (UNAVAILABLE_CODES.has(err.code)) {
@@ -234,7 +240,7 @@ export function createMediaHandler(source: MediaBytesSource, options: MediaHandl
     };
 
     try {
-      if (info.status === "expired") return fail(request, 410, "expired", "the item expired: its remote URL is gone");
+      if (info.status === "expired" || info.status === "lost") return gone(request, info.status);
       if (info.bytes === "none") {
         if (info.status === "urlOnly" && info.sourceUrl !== null && hostAllowed(info.sourceUrl, redirectHosts)) {
           const h = baseHeaders(request);

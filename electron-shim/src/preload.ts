@@ -13,6 +13,7 @@
 
 import type { ContextBridge, IpcRenderer, IpcRendererEvent } from "electron";
 
+import type { LocalErrorCode } from "./errors";
 import type * as P from "./protocol";
 
 /** `media-sidecar:<method>` for calls; the bridge's own channels have a dot, which no method name has. */
@@ -21,6 +22,7 @@ export const EVENT_CHANNEL = `${CHANNEL_PREFIX}events.push`;
 export const SUBSCRIBE_CHANNEL = `${CHANNEL_PREFIX}events.subscribe`;
 export const STATE_CHANNEL = `${CHANNEL_PREFIX}state.push`;
 export const GET_STATE_CHANNEL = `${CHANNEL_PREFIX}state.get`;
+export const RESTART_CHANNEL = `${CHANNEL_PREFIX}state.restart`;
 export const methodChannel = (method: string): string => `${CHANNEL_PREFIX}${method}`;
 
 // ---------------------------------------------------------------- playback URLs (pure)
@@ -62,7 +64,8 @@ export function mediaItemUrl(projectId: string, itemId: string, scheme: string =
  *   bytes the sidecar holds, and keeps playing when it gets saved: same URL, same ETag);
  * - `urlOnly`: its `sourceUrl` (an https URL: the page plays it from FAL, which the CSP
  *   allows; the bytes are not local yet). Once downloaded the item is `saved`: ask again;
- * - `expired`: null (nothing can play it: show the item's error instead).
+ * - `expired`, `lost`: null (no local bytes and nothing to fetch them from here: show the
+ *   item's error instead; a lost item comes back only by adding its bytes again).
  */
 export function playbackUrl(item: PlayableItem, options: PlaybackOptions = {}): string | null {
   switch (item.status) {
@@ -71,16 +74,36 @@ export function playbackUrl(item: PlayableItem, options: PlaybackOptions = {}): 
       return mediaItemUrl(item.projectId, item.id, options.scheme);
     case "urlOnly":
       return typeof item.sourceUrl === "string" && item.sourceUrl.startsWith("https://") ? item.sourceUrl : null;
-    default:
+    default: // expired, lost (and a status this build does not know)
       return null;
   }
 }
 
-/** What the renderer sees of a failure (a plain object: it survives the bridge). */
+/**
+ * Every code a renderer may see: the protocol's (`protocol/errors.py`), the shim's own
+ * (`LOCAL_ERROR_CODES`), and `ipc_failed` when the IPC call itself failed (no handler in main).
+ */
+export type MediaStoreErrorCode = P.ErrorCode | LocalErrorCode | "ipc_failed";
+
+/**
+ * What the renderer sees of a failure (a plain object: it survives the bridge). `data` is the
+ * server's error data when it sent some (e.g. `{itemId, status}` of a failed download add).
+ */
 export interface MediaStoreError {
-  code: string;
+  code: MediaStoreErrorCode;
   message: string;
   field: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+/** Options of the renderer's download calls. */
+export interface DownloadCallOptions {
+  /**
+   * Give the call up (`timeout`) when its download shows no progress for this many ms
+   * (1 000 ..1 800 000; default 60 000). There is no total timeout: a long download that keeps
+   * moving is never cut. The download itself goes on in the sidecar (see listDownloads).
+   */
+  inactivityMs?: number;
 }
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: MediaStoreError };
 
@@ -94,16 +117,20 @@ export type RendererBytes = Uint8Array | ArrayBuffer;
 
 export interface MediaStore {
   ping(): Promise<Outcome<P.PingResult>>;
-  addMediaItem(params: P.AddMediaItemParams, bytes?: RendererBytes): Promise<Outcome<P.AddMediaItemResult>>;
+  addMediaItem(params: P.AddMediaItemParams, bytes?: RendererBytes, options?: DownloadCallOptions): Promise<Outcome<P.AddMediaItemResult>>;
   getMediaItem(params: P.GetMediaItemParams): Promise<Outcome<P.GetMediaItemResult>>;
   removeMediaItem(params: P.RemoveMediaItemParams): Promise<Outcome<P.RemoveMediaItemResult>>;
   listMediaItems(params: P.ListMediaItemsParams): Promise<Outcome<P.ListMediaItemsResult>>;
   retrySaveItem(params: P.RetrySaveItemParams): Promise<Outcome<P.RetrySaveItemResult>>;
   retryAllUnsaved(params: P.RetryAllUnsavedParams): Promise<Outcome<P.RetryAllUnsavedResult>>;
   storageStatus(): Promise<Outcome<P.StorageStatusResult>>;
-  downloadUrlOnlyItem(params: P.DownloadUrlOnlyItemParams): Promise<Outcome<P.DownloadUrlOnlyItemResult>>;
-  downloadAllUrlOnly(params: P.DownloadAllUrlOnlyParams): Promise<Outcome<P.DownloadAllUrlOnlyResult>>;
+  downloadUrlOnlyItem(params: P.DownloadUrlOnlyItemParams, options?: DownloadCallOptions): Promise<Outcome<P.DownloadUrlOnlyItemResult>>;
+  downloadAllUrlOnly(params: P.DownloadAllUrlOnlyParams, options?: DownloadCallOptions): Promise<Outcome<P.DownloadAllUrlOnlyResult>>;
   cancelDownload(params: P.CancelDownloadParams): Promise<Outcome<P.CancelDownloadResult>>;
+  /** The downloads in progress (a reloaded window shows them; progress comes as events). */
+  listDownloads(params?: P.ListDownloadsParams): Promise<Outcome<P.ListDownloadsResult>>;
+  /** Start a `dead` library again (after "too many crashes"); `not_dead` in any other state. */
+  restart(): Promise<Outcome<{ state: SidecarState }>>;
   /** Listen to one event (or `"*"` for all); returns the unsubscribe function. */
   onEvent<E extends P.EventName>(name: E, callback: (data: P.Events[E], event: RendererEvent) => void): () => void;
   onEvent(name: "*", callback: (data: RendererEvent["data"], event: RendererEvent) => void): () => void;
@@ -126,6 +153,7 @@ export const MEDIA_STORE_METHODS = [
   "downloadUrlOnlyItem",
   "downloadAllUrlOnly",
   "cancelDownload",
+  "listDownloads",
 ] as const;
 
 type IpcRendererLike = Pick<IpcRenderer, "invoke" | "on" | "removeListener">;
@@ -137,7 +165,7 @@ export function createMediaStore(ipc: IpcRendererLike, options: PlaybackOptions 
   const invoke = <T>(method: string, ...args: unknown[]): Promise<Outcome<T>> =>
     ipc.invoke(methodChannel(method), ...args).then(
       (o) => o as Outcome<T>,
-      (err: unknown) => ({ ok: false, error: { code: "ipc_failed", message: String(err), field: null } }),
+      (err: unknown): Outcome<T> => ({ ok: false, error: { code: "ipc_failed", message: String(err), field: null } }),
     );
 
   // One IPC listener per page; callbacks are kept here, and main is told which names we want.
@@ -165,16 +193,22 @@ export function createMediaStore(ipc: IpcRendererLike, options: PlaybackOptions 
 
   return {
     ping: () => invoke("ping"),
-    addMediaItem: (params, bytes) => invoke("addMediaItem", params, bytes),
+    addMediaItem: (params, bytes, options) => invoke("addMediaItem", params, bytes, options),
     getMediaItem: (params) => invoke("getMediaItem", params),
     removeMediaItem: (params) => invoke("removeMediaItem", params),
     listMediaItems: (params) => invoke("listMediaItems", params),
     retrySaveItem: (params) => invoke("retrySaveItem", params),
     retryAllUnsaved: (params) => invoke("retryAllUnsaved", params),
     storageStatus: () => invoke("storageStatus"),
-    downloadUrlOnlyItem: (params) => invoke("downloadUrlOnlyItem", params),
-    downloadAllUrlOnly: (params) => invoke("downloadAllUrlOnly", params),
+    downloadUrlOnlyItem: (params, options) => invoke("downloadUrlOnlyItem", params, undefined, options),
+    downloadAllUrlOnly: (params, options) => invoke("downloadAllUrlOnly", params, undefined, options),
     cancelDownload: (params) => invoke("cancelDownload", params),
+    listDownloads: (params) => invoke("listDownloads", params ?? {}),
+    restart: () =>
+      ipc.invoke(RESTART_CHANNEL).then(
+        (o) => o as Outcome<{ state: SidecarState }>,
+        (err: unknown): Outcome<{ state: SidecarState }> => ({ ok: false, error: { code: "ipc_failed", message: String(err), field: null } }),
+      ),
     onEvent(name: string, callback: (data: never, event: RendererEvent) => void): () => void {
       if (typeof callback !== "function") throw new TypeError("onEvent needs a callback");
       const cb = callback as (data: unknown, event: RendererEvent) => void;

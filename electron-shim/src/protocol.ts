@@ -21,6 +21,7 @@ export type {
   ClientInfo,
   DownloadAllUrlOnlyParams,
   DownloadAllUrlOnlyResult,
+  DownloadInfo,
   DownloadProgress,
   DownloadUrlOnlyItemParams,
   DownloadUrlOnlyItemResult,
@@ -37,11 +38,14 @@ export type {
   HelloResult,
   ItemAdded,
   ItemExpired,
+  ItemLost,
   ItemRemoved,
   ItemSaved,
   ItemUnsaved,
   ItemUrlOnly,
   Limits,
+  ListDownloadsParams,
+  ListDownloadsResult,
   ListMediaItemsParams,
   ListMediaItemsResult,
   MediaItem,
@@ -74,6 +78,8 @@ export type {
 
 export type MediaType = G.MediaItem["type"];
 export type ItemStatus = G.MediaItem["status"];
+export type BytesState = G.MediaItem["bytesState"];
+export type RecordState = NonNullable<G.MediaItem["recordState"]>;
 export type StorageErrorType = G.StorageErrorInfo["errorType"];
 export type SortKey = NonNullable<G.ListMediaItemsParams["sort"]>;
 export type FaultOp = G.FaultParams["op"];

@@ -9,7 +9,7 @@
 
 import { randomBytes } from "node:crypto";
 
-import { type ApiEventMap, type CallOptions, type CallReply, MediaStoreApi, defaultTimeoutMs } from "./api";
+import { type ApiEventMap, type CallOptions, type CallReply, DEFAULT_TIMEOUT_MS, MediaStoreApi, defaultTimeoutMs, downloadActivity } from "./api";
 import { type MessageObserver, SidecarClient, type StrayMessage } from "./client";
 import { SidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
@@ -135,9 +135,13 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   }
 
   override async callWithPayloads<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions = {}): Promise<CallReply<K>> {
-    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(method, params);
+    // A download call without an explicit timeout is timed by its inactivity (the client
+    // does it); only the wait for a ready sidecar is bounded here.
+    const byInactivity = options.timeoutMs === undefined && downloadActivity(method, params) !== null;
+    const timeoutMs = options.timeoutMs ?? (byInactivity ? DEFAULT_TIMEOUT_MS : defaultTimeoutMs(method, params));
     const started = Date.now();
     const client = await this.waitForClient(timeoutMs, method);
+    if (byInactivity) return client.callWithPayloads(method, params, options);
     return client.callWithPayloads(method, params, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
   }
 

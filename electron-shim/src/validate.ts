@@ -29,7 +29,7 @@ export type ParamsRules = Readonly<Record<string, FieldRule>>;
 const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
 const ID: Rule = { kind: "string", min: 1, max: 128, pattern: ID_PATTERN };
 const MEDIA_TYPES = ["video", "image", "audio"] as const;
-const STATUSES = ["saved", "unsaved", "urlOnly", "expired"] as const;
+const STATUSES = ["saved", "unsaved", "urlOnly", "expired", "lost"] as const;
 /** Metadata is free-form JSON; the server's own cap (maxMetadataBytes) is checked there too. */
 export const MAX_METADATA_JSON_BYTES = 64 * 1024;
 
@@ -61,7 +61,7 @@ export const RENDERER_RULES = {
   listMediaItems: {
     projectId: { rule: ID, required: true },
     type: { rule: { kind: "string", max: 16, enum: MEDIA_TYPES } },
-    status: { rule: { kind: "array", max: 4, items: { kind: "string", max: 16, enum: STATUSES } } },
+    status: { rule: { kind: "array", max: 5, items: { kind: "string", max: 16, enum: STATUSES } } },
     folderId: { rule: { kind: "string", min: 1, max: 128 } },
     text: { rule: { kind: "string", max: 256 } },
     sort: { rule: { kind: "string", max: 16, enum: ["createdAt", "updatedAt", "name", "size"] } },
@@ -75,6 +75,7 @@ export const RENDERER_RULES = {
   downloadUrlOnlyItem: ITEM_REF,
   downloadAllUrlOnly: PROJECT,
   cancelDownload: ITEM_REF,
+  listDownloads: { projectId: { rule: ID } },
 } as const satisfies Partial<Record<P.MethodName, ParamsRules>>;
 
 export type RendererMethod = keyof typeof RENDERER_RULES;

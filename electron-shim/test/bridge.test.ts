@@ -24,6 +24,7 @@ interface Call {
   method: string;
   params: unknown;
   payloads: unknown;
+  inactivityMs?: number | undefined;
 }
 
 class FakeStore extends MediaStoreApi {
@@ -32,7 +33,7 @@ class FakeStore extends MediaStoreApi {
   answer: (method: string, params: unknown) => unknown = () => ({ ok: 1 });
 
   override async call<K extends MethodName>(method: K, params: ParamsOf<K>, options: CallOptions = {}): Promise<ResultOf<K>> {
-    this.calls.push({ method, params, payloads: options.payloads });
+    this.calls.push({ method, params, payloads: options.payloads, inactivityMs: options.inactivityMs });
     return this.answer(method, params) as ResultOf<K>;
   }
 
@@ -56,7 +57,7 @@ const saved = (id: string, seq: number): SidecarEvent => ({
   name: "itemSaved",
   seq,
   ts: 1,
-  data: { item: { id, projectId: "p1" } as never },
+  data: { item: { id, projectId: "p1" } as never, counts: null },
 });
 
 let ipcMain: FakeIpcMain;
@@ -91,7 +92,7 @@ describe("registerBridge", () => {
 
   test("invalid params never reach the store; the renderer gets the code and the field", async () => {
     const out = await api.addMediaItem({ ...ADD, projectId: "../../etc" });
-    assert.deepEqual(out, { ok: false, error: { code: "invalid_params", message: out.ok ? "" : out.error.message, field: "params.projectId" } });
+    assert.deepEqual(out, { ok: false, error: { code: "invalid_params", message: out.ok ? "" : out.error.message, field: "params.projectId", data: null } });
     const extra = await page.ipcRenderer.invoke(methodChannel("getMediaItem"), { id: "a", drop: "table" });
     assert.equal(extra.error.field, "params.drop");
     assert.equal(store.calls.length, 0);
@@ -125,14 +126,49 @@ describe("registerBridge", () => {
     };
     assert.deepEqual(await api.getMediaItem({ id: "x", projectId: "p1" }), {
       ok: false,
-      error: { code: "not_found", message: "no item x in p1", field: "params.id" },
+      error: { code: "not_found", message: "no item x in p1", field: "params.id", data: null },
     });
+    // Error data reaches the renderer too (a failed download add names the item it left).
+    store.answer = () => {
+      throw new SidecarError("download_failed", "gone", { data: { itemId: "i1", status: "urlOnly", created: true } });
+    };
+    const failed = await api.addMediaItem({ ...ADD, sourceUrl: "https://fal.media/a.mp4", download: true });
+    assert.deepEqual(failed.ok ? null : failed.error.data, { itemId: "i1", status: "urlOnly", created: true });
     store.answer = () => {
       throw new TypeError("bug");
     };
     const out = await api.storageStatus();
     assert.equal(out.ok ? "" : out.error.code, "internal");
     assert.equal(logged.length, 1);
+  });
+
+  test("a download call's inactivityMs travels from the renderer, within bounds and only for downloads", async () => {
+    assert.equal((await api.downloadUrlOnlyItem({ id: "a" }, { inactivityMs: 5_000 })).ok, true);
+    assert.equal((await api.addMediaItem({ ...ADD, sourceUrl: "https://fal.media/a.mp4", download: true }, undefined, { inactivityMs: 2_000 })).ok, true);
+    assert.deepEqual(store.calls.map((c) => c.inactivityMs), [5_000, 2_000]);
+    for (const bad of [999, 30 * 60_000 + 1, 1.5, "60000"]) {
+      const out = await api.downloadUrlOnlyItem({ id: "a" }, { inactivityMs: bad as number });
+      assert.deepEqual(out.ok ? null : [out.error.code, out.error.field], ["invalid_params", "options.inactivityMs"], String(bad));
+    }
+    const notDownload = await api.addMediaItem(ADD, new Uint8Array([1]), { inactivityMs: 5_000 });
+    assert.deepEqual(notDownload.ok ? null : notDownload.error.field, "options.inactivityMs");
+    const extra = await page.ipcRenderer.invoke(methodChannel("downloadAllUrlOnly"), { projectId: "p1" }, undefined, { timeoutMs: 1 });
+    assert.equal(extra.error.field, "options");
+    assert.equal(store.calls.length, 2);
+  });
+
+  test("restart() starts a dead library, and refuses (not_dead) otherwise", async () => {
+    let starts = 0;
+    (store as FakeStore & { start?: () => Promise<unknown> }).start = async () => {
+      starts++;
+      store.setState("ready");
+    };
+    const refused = await api.restart();
+    assert.deepEqual(refused.ok ? null : refused.error.code, "not_dead");
+    store.setState("dead");
+    const out = await api.restart();
+    assert.deepEqual(out, { ok: true, value: { state: "ready" } });
+    assert.equal(starts, 1);
   });
 
   test("senders are checked: a vanished frame or a refused origin gets `unauthorized`", async () => {
@@ -169,7 +205,7 @@ describe("events and state in the renderer", () => {
     otherApi.onEvent("itemRemoved", (_d, ev) => gotOther.push(ev.name));
     await flush();
     store.push(saved("a", 1));
-    store.push({ name: "itemRemoved", seq: 2, ts: 1, data: { id: "a", projectId: "p1" } });
+    store.push({ name: "itemRemoved", seq: 2, ts: 1, data: { id: "a", projectId: "p1", counts: null } });
     assert.deepEqual(got, [["itemSaved", 1, "a"]]);
     assert.deepEqual(gotOther, ["itemRemoved"]);
     assert.equal(page.sent.length, 1, "itemRemoved was not sent to the page that did not ask");

@@ -5,7 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { afterEach, beforeEach, describe, test } from "node:test";
 
 import { SidecarClient, type StrayMessage } from "../src/client";
@@ -14,6 +13,7 @@ import type { Logger } from "../src/logger";
 import type { SidecarEvent } from "../src/protocol";
 import { payloadDigest } from "../src/signing";
 import { FakePeer, type Incoming } from "./support/fake-peer";
+import { WAIT_MS, onceWithin, within } from "./support/wait";
 
 const SECRET = "client-test-secret-0123456789";
 const KEY = Buffer.from(SECRET, "utf8");
@@ -35,14 +35,14 @@ async function connect(): Promise<SidecarClient> {
 
 /** Resolves with the next message the peer receives that is not hello. */
 function nextRequest(): Promise<Incoming> {
-  return new Promise((resolve) => {
+  return within(new Promise((resolve) => {
     peer.handler = (msg) => resolve(msg);
-  });
+  }), WAIT_MS, "the next request at the peer");
 }
 
 async function rejection(p: Promise<unknown>): Promise<SidecarError> {
   try {
-    await p;
+    await within(p, WAIT_MS, "the call's rejection");
   } catch (err) {
     assert.ok(err instanceof SidecarError, `a SidecarError, got ${String(err)}`);
     return err;
@@ -101,7 +101,7 @@ describe("SidecarClient", () => {
     const err = await rejection(c.ping({ timeoutMs: 50 }));
     assert.equal(err.code, "timeout");
     const msg = await request;
-    const stray = once(c, "stray");
+    const stray = onceWithin(c, "stray");
     peer.reply(msg, { pong: true });
     const [s] = (await stray) as [StrayMessage];
     assert.equal(s.reason, "late-reply");
@@ -110,7 +110,7 @@ describe("SidecarClient", () => {
 
   test("a reply for no pending request is reported (event and log), not dropped silently", async () => {
     const c = await connect();
-    const stray = once(c, "stray");
+    const stray = onceWithin(c, "stray");
     peer.send(peer.received[0]!.identity, { type: "reply", id: "nobody-asked", result: {}, ts: Date.now() });
     const [s] = (await stray) as [StrayMessage];
     assert.equal(s.reason, "unknown-id");
@@ -119,7 +119,7 @@ describe("SidecarClient", () => {
 
   test("an error with a null id is reported as stray", async () => {
     const c = await connect();
-    const stray = once(c, "stray");
+    const stray = onceWithin(c, "stray");
     peer.send(peer.received[0]!.identity, { type: "error", id: null, error: { code: "invalid_request", message: "bad msgpack" }, ts: Date.now() });
     const [s] = (await stray) as [StrayMessage];
     assert.equal(s.reason, "null-id-error");
@@ -129,7 +129,7 @@ describe("SidecarClient", () => {
   test("a reply with a wrong server signature is dropped and reported; the call is not resolved by it", async () => {
     const c = await connect();
     peer.handler = (msg, p) => p.reply(msg, { pong: true }, Buffer.from("wrong-key"));
-    const stray = once(c, "stray");
+    const stray = onceWithin(c, "stray");
     const call = c.ping({ timeoutMs: 2_000 });
     const [s] = (await stray) as [StrayMessage];
     assert.equal(s.reason, "bad-signature");
@@ -149,7 +149,7 @@ describe("SidecarClient", () => {
 
     // a frame altered on the way (signed over "hello", "jello" arrives): dropped, never handed out
     peer.handler = (msg, p) => p.replyWithPayloads(msg, result, [Buffer.from("jello")], [Buffer.from("hello")]);
-    const stray = once(c, "stray");
+    const stray = onceWithin(c, "stray");
     const altered = c.readMediaRange({ ...ref, offset: 5, length: 5 }, { timeoutMs: 1_000 });
     assert.equal(((await stray) as [StrayMessage])[0].reason, "bad-signature");
     assert.equal((await rejection(altered)).code, "timeout");
@@ -211,7 +211,7 @@ describe("SidecarClient", () => {
     c.on("event", (e) => seen.push(e));
     c.on("itemRemoved", (data) => named.push(data));
     const iterator = c.events();
-    const gap = once(c, "gap");
+    const gap = onceWithin(c, "gap");
     peer.event(identity, "itemRemoved", 1, { id: "a", projectId: "p" });
     peer.event(identity, "itemRemoved", 3, { id: "b", projectId: "p" });
     const first = await iterator.next();
@@ -260,7 +260,7 @@ describe("SidecarClient's onMessage observer (the debugging and validation hook)
     const identity = peer.received[0]!.identity;
     peer.handler = (msg, p) => p.reply(msg, { created: true });
     await client.addMediaItem({ projectId: "p", name: "n", type: "image", mimeType: undefined }, [Buffer.from("abc"), Buffer.from("de")]);
-    const stray = once(client, "stray");
+    const stray = onceWithin(client, "stray");
     peer.send(identity, { type: "reply", id: "x", ts: 1 }); // no result: refused by the client's shape check
     await stray;
     assert.deepEqual(
@@ -288,7 +288,7 @@ describe("SidecarClient's onMessage observer (the debugging and validation hook)
     });
     const identity = peer.received[0]!.identity;
     peer.handler = (msg, p) => p.reply(msg, { pong: true, time: 1, uptimeMs: 1 });
-    const event = once(client, "itemRemoved");
+    const event = onceWithin(client, "itemRemoved");
     peer.event(identity, "itemRemoved", 1, { id: "a", projectId: "p" });
     assert.deepEqual((await event)[0], { id: "a", projectId: "p" });
     assert.equal((await client.ping()).pong, true);

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 
@@ -25,7 +25,7 @@ import { FIXTURES } from "./support/paths";
 import { schemaIndex } from "./support/schema";
 import { sidecarSupervisor } from "./support/sidecar";
 import { wireCheck } from "./support/wire-check";
-import { nextEmit, within } from "./support/wait";
+import { WAIT_MS, nextEmit, within } from "./support/wait";
 
 const CLIP = readFileSync(join(FIXTURES, "clip.webm"));
 const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -33,7 +33,7 @@ const T = { timeout: 90_000 };
 
 async function rejection(p: Promise<unknown>): Promise<SidecarError> {
   try {
-    await p;
+    await within(p, WAIT_MS, "the call's rejection");
   } catch (err) {
     assert.ok(err instanceof SidecarError, `a SidecarError, got ${String(err)}`);
     return err;
@@ -63,7 +63,9 @@ describe("every method against the real sidecar", () => {
   let s: Supervisor;
   let logs: string[];
   let slowRequested: () => void = () => undefined;
+  let dataDir = "";
   const project = "proj-1";
+  const TRICKLE = Buffer.concat(Array.from({ length: 8 }, (_, i) => Buffer.alloc(80 * 1024, i + 1)));
 
   before(async () => {
     server = await startServer(["fal.media", "*.fal.media"]);
@@ -75,6 +77,18 @@ describe("every method against the real sidecar", () => {
       res.write(CLIP);
       slowRequested();
     });
+    server.route("/files/trickle.webm", (_req, res) => {
+      // Moving all the time, slowly: 8 pieces 400 ms apart (about 3 s in all).
+      res.writeHead(200, { "Content-Type": "video/webm", "Content-Length": String(TRICKLE.length) });
+      const piece = TRICKLE.length / 8;
+      let i = 0;
+      const next = (): void => {
+        res.write(TRICKLE.subarray(i * piece, (i + 1) * piece));
+        if (++i < 8) setTimeout(next, 400);
+        else res.end();
+      };
+      next();
+    });
     const rules = `MAP fal.media 127.0.0.1:${server.port}, MAP *.fal.media 127.0.0.1:${server.port}`;
     const made = sidecarSupervisor({
       env: {
@@ -82,9 +96,12 @@ describe("every method against the real sidecar", () => {
         MEDIA_SIDECAR_ALLOW_PRIVATE_ADDRESSES: "1",
         MEDIA_SIDECAR_CA_FILE: server.certFile,
         MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS: "1",
+        // Unsaved bytes go straight to spill files (<data>/spill/held), where a test loses one.
+        MEDIA_SIDECAR_HOLD_MEMORY_BUDGET: "0",
       },
     });
     s = made.supervisor;
+    dataDir = made.dataDir;
     logs = made.logger.lines;
     await within(s.start(), 30_000, "sidecar start");
   });
@@ -265,6 +282,58 @@ describe("every method against the real sidecar", () => {
     assert.equal((await s.getMediaItem({ id: "slow-1" })).item.status, "urlOnly");
   });
 
+  test("a download call times out on inactivity, not in total: one that keeps moving outlives inactivityMs", T, async () => {
+    await s.addMediaItem({ id: "trickle-1", projectId: project, name: "trickle.webm", type: "video", sourceUrl: "https://fal.media/files/trickle.webm" });
+    const started = Date.now();
+    const res = await s.downloadUrlOnlyItem({ id: "trickle-1", projectId: project }, { inactivityMs: 1_500 });
+    assert.equal(res.item.status, "saved");
+    assert.equal(res.item.sha256, sha256(TRICKLE));
+    // Not a timing assertion: the point is that a total of 1.5 s would have cut this call.
+    assert.ok(Date.now() - started > 1_500, "the download took longer than inactivityMs in all");
+  });
+
+  test("no progress for inactivityMs: the call answers timeout; the download goes on (listDownloads), cancel ends it", T, async () => {
+    await s.addMediaItem({ id: "slow-2", projectId: project, name: "slow.webm", type: "video", sourceUrl: "https://fal.media/files/slow.webm?2" });
+    const requested = new Promise<void>((resolve) => (slowRequested = resolve));
+    const download = s.downloadUrlOnlyItem({ id: "slow-2", projectId: project }, { inactivityMs: 1_500 });
+    await within(requested, 20_000, "the sidecar's request for slow.webm");
+    const err = await rejection(download);
+    assert.equal(err.code, "timeout");
+    assert.match(err.message, /no progress/);
+    const listed = await s.listDownloads({ projectId: project });
+    const mine = listed.downloads.find((d) => d.id === "slow-2");
+    assert.ok(mine, JSON.stringify(listed)); // still running in the sidecar
+    assert.equal(mine.projectId, project);
+    assert.equal(mine.resumedFromBytes, 0);
+    const final = nextEvent(s, "downloadProgress", (d) => d.id === "slow-2" && d.final);
+    assert.equal((await s.cancelDownload({ id: "slow-2", projectId: project })).cancelled, true);
+    assert.equal((await final).outcome, "cancelled");
+    assert.deepEqual((await s.listDownloads({ projectId: project })).downloads.filter((d) => d.id === "slow-2"), []);
+  });
+
+  test("held bytes that are gone: retrySaveItem answers conflict with typed data, itemLost carries the counts", T, async () => {
+    await s.testFault({ op: "blobWrite", errno: "EAGAIN", count: 1 });
+    const bytes = Buffer.concat([CLIP, Buffer.from("lost-1")]);
+    const res = await s.addMediaItem({ id: "lost-1", projectId: "proj-lost", name: "lost.webm", type: "video" }, bytes);
+    assert.equal(res.item.status, "unsaved");
+    assert.equal(res.item.bytesState, "held");
+    rmSync(join(dataDir, "spill", "held", sha256(bytes))); // the held copy is gone
+    const lost = nextEvent(s, "itemLost", (d) => d.item.id === "lost-1");
+    const err = await rejection(s.retrySaveItem({ id: "lost-1", projectId: "proj-lost" }));
+    assert.equal(err.code, "conflict");
+    assert.deepEqual(err.data, { itemId: "lost-1", status: "lost", bytesState: "gone" });
+    const event = await lost;
+    assert.equal(event.item.status, "lost");
+    assert.equal(event.counts?.lost, 1);
+    assert.equal(event.counts?.unsaved, 0); // the "N unsaved [Retry all]" banner can clear
+    const counts = (await s.listMediaItems({ projectId: "proj-lost" })).counts;
+    assert.deepEqual([counts.unsaved, counts.lost], [0, 1]);
+    // A real save tells that storage works again (the fault made it report failing).
+    const writable = nextEvent(s, "storageStatusChanged", (d) => d.writable);
+    await s.addMediaItem({ id: "lost-2", projectId: "proj-lost", name: "ok.webm", type: "video" }, Buffer.from("lost-2"));
+    await writable;
+  });
+
   test("removeMediaItem deletes the item and its blob (itemRemoved)", T, async () => {
     const removed = nextEvent(s, "itemRemoved", (d) => d.id === "inline-1");
     const res = await s.removeMediaItem({ id: "inline-1", projectId: project });
@@ -308,6 +377,40 @@ describe("every method against the real sidecar", () => {
       assert.equal((seen[0]?.data as { item?: MediaItem } | undefined)?.item?.id, out.value.item.id);
       const bad = await store.getMediaItem({ id: "nope" });
       assert.deepEqual(bad.ok ? null : bad.error.code, "not_found");
+    } finally {
+      dispose();
+    }
+  });
+
+  test("the renderer: per-call inactivityMs (bounded), typed error codes with data, no duplicate on retry", T, async () => {
+    const ipcMain = new FakeIpcMain();
+    const dispose = registerBridge(ipcMain, s);
+    const store = createMediaStore(new FakePage(ipcMain).ipcRenderer);
+    try {
+      await s.addMediaItem({ id: "slow-3", projectId: project, name: "slow.webm", type: "video", sourceUrl: "https://fal.media/files/slow.webm?3" });
+      const tooShort = await store.downloadUrlOnlyItem({ id: "slow-3", projectId: project }, { inactivityMs: 10 });
+      assert.deepEqual(tooShort.ok ? null : [tooShort.error.code, tooShort.error.field], ["invalid_params", "options.inactivityMs"]);
+      const stalled = await store.downloadUrlOnlyItem({ id: "slow-3", projectId: project }, { inactivityMs: 1_500 });
+      assert.deepEqual(stalled.ok ? null : stalled.error.code, "timeout");
+      const cancelled = await store.cancelDownload({ id: "slow-3", projectId: project });
+      assert.ok(cancelled.ok && cancelled.value.cancelled);
+
+      // The sidecar chose the id; the error says it, so the retry reuses it (no duplicate).
+      const add = { projectId: "proj-dup", name: "gone.webm", type: "video" as const, sourceUrl: "https://fal.media/files/gone.webm", download: true };
+      const first = await store.addMediaItem(add);
+      assert.ok(!first.ok);
+      const code: "url_expired" | string = first.error.code; // typed: the protocol's codes + local ones
+      assert.equal(code, "url_expired");
+      const itemId = first.error.data?.["itemId"];
+      assert.equal(typeof itemId, "string");
+      assert.equal(first.error.data?.["status"], "expired");
+      assert.equal(first.error.data?.["created"], true);
+      const again = await store.addMediaItem({ ...add, id: itemId as string });
+      assert.ok(again.ok, JSON.stringify(again)); // already expired: answered as it is
+      assert.equal(again.value.created, false);
+      const listed = await store.listMediaItems({ projectId: "proj-dup" });
+      assert.ok(listed.ok);
+      assert.equal(listed.value.counts.total, 1);
     } finally {
       dispose();
     }
@@ -417,6 +520,21 @@ describe("supervision of the real sidecar", () => {
       assert.equal(s.state, "dead");
       assert.equal((await rejection(s.ping())).code, "sidecar_dead");
       assert.equal(s.pid, null);
+      // The renderer restarts the dead library through the bridge (allowed only when dead).
+      const ipcMain = new FakeIpcMain();
+      const dispose = registerBridge(ipcMain, s);
+      try {
+        const store = createMediaStore(new FakePage(ipcMain).ipcRenderer);
+        const restarted = await within(store.restart(), 30_000, "restart from the renderer");
+        assert.ok(restarted.ok, JSON.stringify(restarted));
+        assert.equal(restarted.value.state, "ready");
+        const pong = await store.ping();
+        assert.ok(pong.ok && pong.value.pong);
+        const again = await store.restart();
+        assert.deepEqual(again.ok ? null : again.error.code, "not_dead");
+      } finally {
+        dispose();
+      }
     } finally {
       await s.stop();
     }

@@ -1,7 +1,7 @@
 /**
  * The media handler with real Request/Response objects against the real Python sidecar
  * (spawned by the Supervisor): every Range form, HEAD, 416, If-Range, the ETag, each status
- * (saved, unsaved in memory, urlOnly, expired, removed, unknown), bad ids and URLs, streams the
+ * (saved, unsaved in memory, urlOnly, expired, lost, removed, unknown), bad ids and URLs, streams the
  * consumer cancels (no fd left open: /proc/self/fd is counted), the stream bound, an item
  * saved while it plays, a file that vanished, and a sidecar that is not running.
  */
@@ -289,6 +289,38 @@ describe("the media handler against a real sidecar", () => {
     const head = await handler(get(url("gone"), {}, "HEAD"));
     assert.equal(head.status, 410);
     assert.equal(head.body, null);
+  });
+
+  test("lost (held in memory, then the sidecar was SIGKILLed): 410 lost, told apart from expired; playbackUrl is null", T, async () => {
+    const { supervisor } = sidecarSupervisor({ env: { MEDIA_SIDECAR_AUTO_RETRY: "0" } });
+    try {
+      await within(supervisor.start(), 30_000, "lost sidecar start");
+      await supervisor.testFault({ op: "blobWrite", errno: "ENOSPC", count: 100 });
+      const added = await supervisor.addMediaItem({ id: "held-lost", projectId: P, name: "l.webm", type: "video" }, randomBytes(4096));
+      assert.equal(added.item.status, "unsaved");
+      assert.equal((await supervisor.getMediaSource({ projectId: P, id: "held-lost" })).bytes, "memory");
+      const restarted = new Promise<void>((resolve) => supervisor.once("ready", () => resolve()));
+      process.kill(supervisor.pid!, "SIGKILL");
+      await within(restarted, 30_000, "the restart after SIGKILL");
+      const item = (await supervisor.getMediaItem({ projectId: P, id: "held-lost" })).item;
+      assert.equal(item.status, "lost");
+      assert.equal(item.bytesState, "gone");
+      assert.equal(playbackUrl(item), null);
+      assert.equal((await supervisor.getMediaSource({ projectId: P, id: "held-lost" })).bytes, "none");
+      const h = createMediaHandler(supervisor, { allowOrigins: ["https://app.test"] });
+      const res = await h(get(url("held-lost"), { Origin: "https://app.test", Range: "bytes=0-99" }));
+      assert.equal(res.status, 410);
+      assert.equal(res.headers.get("x-media-sidecar-error"), "lost");
+      assert.match(await res.text(), /lost/);
+      const head = await h(get(url("held-lost"), {}, "HEAD"));
+      assert.equal(head.status, 410);
+      assert.equal(head.body, null);
+      // the sidecar's own answer for its bytes: no_local_bytes, status lost
+      await assert.rejects(supervisor.readMediaRange({ projectId: P, id: "held-lost", offset: 0, length: 10 }),
+        (err: { code?: string; data?: unknown }) => err.code === "no_local_bytes" && JSON.stringify(err.data) === '{"status":"lost"}');
+    } finally {
+      await supervisor.stop();
+    }
   });
 
   test("removed, unknown, another project's: 404 not_found", T, async () => {

@@ -14,6 +14,7 @@ import { SECRET_ENV, parseReadyLine, sidecarArgs, sidecarExecutable, spawnSideca
 import { Supervisor } from "../src/supervisor";
 import { REPO_ROOT, tempDir } from "./support/paths";
 import { memoryLogger, pythonExecutable } from "./support/sidecar";
+import { WAIT_MS, within } from "./support/wait";
 
 /** A stand-in "python": node running `body` (argv and env available to it). */
 function fakePython(body: string): { python: string; args: string[] } {
@@ -24,7 +25,7 @@ function fakePython(body: string): { python: string; args: string[] } {
 
 async function rejection(p: Promise<unknown>): Promise<SidecarError> {
   try {
-    await p;
+    await within(p, WAIT_MS, "the call's rejection");
   } catch (err) {
     assert.ok(err instanceof SidecarError, String(err));
     return err;

@@ -27,6 +27,8 @@ const ITEM: MediaItem = {
   updatedAt: 1,
   status: "saved",
   durable: true,
+  bytesState: "durable",
+  recordState: "stored",
   storageError: null,
   localPath: "/data/blobs/00/00",
   metadata: { prompt: "a cat" },
@@ -52,7 +54,7 @@ describe("WireCheck", () => {
       ["receive", error("2", "not_found")],
       ["send", request("3", "ping", {})],
       ["receive", error("3", "busy")],
-      ["receive", event("itemRemoved", { id: "a", projectId: "p" })],
+      ["receive", event("itemRemoved", { id: "a", projectId: "p", counts: null })],
       ["receive", error(null, "invalid_request")],
     ]);
     assert.deepEqual(violations, []);
@@ -76,7 +78,7 @@ describe("WireCheck", () => {
   test("results: a missing field, a wrong enum value; an answer to no pending request", () => {
     const { localPath: _gone, ...withoutPath } = ITEM;
     violation([["send", request("1", "getMediaItem", { id: "a" })], ["receive", reply("1", { item: withoutPath })]], /receive getMediaItem result: \/item must have required property 'localPath'/);
-    violation([["send", request("1", "getMediaItem", { id: "a" })], ["receive", reply("1", { item: { ...ITEM, status: "lost" } })]], /\/item\/status must be equal to one of the allowed values/);
+    violation([["send", request("1", "getMediaItem", { id: "a" })], ["receive", reply("1", { item: { ...ITEM, status: "vanished" } })]], /\/item\/status must be equal to one of the allowed values/);
     violation([["receive", reply("never-sent", {})]], /never-sent, which is not a pending request/);
   });
 
@@ -87,7 +89,7 @@ describe("WireCheck", () => {
   });
 
   test("events and envelopes: wrong data, an unknown event, an extra envelope field, an unknown type", () => {
-    violation([["receive", event("itemSaved", { item: { ...ITEM, size: 1.5 } })]], /receive itemSaved data: \/item\/size must be integer/);
+    violation([["receive", event("itemSaved", { item: { ...ITEM, size: 1.5 }, counts: null })]], /receive itemSaved data: \/item\/size must be integer/);
     violation([["receive", event("itemTeleported", {})]], /event itemTeleported is not in protocol\/schema\/index.json/);
     violation([["receive", { ...reply("1", {}), extra: 1 }]], /receive reply envelope: \(root\) must NOT have additional properties/);
     violation([["receive", { type: "hint", ts: 1 }]], /an envelope of type "hint"/);

@@ -40,7 +40,7 @@ def event(name: str, seq: int, data: Json) -> Json:
     return {"type": "event", "event": name, "seq": seq, "data": data, "ts": TS + 9}
 
 
-def storage_error(errno: str = "ENOSPC", error_type: str = "StorageBlocked") -> Json:
+def storage_error(errno: str | None = "ENOSPC", error_type: str = "StorageBlocked") -> Json:
     return {"message": "No space left on device", "timestamp": TS + 3,
             "errorType": error_type, "errno": errno}
 
@@ -65,6 +65,8 @@ def item(**changes: Any) -> Json:
         "updatedAt": TS + 1,
         "status": "saved",
         "durable": True,
+        "bytesState": "durable",
+        "recordState": "stored",
         "storageError": None,
         "localPath": "/home/ana/.local/share/media-sidecar/blobs/b9/" + SHA,
         "metadata": {"model": "fal-ai/kling-video", "prompt": "a sunset", "seed": 42},
@@ -74,21 +76,32 @@ def item(**changes: Any) -> Json:
 
 
 def unsaved_item() -> Json:
-    return item(status="unsaved", durable=False, localPath=None,
+    return item(status="unsaved", durable=False, bytesState="held", localPath=None,
                 storageError=storage_error("EIO", "StorageIOError"),
                 metadata={"unsaved": True,
                           "storageError": {"message": "I/O error", "timestamp": TS + 3,
                                            "errorType": "StorageIOError"}})
 
 
-def url_only_item() -> Json:
-    return item(status="urlOnly", durable=False, localPath=None, size=None, sha256=None,
-                storageError=storage_error(), metadata={"urlOnly": True})
+def url_only_item(**changes: Any) -> Json:
+    out = item(status="urlOnly", durable=False, bytesState="none", localPath=None, size=None,
+               sha256=None, storageError=storage_error(), metadata={"urlOnly": True})
+    out.update(changes)
+    return out
 
 
-def counts(saved: int = 1, unsaved: int = 0, url_only: int = 0, expired: int = 0) -> Json:
+def lost_item() -> Json:
+    return item(status="lost", durable=False, bytesState="gone", localPath=None,
+                storageError=storage_error(None, "StorageIOError"),
+                metadata={"unsaved": True,
+                          "storageError": {"message": "the held bytes were lost",
+                                           "timestamp": TS + 3, "errorType": "StorageIOError"}})
+
+
+def counts(saved: int = 1, unsaved: int = 0, url_only: int = 0, expired: int = 0,
+           lost: int = 0) -> Json:
     return {"saved": saved, "unsaved": unsaved, "urlOnly": url_only, "expired": expired,
-            "total": saved + unsaved + url_only + expired}
+            "lost": lost, "total": saved + unsaved + url_only + expired + lost}
 
 
 def batch(attempted: int, saved: int, **rest: Any) -> Json:
@@ -99,5 +112,6 @@ def batch(attempted: int, saved: int, **rest: Any) -> Json:
 
 
 LIMITS: Json = {"maxEnvelopeBytes": 1_048_576, "maxFrameBytes": 1_073_741_824, "maxFrames": 64,
-                "maxInFlight": 32, "maxMetadataBytes": 65_536, "replayWindowMs": 30_000,
+                "maxInFlight": 32, "maxInFlightServer": 64, "maxMetadataBytes": 65_536,
+                "maxDownloadBytes": 8_589_934_592, "replayWindowMs": 30_000,
                 "maxRangeBytes": 4_194_304}

@@ -13,7 +13,7 @@ from typing import Any
 
 from sidecar.cli.attach import add_attach_args
 
-STATUSES = ("saved", "unsaved", "urlOnly", "expired")
+STATUSES = ("saved", "unsaved", "urlOnly", "expired", "lost")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -25,8 +25,9 @@ BADGES: dict[str, tuple[str, str]] = {
     "unsaved": ("!", "yellow"),
     "urlOnly": ("☁", "blue"),
     "expired": ("✗", "red"),
+    "lost": ("∅", "red"),
 }
-STATUS_ORDER = ("saved", "unsaved", "urlOnly", "expired")
+STATUS_ORDER = ("saved", "unsaved", "urlOnly", "expired")  # + lost, shown when there are any
 
 
 PIPE_WIDTH = 320
@@ -123,7 +124,7 @@ def item_table(items: Sequence[Mapping[str, Any]], title: str | None = None) -> 
 
 def counts_text(counts: Mapping[str, Any]) -> Text:
     out = Text()
-    for status in STATUS_ORDER:
+    for status in (*STATUS_ORDER, "lost") if counts.get("lost") else STATUS_ORDER:
         symbol, style = BADGES[status]
         out.append(f"{symbol} {status} {counts.get(status, 0)}", style=style)
         out.append("  ")

@@ -1,4 +1,9 @@
-"""``media-sidecar serve``: start the sidecar (the launcher's entry point)."""
+"""``media-sidecar serve``: start the sidecar (the launcher's entry point).
+
+Its options are generated from the settings' declarations (``sidecar.setting``), and so is
+the table of every setting at the end of ``--help``. A bad value (a flag or a variable) is
+refused before anything starts: one line on stderr, exit status 2, no ready line.
+"""
 
 from __future__ import annotations
 
@@ -6,74 +11,52 @@ import argparse
 import gc
 import os
 import sys
+import textwrap
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
+
+EXIT_BAD_SETTING = 2
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from sidecar.fetch.config import FetchConfig
+    from sidecar.setting import add_flags
+    from sidecar.settings import Settings
+    from sidecar.settings_doc import help_table
+    from sidecar.store.config import StoreConfig
+
     p = sub.add_parser("serve", help="run the sidecar server",
-                       description="Bind, write the connection file, print one JSON ready "
-                       "line on stdout, serve until shutdown. The secret comes from "
-                       "MEDIA_SIDECAR_SECRET or stdin (--secret-stdin), never from argv.")
-    p.add_argument("--data-dir", type=Path, help="library directory (default: platformdirs)")
-    p.add_argument("--endpoint", help="bind here instead of the default ipc/tcp endpoint")
-    p.add_argument("--transport", choices=["ipc", "tcp"], default="ipc",
-                   help="default endpoint kind when --endpoint is not given")
-    p.add_argument("--connection-file", type=Path, help="where to write the connection file")
-    p.add_argument("--runtime-dir", type=Path, help="owner-only dir for sockets and files")
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=textwrap.fill(
+                           "Bind, write the connection file, print one JSON ready line on "
+                           "stdout, serve until shutdown. The secret comes from "
+                           "MEDIA_SIDECAR_SECRET or stdin (--secret-stdin), never from argv. "
+                           "Options override variables; a bad value exits 2 with one line.",
+                           78),
+                       epilog=help_table())
     p.add_argument("--secret-stdin", action="store_true",
                    help="read the secret from the first line of stdin")
-    p.add_argument("--parent-pid", type=int, help="exit when this process dies")
-    p.add_argument("--no-parent-watch", action="store_true",
-                   help="standalone use: do not exit when the parent dies")
-    p.add_argument("--enable-test-hooks", action="store_true",
-                   help="serve the test-only testFault method (never in production)")
-    p.add_argument("--import-root", type=Path, action="append", default=None,
-                   help="a directory addMediaItem.sourcePath may read from (repeatable)")
-    p.add_argument("--allow-host", action="append", default=None,
-                   help="a download host (repeatable; default fal.media, *.fal.media)")
-    p.add_argument("--max-frame-bytes", type=int)
-    p.add_argument("--drain-timeout", type=float)
-    p.add_argument("--log-level", default=os.environ.get("MEDIA_SIDECAR_LOG_LEVEL", "info"))
+    add_flags(p, Settings, StoreConfig, FetchConfig)
     p.set_defaults(func=run)
 
 
 def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
+    """Defaults, then the environment, then the options; ``SettingError`` if one is bad."""
     from sidecar.fetch.config import FetchConfig
-    from sidecar.settings import Settings, default_data_dir, secret_from, wire_overrides
+    from sidecar.setting import env_values, flag_values
+    from sidecar.settings import Settings, default_data_dir, secret_from
     from sidecar.store.config import StoreConfig
 
+    def values(cls: type) -> dict[str, Any]:
+        return {**env_values(cls, env), **flag_values(cls, args)}
+
+    store = StoreConfig(**values(StoreConfig))
+    fetch = FetchConfig(**values(FetchConfig))
+    fetch.validate()
+    top = values(Settings)
+    top.setdefault("data_dir", default_data_dir().resolve())
     stdin_line = sys.stdin.readline() if args.secret_stdin else None
-    store = StoreConfig.from_env(env)
-    if args.import_root:
-        store = replace(store, import_roots=tuple(r.resolve() for r in args.import_root))
-    fetch = FetchConfig.from_env(env)
-    if args.allow_host:
-        fetch = replace(fetch, allowed_hosts=tuple(args.allow_host))
-    kw: dict[str, object] = {}
-    if args.runtime_dir:
-        kw["runtime_dir"] = args.runtime_dir.resolve()
-    if args.max_frame_bytes:
-        kw["max_frame_bytes"] = args.max_frame_bytes
-    if args.drain_timeout is not None:
-        kw["drain_timeout"] = args.drain_timeout
-    kw.update(wire_overrides(env))
-    data_dir = args.data_dir or (Path(env["MEDIA_SIDECAR_DATA_DIR"])
-                                 if env.get("MEDIA_SIDECAR_DATA_DIR") else default_data_dir())
-    return Settings(
-        data_dir=data_dir.resolve(),
-        secret=secret_from(env, stdin_line),
-        endpoint=args.endpoint,
-        transport=args.transport,
-        connection_file=(Path(os.path.abspath(args.connection_file))
-                         if args.connection_file else None),
-        parent_pid=args.parent_pid,
-        watch_parent=not args.no_parent_watch,
-        enable_test_hooks=args.enable_test_hooks,
-        store=store,
-        fetch=fetch,
-        **kw,  # type: ignore[arg-type]
-    )
+    return Settings(secret=secret_from(env, stdin_line), store=store, fetch=fetch, **top)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,19 +69,24 @@ def run(args: argparse.Namespace) -> int:
 
     from sidecar import logs
     from sidecar.lifecycle import StartRefused
+    from sidecar.setting import SettingError
     from sidecar.settings import Settings, scrub_secret_from_environ
 
-    logs.setup(args.log_level)
-    settings = build_settings(args, dict(os.environ))
+    try:
+        settings = build_settings(args, dict(os.environ))
+    except SettingError as exc:
+        print(f"media-sidecar: invalid setting: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETTING
     assert isinstance(settings, Settings)
+    logs.setup(settings.log_level)
     settings = replace(settings, original_ppid=original_ppid)
     scrub_secret_from_environ()
     from sidecar.app import run as run_app
-    from sidecar.loop import loop_factory
+    from sidecar.loop import ENV, loop_factory
     from sidecar.portable.process import prepare_event_loop
 
     prepare_event_loop()
-    factory, _ = loop_factory(os.environ)
+    factory, _ = loop_factory({ENV: settings.event_loop})
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
             return runner.run(run_app(settings))

@@ -2,8 +2,9 @@
 
 ``RealDisk`` (root): the data dir is a small tmpfs mounted for the demo. "Disk full" fills
 it with a file until the kernel answers ENOSPC; "space returns" deletes that file.
-"Read-only" bind-mounts the store's temp dir (where every blob and download is written
-first) onto itself and remounts that bind read-only, so the kernel answers EROFS; a plain
+"Read-only" bind-mounts the store's temp dir (where every blob is written first) and its
+downloads dir (partial downloads, kept for a resume) onto themselves and remounts those
+binds read-only, so the kernel answers EROFS; a plain
 ``mount -o remount,ro`` of the whole tmpfs is refused (EBUSY) while the sidecar holds its
 database open for writing, which is also what happens to a real app. "Writable again"
 unmounts the bind. Everything is unmounted in ``cleanup``, even after a failure.
@@ -77,7 +78,7 @@ class RealDisk(Disk):
     def __init__(self) -> None:
         self.data_dir: Path | None = None
         self.mounted = False
-        self.ro_bind: Path | None = None
+        self.ro_binds: list[Path] = []
         self.filler: Path | None = None
 
     def how(self) -> str:
@@ -125,24 +126,26 @@ class RealDisk(Disk):
 
     async def block(self, client: Client) -> str:
         assert self.data_dir is not None
-        tmp = self.data_dir / "tmp"
-        _run("mount", "--bind", str(tmp), str(tmp))
-        self.ro_bind = tmp
-        _run("mount", "-o", "remount,bind,ro", str(tmp))
-        return (f"mounted {tmp} read-only (mount --bind + mount -o remount,bind,ro): every "
-                "write there now fails with EROFS")
+        # Where the store writes bytes first: its temp dir (blobs) and the downloads dir
+        # (partial downloads, kept for a resume; see store/partials.py).
+        binds = [self.data_dir / "tmp", self.data_dir / "downloads"]
+        for where in binds:
+            where.mkdir(mode=0o700, exist_ok=True)
+            _run("mount", "--bind", str(where), str(where))
+            self.ro_binds.append(where)
+            _run("mount", "-o", "remount,bind,ro", str(where))
+        return (f"mounted {' and '.join(str(b) for b in binds)} read-only (mount --bind + "
+                "mount -o remount,bind,ro): every write there now fails with EROFS")
 
     async def unblock(self, client: Client) -> str:
-        if self.ro_bind is not None:
-            _run("umount", str(self.ro_bind))
-            self.ro_bind = None
-        return "unmounted the read-only bind: the store's temp dir is writable again"
+        while self.ro_binds:
+            _run("umount", str(self.ro_binds.pop()))
+        return "unmounted the read-only binds: the store's temp and downloads dirs are writable"
 
     def cleanup(self) -> None:
-        if self.ro_bind is not None:
+        while self.ro_binds:
             with contextlib.suppress(StorageSetupError):
-                _run("umount", "-l", str(self.ro_bind))
-            self.ro_bind = None
+                _run("umount", "-l", str(self.ro_binds.pop()))
         if self.mounted and self.data_dir is not None:
             with contextlib.suppress(StorageSetupError):
                 _run("umount", "-l", str(self.data_dir))

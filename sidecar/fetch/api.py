@@ -17,6 +17,12 @@ What each means (decisions documented in the fetch modules):
   PayloadTooLarge  the body is over ``max_bytes`` (announced or counted)
   Cancelled        the ``cancel`` event was set, or the Fetcher was closed
 ``dest`` must not exist; it is removed on every failure and never fsynced or renamed here.
+
+With ``resume=Resume(...)`` (a download kept across restarts) ``dest`` may exist: its bytes
+are hashed and the download continues after them (``Range`` + ``If-Range`` when ``resume``
+names a total and a validator; otherwise from zero), and ``dest`` is left in place on every
+failure (the caller decides whether to keep or remove it). ``Resume.learned`` is called (in a
+worker thread) when a whole-body response tells the total, validator and media type.
 """
 
 from __future__ import annotations
@@ -36,6 +42,18 @@ class Fetched:
     sha256: str
     mime_type: str
     final_url: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What earlier runs of a download learned (see ``sidecar.store.partials``)."""
+
+    total: int | None = None
+    etag: str | None = None
+    validator: str | None = None
+    mime: str = ""
+    # called with (total, etag, validator, mime) when a whole-body response tells them
+    learned: Callable[[int | None, str | None, str | None, str], None] | None = None
 
 
 class SinkWriteError(Exception):

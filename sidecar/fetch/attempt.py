@@ -23,6 +23,7 @@ gzip/deflate layer; stacks are refused).
 from __future__ import annotations
 
 import ssl
+import time
 from urllib.parse import urljoin
 
 import httpx
@@ -45,6 +46,9 @@ from sidecar.fetch.urls import Target, UrlPolicy
 EXPIRED_STATUSES = frozenset({400, 401, 403, 404, 410})
 RETRY_STATUSES = frozenset({408, 425, 429})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# A block not yet full is handed to the sink after this long, so a slow download still
+# reports progress (the shim's download calls time out on the lack of it).
+PARTIAL_COMMIT_AFTER = 0.5
 # Every exception class httpx raises derives from one of these.
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
 
@@ -157,6 +161,8 @@ def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: S
         state.resumable = (total is not None and accept != "none"
                            and (accept == "bytes" or state.validator is not None))
         state.mime = mime
+        if state.learned is not None:
+            state.learned(state.total, state.etag, state.validator, mime)
     state.final_url = target.url
 
     stream = response.extensions.get("network_stream")
@@ -174,6 +180,7 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
     """Content-Length body straight from the socket into the sink's buffer: no copies."""
     stream.set_read_timeout(config.read_timeout)
     remaining = length
+    committed_at = time.monotonic()
     while remaining:
         if dial.aborted:
             raise Transient("aborted")  # turned into Cancelled by run_attempt
@@ -187,12 +194,15 @@ def _read_direct(stream: PinnedStream, length: int, *, sink: Sink, state: Resume
                     raise Transient(f"connection closed after {sink.size + n} of "
                                     f"{state.total} bytes")
                 n += k
+                if n < limit and time.monotonic() - committed_at >= PARTIAL_COMMIT_AFTER:
+                    break  # a slow link: hand over what arrived, so progress is reported
         except TimeoutError as exc:
             raise Transient(f"no data for {config.read_timeout} s") from exc
         except OSError as exc:  # ssl.SSLError included
             raise Transient(f"connection error: {exc}") from exc
         finally:
             sink.commit(n)  # what arrived is a valid prefix: kept for the resume
+        committed_at = time.monotonic()
         remaining -= n
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sidecar.errors import Cancelled, DownloadFailed
-from sidecar.fetch.api import Fetched, ProgressFn
+from sidecar.fetch.api import Fetched, ProgressFn, Resume, SinkWriteError
 from sidecar.fetch.config import FetchConfig
 from sidecar.fetch.dial import Dial
 from sidecar.fetch.resolve import Resolver, parse_rules
@@ -35,7 +35,7 @@ from sidecar.fetch.urls import Target, UrlPolicy
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Fetched", "Fetcher", "ProgressFn"]
+__all__ = ["Fetched", "Fetcher", "ProgressFn", "Resume"]
 
 logger = logging.getLogger(__name__)
 # How often the watchdog looks at a running attempt's head timeout (the worker may start
@@ -72,7 +72,7 @@ class Fetcher:
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
-        self._resolver = Resolver(parse_rules(config.host_resolver_rules),
+        self._resolver = Resolver(parse_rules(config.resolver_rules),
                                   allow_private_addresses=config.allow_private_addresses)
         self._policy = UrlPolicy(config.allowed_hosts,
                                  allow_http_loopback=config.allow_http_loopback,
@@ -89,7 +89,8 @@ class Fetcher:
         self._policy.check(url)
 
     async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
-                    cancel: asyncio.Event | None = None) -> Fetched:
+                    cancel: asyncio.Event | None = None, resume: Resume | None = None
+                    ) -> Fetched:
         target = self._policy.check(url)
         async with contextlib.AsyncExitStack() as slots:
             # Queued behind other downloads; a cancel ends the wait at once.
@@ -97,16 +98,28 @@ class Fetcher:
             if self._closed or (cancel is not None and cancel.is_set()):
                 raise Cancelled("download cancelled")
             state = ResumeState(final_url=target.url)
+            if resume is not None:
+                state.total, state.etag, state.validator = (resume.total, resume.etag,
+                                                            resume.validator)
+                state.mime, state.learned = resume.mime, resume.learned
+                state.resumable = resume.total is not None and resume.validator is not None
             relay = ProgressRelay(progress, state) if progress is not None else None
             sink = Sink(dest, relay)
-            sink.open()
+            if resume is None:
+                sink.open()
+            else:  # hashes the bytes already there: in a thread
+                await asyncio.to_thread(sink.open, append=True)
             try:
                 await self._attempts(target, sink, state, cancel)
                 sink.close()
                 if relay is not None:
                     relay.flush()  # the final count, before fetch returns
             except BaseException:
-                sink.discard()
+                if resume is None:
+                    sink.discard()
+                else:  # the caller keeps the bytes for a later resume, or removes them
+                    with contextlib.suppress(SinkWriteError):
+                        sink.close()
                 raise
             return Fetched(path=dest, size=sink.size, sha256=sink.hexdigest(), mime_type=state.mime,
                            final_url=state.final_url)

@@ -15,6 +15,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -34,6 +35,8 @@ class ResumeState:
     etag: str | None = None
     resumable: bool = False
     mime: str = ""
+    # told (total, etag, validator, mime) whenever a whole body sets them (kept for a resume)
+    learned: Callable[[int | None, str | None, str | None, str], None] | None = None
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sidecar.fetch.api import SinkWriteError
-from sidecar.portable.files import WRITE_BEHIND_HINT, drop_written
+from sidecar.portable.files import FD_FLAGS, NOFOLLOW, WRITE_BEHIND_HINT, drop_written, pread
 
 BLOCK_SIZE = 64 * 1024
 BLOCKS = 16  # how far the hasher may lag behind the writes (1 MiB)
@@ -82,12 +82,22 @@ class Sink:
             self._current = memoryview(block)
         return self._current
 
-    def open(self) -> None:
-        flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-                 | getattr(os, "O_NOFOLLOW", 0))
+    def open(self, *, append: bool = False) -> None:
+        """Create the file; with ``append`` continue an existing one (a resumed download):
+        its bytes are hashed first and the writes go after them."""
         try:
-            self._fd = os.open(self.path, flags, 0o600)  # owner-only, like every blob
+            if append:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW | FD_FLAGS,
+                                   0o600)
+                self._size = self._hash_existing()
+            else:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS
+                                   | NOFOLLOW, 0o600)  # owner-only, like every blob
         except OSError as exc:
+            if self._fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = -1
             raise SinkWriteError(exc) from exc
         self._hasher = threading.Thread(target=self._hash_loop, name="fetch-hash", daemon=True)
         self._hasher.start()
@@ -148,6 +158,14 @@ class Sink:
             self.path.unlink()
 
     # -- internals ------------------------------------------------------------------------
+    def _hash_existing(self) -> int:
+        offset = 0
+        while data := pread(self._fd, 1024 * 1024, offset):
+            self._hash.update(data)
+            offset += len(data)
+        os.lseek(self._fd, offset, os.SEEK_SET)
+        return offset
+
     def _write(self, view: memoryview) -> None:
         n = len(view)
         try:

@@ -12,8 +12,9 @@ Decisions (documented in ``FetchConfig`` too):
 * allow-list entries: ``host`` matches exactly; ``*.host`` matches any subdomain at any depth
   but not ``host`` itself; an IP literal entry matches that address only. Wildcards never
   match IP literals.
-* a non-default port is refused unless the host is mapped by ``host_resolver_rules`` or is a
-  loopback host in http-loopback mode (local servers in tests and the demo).
+* a non-default port is refused unless the allow-list entry names it (``localhost:8443``), the
+  host is mapped by ``map_hosts``/``host_resolver_rules``, or is a loopback host in
+  http-loopback mode (local servers in tests and the demo).
 * literal IPs are refused unless listed exactly; hosts WHATWG would read as IPv4 (``2130706433``,
   ``0x7f.1``, ``127.1``) are refused outright.
 """
@@ -108,10 +109,18 @@ def normalize_host(raw: str) -> str:
 
 
 class HostPattern:
-    """One allow-list entry: ``host``, ``*.host`` or an IP literal."""
+    """One allow-list entry: ``host``, ``*.host`` or an IP literal, each optionally with
+    ``:port`` (that port only: ``localhost:8443``, ``[::1]:8443``)."""
 
     def __init__(self, entry: str) -> None:
         entry = entry.strip()
+        self.port: int | None = None
+        host_text, port_text = _split_host_port(entry)
+        if port_text:
+            if not (port_text.isdigit() and 0 < int(port_text) < 65536):
+                raise ValueError(f"invalid port in {entry!r}")
+            self.port = int(port_text)
+            entry = host_text
         self.wildcard = entry.startswith("*.")
         self.host = normalize_host(entry[2:] if self.wildcard else entry)
         if self.wildcard and literal_ip(self.host) is not None:
@@ -125,7 +134,8 @@ class HostPattern:
         return host == self.host
 
     def __repr__(self) -> str:
-        return f"HostPattern({'*.' if self.wildcard else ''}{self.host})"
+        port = f":{self.port}" if self.port is not None else ""
+        return f"HostPattern({'*.' if self.wildcard else ''}{self.host}{port})"
 
 
 class UrlPolicy:
@@ -169,13 +179,19 @@ class UrlPolicy:
             raise _refuse("invalid port")
 
         ip = literal_ip(host)
-        if not any(p.matches(host) for p in self.patterns):
+        matching = [p for p in self.patterns if p.matches(host)]
+        if not matching:
             what = "IP address" if ip is not None else "host"
             raise _refuse(f"{what} {host!r} is not in the allowed hosts")
         loopback_dev = self.allow_http_loopback and is_loopback_host(host)
         if scheme == "http" and not loopback_dev:
             raise _refuse("plain http is allowed only for loopback hosts in development mode")
-        if port != DEFAULT_PORTS[scheme] and not (loopback_dev or self._is_mapped(host)):
+        # An entry with a port allows exactly that port; one without, the default port (or
+        # any port of a mapped host, or of a loopback host in development mode).
+        port_ok = any(p.port == port for p in matching) or (
+            any(p.port is None for p in matching)
+            and (port == DEFAULT_PORTS[scheme] or loopback_dev or self._is_mapped(host)))
+        if not port_ok:
             raise _refuse(f"port {port} is not allowed for {host!r}")
 
         path = quote(parts.path, safe=_PATH_SAFE) or "/"

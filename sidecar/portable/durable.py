@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 DIR_FSYNC = sys.platform != "win32"
@@ -46,12 +47,16 @@ else:
         os.fsync(fd)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make the entries of ``path`` (a rename into it) durable; nothing on Windows."""
+def fsync_dir(path: Path, seen: Callable[[int], None] | None = None) -> None:
+    """Make the entries of ``path`` (a rename into it) durable; nothing on Windows.
+    ``seen`` is called with the directory's descriptor once it is fsynced (the store's
+    seam reads back which directory the kernel fsynced)."""
     if not DIR_FSYNC:
         return
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         fsync_file(fd)
+        if seen is not None:
+            seen(fd)
     finally:
         os.close(fd)

@@ -1,7 +1,10 @@
 """Store records → protocol models (and the seeds' flags computed on output).
 
 ``metadata.unsaved``, ``metadata.urlOnly`` and ``metadata.storageError`` are derived from the
-record's status and error every time an item is shown; they are never stored twice. Models
+record's status and error every time an item is shown; they are never stored twice
+(``metadata.unsaved`` is true for ``lost`` items too: they are not saved either).
+``bytesState`` follows the status; ``recordState`` asks the store whether the record is only
+journalled or in memory. Models
 are built by pydantic's validator (in Rust: faster than ``model_construct``, and checked);
 the listing hot path uses the same wire dicts without the model round trip.
 """
@@ -17,7 +20,15 @@ from protocol.media import (
     StatusCounts,
     StorageErrorInfo,
 )
-from sidecar.store.records import SAVED, UNSAVED, URL_ONLY, ErrorInfo, ItemRecord
+from sidecar.store.records import (
+    BYTES_STATE,
+    LOST,
+    SAVED,
+    UNSAVED,
+    URL_ONLY,
+    ErrorInfo,
+    ItemRecord,
+)
 from sidecar.store.store import MediaStore
 
 DERIVED_KEYS = ("unsaved", "urlOnly", "storageError")
@@ -36,7 +47,7 @@ def item_wire(rec: ItemRecord, store: MediaStore) -> dict[str, Any]:
     times faster. ``tests/service/test_convert.py`` checks the two agree."""
     meta: dict[str, Any] = json.loads(rec.metadata) if rec.metadata != "{}" else {}
     status = rec.status
-    meta["unsaved"] = status == UNSAVED
+    meta["unsaved"] = status in (UNSAVED, LOST)
     meta["urlOnly"] = status == URL_ONLY
     err = rec.storage_error
     error: dict[str, Any] | None = None
@@ -52,7 +63,8 @@ def item_wire(rec: ItemRecord, store: MediaStore) -> dict[str, Any]:
         "height": rec.height, "duration": rec.duration, "fps": rec.fps,
         "sourceUrl": rec.source_url, "folderIds": list(rec.folder_ids),
         "createdAt": rec.created_at, "updatedAt": rec.updated_at, "status": status,
-        "durable": saved, "storageError": error,
+        "durable": saved, "bytesState": BYTES_STATE[status],
+        "recordState": store.record_state(rec.id), "storageError": error,
         "localPath": store.blob_path_str(sha) if saved and sha else None,
         "metadata": meta,
     }
@@ -65,11 +77,11 @@ def item_model(rec: ItemRecord, store: MediaStore) -> MediaItem:
 def counts_wire(counts: dict[str, int]) -> dict[str, int]:
     return {"saved": counts.get("saved", 0), "unsaved": counts.get("unsaved", 0),
             "urlOnly": counts.get("urlOnly", 0), "expired": counts.get("expired", 0),
-            "total": sum(counts.values())}
+            "lost": counts.get(LOST, 0), "total": sum(counts.values())}
 
 
 def counts_model(counts: dict[str, int]) -> StatusCounts:
     return StatusCounts.model_construct(
         saved=counts.get("saved", 0), unsaved=counts.get("unsaved", 0),
         url_only=counts.get("urlOnly", 0), expired=counts.get("expired", 0),
-        total=sum(counts.values()))
+        lost=counts.get(LOST, 0), total=sum(counts.values()))

@@ -16,15 +16,23 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from protocol.events import Event, ItemAdded, ItemSaved, ItemUnsaved, ItemUrlOnly
-from protocol.media import MediaItem
+from protocol.events import (
+    Event,
+    ItemAdded,
+    ItemExpired,
+    ItemLost,
+    ItemSaved,
+    ItemUnsaved,
+    ItemUrlOnly,
+)
+from protocol.media import MediaItem, StatusCounts
 from sidecar.errors import Busy, NotFound, SidecarError, StorageBlocked, StorageFailed
 from sidecar.events import EventBus
-from sidecar.service.convert import error_model, item_model
+from sidecar.service.convert import counts_model, error_model, item_model
 from sidecar.service.health import StorageHealth
 from sidecar.settings import Settings
 from sidecar.store.classify import OutOfDescriptors, StorageError
-from sidecar.store.records import SAVED, UNSAVED, URL_ONLY, ItemRecord
+from sidecar.store.records import EXPIRED, LOST, SAVED, UNSAVED, URL_ONLY, ItemRecord
 from sidecar.store.store import MediaStore, NotKept, SaveOutcome
 
 log = logging.getLogger("sidecar.service")
@@ -107,26 +115,47 @@ class ServiceCore:
                            field="params.id")
         return rec
 
-    def report(self, outcome: SaveOutcome, *, added: bool) -> MediaItem:
-        """Emit the events of a save outcome; return the item as shown."""
+    async def counts(self, project_id: str) -> StatusCounts | None:
+        """The project's counts now (carried by item events); None if they cannot be read."""
+        try:
+            return counts_model(await self.run(self.store.counts, project_id))
+        except SidecarError as exc:
+            log.warning("cannot count project %s for an event: %s", project_id, exc.message)
+            return None
+
+    async def report(self, outcome: SaveOutcome, *, added: bool) -> MediaItem:
+        """Emit the events of a save outcome, each with the project's counts after it;
+        return the item as shown. Storage health changes only on what really happened: a
+        record the database refused (journalled or in memory) is no sign of recovery."""
         rec = outcome.record
         item = self.item(rec)
+        counts = await self.counts(rec.project_id)
         if added:
-            self.emit(ItemAdded(item=item))
+            self.emit(ItemAdded(item=item, counts=counts))
         err = outcome.error
-        if err is None:
-            self.health.ok()
-            if rec.status == SAVED:
-                self.emit(ItemSaved(item=item))
-            return item
-        self.health.failed(err)
-        info = error_model(rec.storage_error or err.info())
-        assert info is not None
-        if rec.status == UNSAVED:
-            self.emit(ItemUnsaved(item=item, error=info))
+        if err is not None:
+            self.health.failed(err)
+            self.on_failure()
+        elif not outcome.persisted:
+            last = self.store.last_error
+            if last is not None:
+                self.health.failed(last)
+            self.on_failure()
+        elif rec.status == SAVED:
+            self.health.ok()  # bytes and record written: only this proves storage works
+        info = error_model(rec.storage_error or (err.info() if err is not None else None))
+        if rec.status == SAVED and err is None:
+            self.emit(ItemSaved(item=item, counts=counts))
+        elif rec.status == LOST:
+            self.emit(ItemLost(item=item, counts=counts))
+        elif err is None and not outcome.bytes_lost:
+            pass  # a registration (urlOnly/expired): itemAdded said it
+        elif rec.status == UNSAVED and info is not None:
+            self.emit(ItemUnsaved(item=item, error=info, counts=counts))
         elif rec.status == URL_ONLY:
-            self.emit(ItemUrlOnly(item=item, error=info))
-        self.on_failure()
+            self.emit(ItemUrlOnly(item=item, error=info, counts=counts))
+        elif rec.status == EXPIRED:
+            self.emit(ItemExpired(item=item, counts=counts))
         return item
 
 

@@ -12,7 +12,20 @@ item lock is held only for state changes, never across the network. Outcomes:
 * writing the file failed (disk full, read-only) → stays ``urlOnly`` (+ itemUrlOnly); a
   failure after the download completed follows the store's rules (urlOnly or unsaved).
 
-Progress events are throttled to about four a second per download, plus a final one.
+Downloads are durable work: a download of a listed item is recorded under
+``<data>/downloads/`` (``sidecar.store.partials``) with its partial file. When the sidecar
+stops mid-download (SIGKILL, power loss, ``shutdown``, SIGTERM) the record and the bytes stay;
+the next start resumes every recorded download whose item is still urlOnly, from the partial
+file (Range). An orderly stop pauses downloads at once (final progress ``paused``, the call
+answers ``cancelled`` with ``data.resumable``) instead of waiting for them.
+
+Progress events are throttled to about four a second per download, plus a final one on every
+ending the sidecar sees.
+
+``addMediaItem`` with ``download: true`` registers the item before downloading it; when the
+download then fails, the error's ``data`` says ``itemId`` and the item's ``status`` (and
+``created``), so a client that let the sidecar choose the id retries with that id instead of
+adding a duplicate.
 
 Capacity: a request waiting for its download (queued behind the downloader's per-host and
 global slots, or transferring) gives its server request slot back (``ctx.idle``), so slow
@@ -32,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from protocol.downloads import DownloadAllUrlOnlyResult
+from protocol.downloads import DownloadAllUrlOnlyResult, DownloadInfo
 from protocol.events import DownloadOutcome, DownloadProgress, ItemExpired, ItemUrlOnly
 from protocol.media import AddMediaItemResult
 from sidecar.dispatch import CallContext
@@ -46,10 +59,11 @@ from sidecar.errors import (
     SidecarError,
     UrlExpired,
 )
-from sidecar.fetch.api import Fetched, ProgressFn, SinkWriteError
+from sidecar.fetch.api import Fetched, ProgressFn, Resume, SinkWriteError
 from sidecar.service.convert import error_model
 from sidecar.service.core import ServiceCore, storage_error
 from sidecar.store.classify import classify
+from sidecar.store.partials import PartialRecord, Partials
 from sidecar.store.records import EXPIRED, SAVED, URL_ONLY, ErrorInfo, ItemRecord, now_ms
 from sidecar.store.store import Downloaded, SaveOutcome
 
@@ -58,7 +72,8 @@ class Fetcher(Protocol):
     """The downloader as the service uses it (``sidecar.fetch.downloader.Fetcher``)."""
 
     async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
-                    cancel: asyncio.Event | None = None) -> Fetched: ...
+                    cancel: asyncio.Event | None = None, resume: Resume | None = None
+                    ) -> Fetched: ...
 
     def check_url(self, url: str) -> None: ...
 
@@ -71,14 +86,17 @@ Matcher = Callable[[ItemRecord, str, "str | None", "str | None"], None]
 class Progress:
     """Throttled DownloadProgress events of one download (thread-safe: emit is)."""
 
-    def __init__(self, core: ServiceCore, rec: ItemRecord) -> None:
+    def __init__(self, core: ServiceCore, rec: ItemRecord, resumed_from: int = 0) -> None:
         self.core = core
         self.id = rec.id
         self.project_id = rec.project_id
         self.started = time.monotonic()
+        self.started_ms = now_ms()
         self.last = 0.0
-        self.done = 0
+        self.resumed_from = resumed_from
+        self.done = resumed_from
         self.total: int | None = None
+        self.ended = False
 
     def update(self, done: int, total: int | None) -> None:
         self.done, self.total = done, total
@@ -88,14 +106,16 @@ class Progress:
             self._emit(final=False, outcome=None)
 
     def final(self, outcome: DownloadOutcome) -> None:
-        self._emit(final=True, outcome=outcome)
+        if not self.ended:  # exactly one final event per download
+            self.ended = True
+            self._emit(final=True, outcome=outcome)
 
     def _emit(self, *, final: bool, outcome: DownloadOutcome | None) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         self.core.emit(DownloadProgress(
             id=self.id, project_id=self.project_id, bytes_done=self.done,
-            total_bytes=self.total, rate_bps=self.done / elapsed, final=final,
-            outcome=outcome))
+            total_bytes=self.total, rate_bps=(self.done - self.resumed_from) / elapsed,
+            final=final, outcome=outcome))
 
 
 @dataclass
@@ -103,6 +123,7 @@ class _Running:
     task: asyncio.Task[SaveOutcome]
     cancel: asyncio.Event
     project_id: str
+    progress: Progress
 
 
 class Downloads:
@@ -110,13 +131,20 @@ class Downloads:
         self.core = core
         self.store = core.store
         self.fetcher = fetcher
+        self.partials = Partials(self.store.data_dir, self.store.io)
         self._running: dict[str, _Running] = {}
         self._waiting: dict[bytes, int] = {}  # download requests waiting, per client
+        self._pausing = False
+
+    def pause_all(self) -> None:
+        """The sidecar is stopping: stop every download now, keeping what is resumable."""
+        self._pausing = True
+        for run in self._running.values():
+            run.cancel.set()
 
     async def close(self) -> None:
+        self.pause_all()
         running = list(self._running.values())
-        for run in running:
-            run.cancel.set()
         if running:
             await asyncio.wait([r.task for r in running], timeout=10)
         for run in running:
@@ -160,12 +188,44 @@ class Downloads:
             else:
                 del self._waiting[client]
 
+    def in_progress(self, project_id: str | None) -> list[DownloadInfo]:
+        """The downloads running now (of ``project_id``), oldest first."""
+        out = []
+        for item_id, run in self._running.items():
+            if (run.task.done() or run.progress.ended  # its final event went out
+                    or (project_id is not None and run.project_id != project_id)):
+                continue
+            p = run.progress
+            out.append(DownloadInfo(id=item_id, project_id=run.project_id,
+                                    bytes_done=p.done, total_bytes=p.total,
+                                    resumed_from_bytes=p.resumed_from,
+                                    started_at=p.started_ms))
+        return sorted(out, key=lambda d: d.started_at)
+
     def _fetcher(self) -> Fetcher:
         if self.fetcher is None:
             raise DownloadFailed("downloads are not available in this server")
         return self.fetcher
 
     # entry points -------------------------------------------------------------------------
+    async def resume_recorded(self) -> int:
+        """At start: resume every recorded download whose item still waits for it; forget
+        the others. Returns how many were resumed."""
+        records = await self.core.run(self.partials.load_all)
+        resumed = 0
+        for prec in records:
+            rec = await self.core.run(self.store.get, prec.item_id)
+            if (rec is None or rec.status != URL_ONLY or rec.source_url != prec.url
+                    or self.fetcher is None or prec.item_id in self._running):
+                if self.fetcher is not None or rec is None or rec.status != URL_ONLY:
+                    await self.core.run(self.partials.finish, prec.item_id)
+                continue
+            log.info("resuming the download of %s from %d bytes", rec.id,
+                     self.partials.part_size(rec.id))
+            self._start(rec, prec.expected_sha256, registered=True, partial=prec)
+            resumed += 1
+        return resumed
+
     async def add(self, ctx: CallContext, base: ItemRecord, expected: str | None,
                   match: Matcher) -> AddMediaItemResult:
         """addMediaItem with ``download: true``: register the item urlOnly, then download."""
@@ -177,14 +237,19 @@ class Downloads:
                    match: Matcher) -> AddMediaItemResult:
         core = self.core
         rollback = core.settings.store.rollback_on_failure
+        persisted = True
         async with core.locks.hold(base.id):
             existing = await core.run(self.store.get, base.id)
             if existing is not None:
                 match(existing, base.project_id, None, base.source_url)
                 if existing.status != URL_ONLY:
-                    return AddMediaItemResult(item=core.item(existing), created=False,
-                                              durable=existing.status == SAVED)
-                task = self._start(existing, expected, registered=True)
+                    return AddMediaItemResult(
+                        item=core.item(existing), created=False,
+                        durable=existing.status == SAVED,
+                        recorded=self.store.record_state(existing.id) == "stored")
+                run = self._running.get(base.id)
+                task = (run.task if run is not None and not run.task.done()
+                        else self._start(existing, expected, registered=True))
                 created = False
             elif rollback:
                 # The old behaviour: nothing is listed unless the save succeeds.
@@ -192,14 +257,22 @@ class Downloads:
                 created = True
             else:
                 rec = base.evolve(status=URL_ONLY)
-                await core.run(self.store.register, rec)
-                core.report(SaveOutcome(rec), added=True)
+                persisted = await core.run(self.store.register, rec)
+                await core.report(SaveOutcome(rec, persisted=persisted), added=True)
                 task = self._start(rec, expected, registered=True)
                 created = True
-        async with ctx.idle():
-            outcome = await asyncio.shield(task)
+        try:
+            async with ctx.idle():
+                outcome = await asyncio.shield(task)
+        except SidecarError as exc:
+            if not rollback:
+                current = await core.run(self.store.get, base.id)
+                exc.data = {**(exc.data or {}), "itemId": base.id, "created": created,
+                            "status": current.status if current is not None else "removed"}
+            raise
         return AddMediaItemResult(item=core.item(outcome.record), created=created,
-                                  durable=outcome.record.status == SAVED)
+                                  durable=outcome.record.status == SAVED,
+                                  recorded=outcome.persisted and persisted)
 
     async def download_item(self, item_id: str, project_id: str | None,
                             ctx: CallContext | None = None) -> SaveOutcome:
@@ -264,12 +337,19 @@ class Downloads:
             failed=tally.get("failed", 0), item_ids=[r.id for r in recs])
 
     # the download itself ------------------------------------------------------------------
-    def _start(self, rec: ItemRecord, expected: str | None, *, registered: bool
-               ) -> asyncio.Task[SaveOutcome]:
+    def _start(self, rec: ItemRecord, expected: str | None, *, registered: bool,
+               partial: PartialRecord | None = None) -> asyncio.Task[SaveOutcome]:
         cancel = asyncio.Event()
-        task = asyncio.create_task(self._download(rec, expected, registered, cancel),
-                                   name=f"download-{rec.id}")
-        self._running[rec.id] = _Running(task, cancel, rec.project_id)
+        if self._pausing:
+            cancel.set()
+        resumed_from = self.partials.part_size(rec.id) if partial is not None else 0
+        progress = Progress(self.core, rec, resumed_from)
+        if partial is not None:
+            progress.total = partial.total
+        task = asyncio.create_task(
+            self._download(rec, expected, registered, cancel, progress, partial=partial),
+            name=f"download-{rec.id}")
+        self._running[rec.id] = _Running(task, cancel, rec.project_id, progress)
 
         def done(t: asyncio.Task[SaveOutcome]) -> None:
             run = self._running.get(rec.id)
@@ -282,22 +362,40 @@ class Downloads:
         return task
 
     async def _download(self, rec: ItemRecord, expected: str | None, registered: bool,
-                        cancel: asyncio.Event) -> SaveOutcome:
+                        cancel: asyncio.Event, progress: Progress, *,
+                        partial: PartialRecord | None) -> SaveOutcome:
+        """One download from start (or resume) to its end. Only a listed (registered) item's
+        download is recorded for a resume; its files go when it ends, unless it is paused."""
         core = self.core
-        fetcher = self._fetcher()
         assert rec.source_url is not None
-        progress = Progress(core, rec)
-        dest: Path = self.store.download_path()
+        keep = False
+        resume: Resume | None = None
+        if registered:
+            dest = self.partials.part_path(rec.id)
+            if partial is None:
+                partial = PartialRecord(rec.id, rec.project_id, rec.source_url, now_ms(),
+                                        expected)
+                await core.run(self.partials.finish, rec.id)  # no stale bytes of another run
+            await core.run(self.partials.save, partial)
+            resume = self._resume(partial)
+        else:
+            dest = self.store.download_path()
         try:
             try:
-                fetched = await fetcher.fetch(rec.source_url, dest, progress=progress.update,
-                                              cancel=cancel)
+                fetched = await self._fetcher().fetch(
+                    rec.source_url, dest, progress=progress.update, cancel=cancel,
+                    resume=resume)
             except UrlExpired as exc:
                 if registered:
                     await self._mark(rec.id, EXPIRED, exc.message, "UrlExpired")
                 progress.final("expired")
                 raise
-            except Cancelled:
+            except Cancelled as exc:
+                if registered and self._pausing and partial is not None:
+                    keep = True
+                    progress.final("paused")
+                    raise Cancelled("download paused: the sidecar is stopping; it resumes "
+                                    "at its next start", data={"resumable": True}) from exc
                 progress.final("cancelled")
                 raise
             except SinkWriteError as exc:
@@ -315,9 +413,6 @@ class Downloads:
                     await self._mark(rec.id, URL_ONLY, exc.message, "DownloadFailed")
                 progress.final("failed")
                 raise
-            except BaseException:
-                progress.final("failed")
-                raise
             if expected is not None and fetched.sha256 != expected:
                 msg = f"the download hashes to {fetched.sha256}, not expectedSha256"
                 if registered:
@@ -327,9 +422,30 @@ class Downloads:
             outcome = await self._save(rec, fetched, dest, registered)
             progress.final(_as_outcome(outcome.record.status))
             return outcome
+        except Cancelled:
+            progress.final("cancelled")
+            raise
+        except BaseException:
+            progress.final("failed")
+            raise
         finally:
-            with contextlib.suppress(OSError, RuntimeError):
-                await core.run(_unlink, dest)
+            with contextlib.suppress(OSError, RuntimeError, SidecarError):
+                if registered and not keep:
+                    await core.run(self.partials.finish, rec.id)
+                elif not registered:
+                    await core.run(_unlink, dest)
+
+    def _resume(self, partial: PartialRecord) -> Resume:
+        holder = [partial]
+
+        def learned(total: int | None, etag: str | None, validator: str | None,
+                    mime: str) -> None:  # in the fetch worker thread
+            holder[0] = holder[0].learned(total=total, etag=etag, validator=validator,
+                                          mime=mime)
+            self.partials.save(holder[0])
+
+        return Resume(total=partial.total, etag=partial.etag, validator=partial.validator,
+                      mime=partial.mime, learned=learned)
 
     async def _save(self, rec: ItemRecord, fetched: Fetched, dest: Path, registered: bool
                     ) -> SaveOutcome:
@@ -346,7 +462,7 @@ class Downloads:
             outcome = await core.run(self.store.save, rec,
                                      Downloaded(dest, fetched.sha256, fetched.size),
                                      new=not registered)
-            core.report(outcome, added=not registered)
+            await core.report(outcome, added=not registered)
         return outcome
 
     async def _mark(self, item_id: str, status: str, message: str, error_type: str,
@@ -361,11 +477,12 @@ class Downloads:
             rec = rec.evolve(status=status, storage_error=info)
             await core.run(self.store.register, rec)
         item = core.item(rec)
+        counts = await core.counts(rec.project_id)
         if status == EXPIRED:
-            core.emit(ItemExpired(item=item))
+            core.emit(ItemExpired(item=item, counts=counts))
         elif error_type.startswith("Storage"):
             err = error_model(info)
-            core.emit(ItemUrlOnly(item=item, error=err))
+            core.emit(ItemUrlOnly(item=item, error=err, counts=counts))
         return rec
 
 

@@ -20,6 +20,8 @@ from protocol.downloads import (
     DownloadAllUrlOnlyResult,
     DownloadUrlOnlyItemParams,
     DownloadUrlOnlyItemResult,
+    ListDownloadsParams,
+    ListDownloadsResult,
 )
 from protocol.events import ItemRemoved
 from protocol.media import (
@@ -55,7 +57,15 @@ from sidecar.store.blobs import SourceReadError
 from sidecar.store.classify import StorageError
 from sidecar.store.osio import Faults
 from sidecar.store.query import BadCursor, ListQuery
-from sidecar.store.records import SAVED, UNSAVED, ItemRecord, next_rev, now_ms
+from sidecar.store.records import (
+    BYTES_STATE,
+    LOST,
+    SAVED,
+    UNSAVED,
+    ItemRecord,
+    next_rev,
+    now_ms,
+)
 from sidecar.store.store import (
     Inline,
     LocalFile,
@@ -66,6 +76,15 @@ from sidecar.store.store import (
 )
 
 log = logging.getLogger("sidecar.service.media")
+
+
+def nothing_to_retry(rec: ItemRecord) -> Conflict:
+    """retrySaveItem on an item that holds no bytes to save: typed, with its state."""
+    why = ("its held bytes are gone; add its bytes again" if rec.status == LOST
+           else f"it is {rec.status}, not unsaved")
+    return Conflict(f"item {rec.id!r} has nothing to retry: {why}", field="params.id",
+                    data={"itemId": rec.id, "status": rec.status,
+                          "bytesState": BYTES_STATE[rec.status]})
 
 
 class MediaService:
@@ -94,7 +113,12 @@ class MediaService:
         service = cls(ServiceCore(settings, store, bus), fetcher)
         if settings.store.auto_retry:
             service.retrier.start()
+        await service.downloads.resume_recorded()
         return service
+
+    def pause_downloads(self) -> None:
+        """The sidecar is stopping: pause every download now (resumed at the next start)."""
+        self.downloads.pause_all()
 
     async def close(self) -> None:
         """Stop the retrier and downloads, wait for store work in flight, close the store."""
@@ -121,6 +145,7 @@ class MediaService:
         handlers.add("downloadUrlOnlyItem", self.download_url_only_item)
         handlers.add("downloadAllUrlOnly", self.download_all_url_only)
         handlers.add("cancelDownload", self.cancel_download)
+        handlers.add("listDownloads", self.list_downloads)
         handlers.add("testFault", self.test_fault)
 
     # addMediaItem -----------------------------------------------------------------------
@@ -147,16 +172,18 @@ class MediaService:
                     return await self._readd(existing, plan, ctx, opened, p)
                 if plan.kind == "urlOnly":
                     rec = base.evolve(status="urlOnly")
-                    await core.run(self.store.register, rec)
-                    item = core.report(SaveOutcome(rec), added=True)
-                    return AddMediaItemResult(item=item, created=True, durable=False)
+                    persisted = await core.run(self.store.register, rec)
+                    item = await core.report(SaveOutcome(rec, persisted=persisted), added=True)
+                    return AddMediaItemResult(item=item, created=True, durable=False,
+                                              recorded=persisted)
                 outcome = await self._save(base, plan, ctx, opened, p.expected_sha256, new=True)
             finally:
                 if opened is not None:
                     os.close(opened.fd)
-            item = core.report(outcome, added=True)
+            item = await core.report(outcome, added=True)
             return AddMediaItemResult(item=item, created=True,
-                                      durable=outcome.record.status == SAVED)
+                                      durable=outcome.record.status == SAVED,
+                                      recorded=outcome.persisted)
 
     def _new_record(self, item_id: str, p: AddMediaItemParams, plan: AddPlan) -> ItemRecord:
         t = now_ms()
@@ -219,11 +246,13 @@ class MediaService:
         if plan.kind in ("inline", "path") and existing.status != SAVED:
             outcome = await self._save(existing, plan, ctx, opened, p.expected_sha256,
                                        new=False)
-            item = self.core.report(outcome, added=False)
+            item = await self.core.report(outcome, added=False)
             return AddMediaItemResult(item=item, created=False,
-                                      durable=outcome.record.status == SAVED)
+                                      durable=outcome.record.status == SAVED,
+                                      recorded=outcome.persisted)
         return AddMediaItemResult(item=self.core.item(existing), created=False,
-                                  durable=existing.status == SAVED)
+                                  durable=existing.status == SAVED,
+                                  recorded=self.store.record_state(existing.id) == "stored")
 
     # get / remove / list ------------------------------------------------------------------
     async def get_media_item(self, ctx: CallContext, p: GetMediaItemParams
@@ -240,7 +269,8 @@ class MediaService:
             rec = await core.owned(p.id, p.project_id)
             self.downloads.cancel_running(rec.id, rec.project_id)
             removed, blob_deleted = await core.run(self.store.remove, rec)
-        core.emit(ItemRemoved(id=rec.id, project_id=rec.project_id))
+        core.emit(ItemRemoved(id=rec.id, project_id=rec.project_id,
+                              counts=await core.counts(rec.project_id)))
         return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
 
     async def list_media_items(self, ctx: CallContext, p: ListMediaItemsParams
@@ -266,9 +296,11 @@ class MediaService:
         async with self.core.locks.hold(p.id):
             rec = await self.core.owned(p.id, p.project_id)
             if rec.status != UNSAVED:
-                raise Conflict(f"item {p.id!r} is {rec.status}, not unsaved", field="params.id")
+                raise nothing_to_retry(rec)
             outcome = await self.core.run(self.store.retry, rec)
-        item = self.core.report(outcome, added=False)
+            item = await self.core.report(outcome, added=False)
+        if outcome.bytes_lost:
+            raise nothing_to_retry(outcome.record)
         return RetrySaveItemResult(item=item, durable=outcome.record.status == SAVED)
 
     async def retry_one(self, item_id: str) -> str:
@@ -280,7 +312,7 @@ class MediaService:
             if rec.status != UNSAVED:
                 return rec.status
             outcome = await self.core.run(self.store.retry, rec)
-        self.core.report(outcome, added=False)
+            await self.core.report(outcome, added=False)
         return outcome.record.status
 
     async def retry_all(self, project_id: str | None, *, only_retryable: bool = False
@@ -349,6 +381,10 @@ class MediaService:
             await self.core.owned(p.id, p.project_id)  # not_found, or nothing to cancel
         return CancelDownloadResult(id=p.id,
                                     cancelled=self.downloads.cancel_running(p.id, p.project_id))
+
+    async def list_downloads(self, ctx: CallContext, p: ListDownloadsParams
+                             ) -> ListDownloadsResult:
+        return ListDownloadsResult(downloads=self.downloads.in_progress(p.project_id))
 
     # test hooks ---------------------------------------------------------------------------
     async def test_fault(self, ctx: CallContext, p: FaultParams) -> FaultResult:

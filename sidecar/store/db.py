@@ -168,8 +168,7 @@ class MetadataDB:
                 raise classify(exc, what) from exc
             try:
                 yield conn
-                self.io.check("dbCommit")
-                conn.execute("COMMIT")
+                self.io.commit(conn, what)
             except (sqlite3.Error, OSError) as exc:
                 _rollback(conn)
                 raise classify(exc, what) from exc

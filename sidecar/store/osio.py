@@ -1,12 +1,23 @@
 """The store's OS seam: every blob write, fsync, rename and directory fsync, every spill and
 journal write, and every metadata commit passes through here, so a test (or the test-only
-``testFault`` method) can make the next N of one operation fail with a chosen errno."""
+``testFault`` method) can make the next N of one operation fail with a chosen errno.
+
+With a ``Trace`` attached, the seam also records what the kernel was actually asked to do,
+after the call succeeded: which file an fsync'd descriptor is (read back from
+``/proc/self/fd``, not taken from the caller), which directory was fsynced, what was renamed
+to what, when the database committed. Tests assert the order of those real calls (blob
+fsync → rename → fsync of the blob's own directory → commit), which a fault hook that fires
+before the call, whatever its target, cannot show.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
+import sqlite3
+import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from sidecar.portable import durable
@@ -64,11 +75,58 @@ class Faults:
         raise OSError(code, f"{os.strerror(code)} (injected at {op})")
 
 
-class OsIO:
-    """Thin wrappers over os.* that consult ``faults`` first."""
+@dataclass(frozen=True)
+class Call:
+    """One call the kernel was asked to make. ``path`` is its target as the kernel sees it
+    (for ``replace`` the destination, ``src`` the source); ``op`` the seam operation."""
 
-    def __init__(self, faults: Faults | None = None) -> None:
+    kind: str  # "write" | "fsync" | "replace" | "fsyncDir" | "commit"
+    op: str
+    path: str
+    src: str = ""
+
+
+class Trace:
+    """The calls made through a seam, in order (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+
+    def add(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+
+def fd_path(fd: int) -> str:
+    """The path an open descriptor refers to, asked of the kernel."""
+    if sys.platform.startswith("linux"):
+        return os.readlink(f"/proc/self/fd/{fd}")
+    if sys.platform == "win32":
+        return f"fd:{fd}"
+    try:
+        import fcntl
+
+        path = fcntl.fcntl(fd, getattr(fcntl, "F_GETPATH", 50), b"\0" * 1024)
+        return path.rstrip(b"\0").decode(errors="replace")
+    except OSError:
+        return f"fd:{fd}"
+
+
+class OsIO:
+    """Thin wrappers over os.* that consult ``faults`` first (and record into ``trace``)."""
+
+    def __init__(self, faults: Faults | None = None, trace: Trace | None = None) -> None:
         self.faults = faults or Faults()
+        self.trace = trace
 
     def write_all(self, fd: int, data: bytes | bytearray | memoryview, op: str = "blobWrite"
                   ) -> None:
@@ -80,18 +138,35 @@ class OsIO:
         while view:
             n = os.write(fd, view)
             view = view[n:]
+        if self.trace is not None:
+            self.trace.add(Call("write", op, fd_path(fd)))
 
     def fsync(self, fd: int, op: str = "blobFsync") -> None:
         self.faults.check(op)
         durable.fsync_file(fd)
+        if self.trace is not None:
+            self.trace.add(Call("fsync", op, fd_path(fd)))
 
     def replace(self, src: Path, dst: Path, op: str = "blobRename") -> None:
         self.faults.check(op)
         os.replace(src, dst)
+        if self.trace is not None:
+            self.trace.add(Call("replace", op, os.fspath(dst), os.fspath(src)))
 
     def fsync_dir(self, path: Path, op: str = "dirFsync") -> None:
         self.faults.check(op)
-        durable.fsync_dir(path)
+        trace = self.trace
+        if trace is None:
+            durable.fsync_dir(path)
+        else:
+            durable.fsync_dir(path, seen=lambda fd: trace.add(Call("fsyncDir", op, fd_path(fd))))
+
+    def commit(self, conn: sqlite3.Connection, what: str) -> None:
+        """COMMIT the open transaction on ``conn`` (the database's one durable step)."""
+        self.faults.check("dbCommit")
+        conn.execute("COMMIT")
+        if self.trace is not None:
+            self.trace.add(Call("commit", "dbCommit", what))
 
     def check(self, op: str) -> None:
         self.faults.check(op)

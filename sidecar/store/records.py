@@ -17,7 +17,11 @@ SAVED = "saved"
 UNSAVED = "unsaved"
 URL_ONLY = "urlOnly"
 EXPIRED = "expired"
-STATUSES = (SAVED, UNSAVED, URL_ONLY, EXPIRED)
+LOST = "lost"  # was unsaved; the held bytes are gone, so a retry has nothing to save
+STATUSES = (SAVED, UNSAVED, URL_ONLY, EXPIRED, LOST)
+# Where an item's bytes are, by status (the wire's ``bytesState``).
+BYTES_STATE = {SAVED: "durable", UNSAVED: "held", LOST: "gone", URL_ONLY: "none",
+               EXPIRED: "none"}
 
 _clock_lock = threading.Lock()
 _last_rev = 0

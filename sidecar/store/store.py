@@ -40,6 +40,7 @@ from sidecar.store.osio import Faults, OsIO
 from sidecar.store.query import ListQuery
 from sidecar.store.reading import RangeReader
 from sidecar.store.records import (
+    LOST,
     SAVED,
     STATUSES,
     UNSAVED,
@@ -114,6 +115,7 @@ class SaveOutcome:
     record: ItemRecord
     error: StorageError | None = None
     persisted: bool = True  # the record reached the database (not only the journal/memory)
+    bytes_lost: bool = False  # a retry found nothing to save: the item is now lost/urlOnly
 
 
 @dataclass
@@ -133,8 +135,15 @@ class Page:
     counts: dict[str, int]
 
 
+SPILL_DIR_NAME = "spill"
+
+
 def spill_namespace(config: StoreConfig, data_dir: Path) -> Path:
-    """This data dir's own corner of the (possibly shared) spill directory."""
+    """Where this data dir's held copies and journal live: ``<data>/spill`` by default (kept
+    across reboots, removed with the library); with an explicit ``spill_dir`` (another
+    filesystem), this data dir's own corner of it."""
+    if config.spill_dir is None:
+        return data_dir / SPILL_DIR_NAME
     key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
     return config.spill_dir / key
 
@@ -195,6 +204,11 @@ class MediaStore:
             log.info("spilled %d held copies to %s for the next start", moved, self.spill_dir)
         if self._db is not None:
             self._db.close()
+        # Nothing held and nothing journalled: leave no empty spill directory behind.
+        if not self.holding.items_held and not self.journal.ids:
+            for d in (self.holding.dir, self.spill_dir):
+                with contextlib.suppress(OSError):
+                    os.rmdir(d)  # only if empty
 
     def _recover(self) -> None:
         report = self.recovery
@@ -233,8 +247,7 @@ class MediaStore:
             if rec.id in report.missing_blobs:  # already marked, with the better reason
                 continue
             report.held_lost.append(rec.id)
-            if rec.source_url or not rec.storage_error or rec.storage_error.message != BYTES_LOST:
-                self.persist(self._bytes_lost(rec))
+            self.persist(self._bytes_lost(rec))
         if report.temps_removed or report.missing_blobs or report.orphans_removed:
             log.warning("recovery: %s", report)
 
@@ -458,12 +471,7 @@ class MediaStore:
         sha = rec.sha256
         held = self.holding.get(sha)
         if sha is None or (held is None and not self.blobs.exists(sha)):
-            out = self._bytes_lost(rec)
-            self.persist(out)
-            assert out.storage_error is not None
-            return SaveOutcome(out, StorageError(out.storage_error.message, op="retry",
-                                                 errno_name=None, blocked=False,
-                                                 error_type=STORAGE_IO_ERROR))
+            return self._lost_outcome(rec)
         verify = held is not None and held.data is None  # a spilled copy is checked
         if rec.mime_type is None:  # recorded before types were sniffed: type it now
             rec = rec.evolve(mime_type=decide(None, self._head_of(held, sha)))
@@ -475,12 +483,11 @@ class MediaStore:
         except SourceReadError as exc:
             log.error("item %s: its held copy is unusable (%s)", rec.id, exc)
             self.holding.release(sha, rec.id)
-            out = self._bytes_lost(rec)
-            self.persist(out)
-            assert out.storage_error is not None
-            return SaveOutcome(out, StorageError(out.storage_error.message, op="retry",
-                                                 errno_name=None, blocked=False,
-                                                 error_type=STORAGE_IO_ERROR))
+            return self._lost_outcome(rec)
+
+    def _lost_outcome(self, rec: ItemRecord) -> SaveOutcome:
+        out = self._bytes_lost(rec)
+        return SaveOutcome(out, None, self.persist(out), bytes_lost=True)
 
     def _head_of(self, held: Held | None, sha: str) -> bytes:
         if held is not None and (data := held.data) is not None:
@@ -563,10 +570,17 @@ class MediaStore:
                                            or self.blobs.exists(rec.sha256))
 
     def _bytes_lost(self, rec: ItemRecord) -> ItemRecord:
+        """The held bytes are gone: urlOnly when a URL can bring them back, else lost."""
         info = ErrorInfo(BYTES_LOST, now_ms(), STORAGE_IO_ERROR, None)
         if rec.source_url:
             return rec.evolve(status=URL_ONLY, storage_error=info)
-        return rec.evolve(status=UNSAVED, storage_error=info)
+        return rec.evolve(status=LOST, storage_error=info)
+
+    def record_state(self, item_id: str) -> str:
+        """Where the item's latest record is: stored (database), journalled, or memory."""
+        if item_id not in self._pending:  # a dict lookup: atomic, no lock needed
+            return "stored"
+        return "journalled" if item_id in self.journal.ids else "memory"
 
     # state changes without bytes ----------------------------------------------------------
     def register(self, rec: ItemRecord) -> bool:

@@ -107,4 +107,4 @@ def test_download_all_downloads_every_url_only_item(cli: CliFn, at: list[str], f
     assert "✓ saved 2" in r.out and "✗ expired 1" in r.out
     raw = cli("list", "-p", "p1", *at, "--json").json()
     assert raw["counts"] == {"saved": 2, "unsaved": 0, "urlOnly": 0, "expired": 1,
-                             "total": 3}
+                             "lost": 0, "total": 3}

@@ -65,7 +65,8 @@ def test_watch_filters_by_event_and_project(sidecar: SidecarProcess,
         assert proc.returncode == 0, err
     [ev] = [json.loads(line) for line in out.splitlines()]
     assert ev["event"] == "itemRemoved"
-    assert ev["data"] == {"id": b["id"], "projectId": "p2"}
+    assert ev["data"] == {"id": b["id"], "projectId": "p2", "counts": {
+        "saved": 0, "unsaved": 0, "urlOnly": 0, "expired": 0, "lost": 0, "total": 0}}
 
 
 def test_watch_pretty_shows_badges_and_the_toast(sidecar: SidecarProcess,
@@ -100,6 +101,6 @@ def test_watch_stops_on_ctrl_c_with_exit_0(sidecar: SidecarProcess,
 
 
 def test_watch_refuses_an_unknown_event_name(cli: CliFn, at: list[str]) -> None:
-    r = cli("watch", *at, "--event", "itemLost", "--timeout", "0.1")
+    r = cli("watch", *at, "--event", "itemVanished", "--timeout", "0.1")
     assert r.code == 2
-    assert "unknown event itemLost" in r.err
+    assert "unknown event itemVanished" in r.err

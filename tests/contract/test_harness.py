@@ -35,6 +35,9 @@ DOWNLOADS_FROM_LOOPBACK = {
     "MEDIA_SIDECAR_ALLOW_PRIVATE_ADDRESSES": "1",
     "MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS": "2",
     "MEDIA_SIDECAR_DOWNLOAD_BACKOFF_BASE": "0.05",
+    # small enough for the cases that exceed them (download cap, oversize frame)
+    "MEDIA_SIDECAR_DOWNLOAD_MAX_BYTES": str(16 * 1024 * 1024),
+    "MEDIA_SIDECAR_MAX_FRAME_BYTES": str(48 * 1024 * 1024),
 }
 ALLOWED_HOSTS = ("--allow-host", "fal.media", "--allow-host", "*.fal.media",
                  "--allow-host", "127.0.0.1")

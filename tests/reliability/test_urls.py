@@ -97,7 +97,10 @@ def mapped_urls(p: int) -> list[str]:
 async def test_forbidden_urls_are_refused_and_no_connection_is_made(
         tmp_path: Path, counter: ConnectionCounter, figures: Figures) -> None:
     p = counter.port
-    rules = f"MAP fal.media 127.0.0.1:{p}, MAP *.fal.media 127.0.0.1:{p}"
+    # Mapped to a name, not an address: a rule naming a loopback address outright is refused
+    # at start (serve would exit 2); a name that resolves there is what a rebinding DNS
+    # answer looks like, and must be refused at resolution time.
+    rules = f"MAP fal.media localhost:{p}, MAP *.fal.media localhost:{p}"
     sc: SidecarProcess = spawn_sidecar(
         tmp_path, env={"MEDIA_SIDECAR_HOST_RESOLVER_RULES": rules,
                        "MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS": "1"})

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sidecar.errors import Cancelled, HostNotAllowed
-from sidecar.fetch.api import Fetched, ProgressFn, SinkWriteError
+from sidecar.fetch.api import Fetched, ProgressFn, Resume, SinkWriteError
 
 
 @dataclass
@@ -36,14 +36,17 @@ class FakeFetcher:
             raise HostNotAllowed(f"host of {url} is not allowed", field="params.sourceUrl")
 
     async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
-                    cancel: asyncio.Event | None = None) -> Fetched:
+                    cancel: asyncio.Event | None = None, resume: Resume | None = None
+                    ) -> Fetched:
         self.check_url(url)
         self.calls.append(url)
         script = self.scripts[url]
         if script.error is not None:
             raise script.error
         data = script.data
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # A kept partial file (``resume``) is started over: this fake never sends ranges.
+        flags = os.O_TRUNC if resume is not None else os.O_EXCL
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | flags, 0o600)
         try:
             done = 0
             for i in range(0, max(len(data), 1), self.chunk):

@@ -16,10 +16,13 @@ from sidecar.store.store import MediaStore
 
 
 class _Paths:
-    """Only the blob path of a saved item is read from the store here."""
+    """Only the blob path of a saved item and where its record is are read from the store."""
 
     def blob_path_str(self, sha: str) -> str:
         return str(Path("/data/blobs") / sha[:2] / sha)
+
+    def record_state(self, item_id: str) -> str:
+        return "journalled" if item_id.startswith("j") else "stored"
 
 
 STORE: MediaStore = _Paths()  # type: ignore[assignment]
@@ -40,7 +43,7 @@ records = st.builds(
     project_id=st.from_regex(r"[A-Za-z0-9]{1,10}", fullmatch=True),
     name=st.text(min_size=1, max_size=30),
     type=st.sampled_from(["video", "image", "audio"]),
-    status=st.sampled_from(["saved", "unsaved", "urlOnly", "expired"]),
+    status=st.sampled_from(["saved", "unsaved", "urlOnly", "expired", "lost"]),
     created_at=st.integers(0, 2**45), updated_at=st.integers(0, 2**45),
     rev=st.integers(0, 2**40),
     mime_type=st.none() | st.just("video/mp4"),

@@ -196,7 +196,8 @@ async def test_rollback_flag_restores_the_old_behaviour(tmp_path: Path) -> None:
         err = await caller.error("addMediaItem", [b"bytes"], id="v1", projectId="p1",
                                  name="x", type="video", sourceUrl=URL)
         assert err.code == "storage_blocked"
-        assert await caller.error("getMediaItem", id="v1") is not None
+        gone = await caller.error("getMediaItem", id="v1")
+        assert gone.code == "not_found", gone
         listed = await caller.call("listMediaItems", projectId="p1")
         assert listed["items"] == []
         assert blob_files(settings_dir := tmp_path / "data") == []

@@ -31,7 +31,7 @@ async def test_records_the_database_refuses_are_journalled_and_listed(tmp_path: 
         rest = await caller.call("listMediaItems", projectId="p1", sort="createdAt",
                                  order="asc", limit=2, cursor=listed["nextCursor"])
         assert [i["id"] for i in rest["items"]] == ["a2"] and rest["nextCursor"] is None
-        assert listed["counts"] == {"saved": 1, "unsaved": 1, "urlOnly": 1, "expired": 0,
+        assert listed["counts"] == {"saved": 1, "unsaved": 1, "urlOnly": 1, "expired": 0, "lost": 0,
                                     "total": 3}
         only_unsaved = await caller.call("listMediaItems", projectId="p1", status=["unsaved"])
         assert [i["id"] for i in only_unsaved["items"]] == ["a1"]

@@ -26,7 +26,7 @@ async def test_restart_keeps_url_only_and_unsaved_items_listed(tmp_path: Path) -
         listed = await caller.call("listMediaItems", projectId="p1", sort="name", order="asc")
         status = {i["id"]: i["status"] for i in listed["items"]}
         assert status == {"u1": "urlOnly", "h1": "unsaved", "s1": "saved"}
-        assert listed["counts"] == {"saved": 1, "unsaved": 1, "urlOnly": 1, "expired": 0,
+        assert listed["counts"] == {"saved": 1, "unsaved": 1, "urlOnly": 1, "expired": 0, "lost": 0,
                                     "total": 3}
         retried = await caller.call("retrySaveItem", id="h1")
         assert retried["item"]["status"] == "saved"
@@ -70,11 +70,23 @@ async def test_memory_held_bytes_lost_in_a_crash_are_reported_honestly(tmp_path:
     caller = await open_caller(settings)
     try:
         h1 = (await caller.call("getMediaItem", id="h1"))["item"]
-        assert h1["status"] == "unsaved" and "lost" in h1["storageError"]["message"]
+        # typed, no English to parse: lost, its bytes gone; the seeds' flag still reads unsaved
+        assert (h1["status"], h1["bytesState"], h1["durable"]) == ("lost", "gone", False)
+        assert h1["metadata"]["unsaved"] is True
         h3 = (await caller.call("getMediaItem", id="h3"))["item"]
         assert h3["status"] == "urlOnly"  # the URL is known: it can be downloaded again
-        retried = await caller.call("retrySaveItem", id="h1")
-        assert retried["item"]["status"] == "unsaved" and retried["durable"] is False
+        assert h3["bytesState"] == "none"
+        counts = (await caller.call("listMediaItems", projectId="p1"))["counts"]
+        assert (counts["unsaved"], counts["lost"]) == (0, 1)  # the Retry-all banner clears
+        err = await caller.error("retrySaveItem", id="h1")
+        assert err.code == "conflict"
+        assert err.data == {"itemId": "h1", "status": "lost", "bytesState": "gone"}
+        after = (await caller.call("getMediaItem", id="h1"))["item"]
+        assert after["status"] == "lost"
+        summary = await caller.call("retryAllUnsaved", projectId="p1")
+        assert summary["attempted"] == 0  # a lost item is never retried
+        readded = await caller.add(b"in memory", id="h1")  # only its bytes bring it back
+        assert readded["item"]["status"] == "saved" and readded["created"] is False
     finally:
         await caller.close()
 

@@ -78,11 +78,11 @@ def test_counts_follow_inserts_updates_and_deletes(store: MediaStore) -> None:
     a = store.save(record("a"), inline(b"a"), new=True).record
     store.save(record("b", project="p2"), inline(b"b"), new=True)
     store.register(record("c", status="urlOnly", source_url="https://fal.media/c"))
-    assert store.counts("p1") == {"saved": 1, "unsaved": 0, "urlOnly": 1, "expired": 0}
+    assert store.counts("p1") == {"saved": 1, "unsaved": 0, "urlOnly": 1, "expired": 0, "lost": 0}
     store.register(a.evolve(status="expired"))
     assert store.counts("p1")["expired"] == 1 and store.counts("p1")["saved"] == 0
     store.remove(a.evolve(status="expired"))
-    assert store.counts(None) == {"saved": 1, "unsaved": 0, "urlOnly": 1, "expired": 0}
+    assert store.counts(None) == {"saved": 1, "unsaved": 0, "urlOnly": 1, "expired": 0, "lost": 0}
 
 
 def test_concurrent_saves_of_the_same_bytes_share_one_blob(store: MediaStore) -> None:

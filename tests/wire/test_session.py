@@ -162,7 +162,7 @@ async def test_subscribed_client_receives_events_in_seq_order_filtered_by_projec
         assert [e["seq"] for e in got] == [1, 2, 3]
         assert [e["event"] for e in got] == ["itemRemoved", "itemRemoved",
                                               "storageStatusChanged"]
-        assert got[0]["data"] == {"id": "1", "projectId": "A"}
+        assert got[0]["data"] == {"id": "1", "projectId": "A", "counts": None}
         only_a = await project_a.next_event(5)
         assert only_a["data"]["projectId"] == "A" and only_a["seq"] == 1
         await asyncio.sleep(0.2)

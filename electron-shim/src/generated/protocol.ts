@@ -101,7 +101,35 @@ export interface ClientInfo {
   version?: string;
 }
 
-/** Limits the server enforces; a client must stay within them. */
+/** One download in progress. */
+export interface DownloadInfo {
+  /** The item's id (it stays urlOnly until the download ends). */
+  id: string;
+  projectId: string;
+  /** Integer. */
+  bytesDone: number;
+  /** Integer. */
+  totalBytes: number | null;
+  /**
+   * Bytes kept from an earlier run (a crash or a quit) that this run continued from.
+   *
+   * Integer.
+   */
+  resumedFromBytes: number;
+  /**
+   * ms since epoch, when this run started
+   *
+   * Integer.
+   */
+  startedAt: number;
+}
+
+/**
+ * Limits the server enforces; a client must stay within them. `maxInFlight` is per
+ * client (beyond it a request is answered `busy`); `maxInFlightServer` bounds the
+ * requests running at once over all clients (beyond it they wait their turn, never
+ * `busy`); `maxDownloadBytes` is the largest download (`payload_too_large`).
+ */
 export interface Limits {
   /** Integer. */
   maxEnvelopeBytes: number;
@@ -112,7 +140,11 @@ export interface Limits {
   /** Integer. */
   maxInFlight: number;
   /** Integer. */
+  maxInFlightServer: number;
+  /** Integer. */
   maxMetadataBytes: number;
+  /** Integer. */
+  maxDownloadBytes: number;
   /** Integer. */
   replayWindowMs: number;
   /**
@@ -155,9 +187,14 @@ export interface MediaItem {
    * Integer.
    */
   updatedAt: number;
-  status: "saved" | "unsaved" | "urlOnly" | "expired";
+  /** saved · unsaved (bytes held, retry possible) · urlOnly · expired · lost (unsaved, and the held bytes are gone: only adding the bytes again can save it; never retried). */
+  status: "saved" | "unsaved" | "urlOnly" | "expired" | "lost";
   /** True only when the bytes are fsynced in the store. */
   durable: boolean;
+  /** Where the item's bytes are: durable (fsynced in the store), held (kept by the sidecar for a retry), gone (lost; only re-adding them helps), none (never had local bytes: urlOnly, expired). */
+  bytesState: "durable" | "held" | "gone" | "none";
+  /** Where the item's record is: stored (in the database), journalled (the database refused it; in the fallback journal, replayed at the next start) or memory (in memory only: lost if the sidecar stops before storage recovers). */
+  recordState: "stored" | "journalled" | "memory";
   storageError: StorageErrorInfo | null;
   /** Absolute path of the blob when saved, for playback by the app. */
   localPath: string | null;
@@ -171,7 +208,10 @@ export interface ServerInfo {
   version: string;
 }
 
-/** Items by status (the app's badges and 'N unsaved items' banner). */
+/**
+ * Items by status (the app's badges and 'N unsaved items' banner). `unsaved` counts
+ * only items a retry can save; `lost` those whose held bytes are gone.
+ */
 export interface StatusCounts {
   /** Integer. */
   saved: number;
@@ -181,6 +221,8 @@ export interface StatusCounts {
   urlOnly: number;
   /** Integer. */
   expired: number;
+  /** Integer. */
+  lost: number;
   /** Integer. */
   total: number;
 }
@@ -407,6 +449,8 @@ export interface AddMediaItemResult {
   /** False when an identical item with this id existed. */
   created: boolean;
   durable: boolean;
+  /** The item's record reached the database. False: it is only journalled or in memory (see item.recordState). */
+  recorded: boolean;
 }
 
 /**
@@ -470,10 +514,10 @@ export interface ListMediaItemsParams {
   /** @default null */
   type?: "video" | "image" | "audio" | null;
   /**
-   * ≤ 4 items.
+   * ≤ 5 items.
    * @default null
    */
-  status?: ("saved" | "unsaved" | "urlOnly" | "expired")[] | null;
+  status?: ("saved" | "unsaved" | "urlOnly" | "expired" | "lost")[] | null;
   /**
    * 1..128 characters.
    * @default null
@@ -513,7 +557,9 @@ export interface ListMediaItemsResult {
 }
 
 /**
- * Save an `unsaved` item again from the bytes the sidecar holds.
+ * Save an `unsaved` item again from the bytes the sidecar holds. An item with nothing
+ * to retry (any other status, `lost` included) answers `conflict` with
+ * `data = {itemId, status, bytesState}`.
  *
  * Params of `retrySaveItem`: `protocol/schema/retrySaveItem.params.json`.
  */
@@ -593,7 +639,7 @@ export interface GetMediaSourceParams {
 export interface GetMediaSourceResult {
   id: string;
   projectId: string;
-  status: "saved" | "unsaved" | "urlOnly" | "expired";
+  status: "saved" | "unsaved" | "urlOnly" | "expired" | "lost";
   /** Integer. */
   size: number | null;
   mimeType: string | null;
@@ -730,7 +776,8 @@ export interface DownloadAllUrlOnlyResult {
 }
 
 /**
- * Cancel the running download of an item; its request answers `cancelled`.
+ * Cancel the running download of an item; its request answers `cancelled`; the
+ * partial file is deleted (a later download starts from zero).
  *
  * Params of `cancelDownload`: `protocol/schema/cancelDownload.params.json`.
  */
@@ -752,6 +799,29 @@ export interface CancelDownloadParams {
 export interface CancelDownloadResult {
   id: string;
   cancelled: boolean;
+}
+
+/**
+ * The downloads running now (of one project, or all): for a window that reloaded, or
+ * after a restart that resumed downloads. Their progress comes as downloadProgress.
+ *
+ * Params of `listDownloads`: `protocol/schema/listDownloads.params.json`.
+ */
+export interface ListDownloadsParams {
+  /**
+   * 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`.
+   * @default null
+   */
+  projectId?: string | null;
+}
+
+/**
+ * The downloads in progress, oldest first.
+ *
+ * Result of `listDownloads`: `protocol/schema/listDownloads.result.json`.
+ */
+export interface ListDownloadsResult {
+  downloads: DownloadInfo[];
 }
 
 /**
@@ -789,6 +859,8 @@ export interface FaultResult {
  */
 export interface ItemAdded {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -798,6 +870,8 @@ export interface ItemAdded {
  */
 export interface ItemSaved {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -807,6 +881,8 @@ export interface ItemSaved {
  */
 export interface ItemUnsaved {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
   error: StorageErrorInfo;
 }
 
@@ -817,6 +893,8 @@ export interface ItemUnsaved {
  */
 export interface ItemUrlOnly {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
   error: StorageErrorInfo | null;
 }
 
@@ -827,6 +905,20 @@ export interface ItemUrlOnly {
  */
 export interface ItemExpired {
   item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
+}
+
+/**
+ * The item's held bytes are gone (the sidecar stopped before they were saved, or the
+ * held copy is unreadable): it is now `lost`; only adding its bytes again can save it.
+ *
+ * Data of the `itemLost` event: `protocol/schema/event.itemLost.json`.
+ */
+export interface ItemLost {
+  item: MediaItem;
+  /** The item's project's counts after the change (the banner needs no list). */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -837,6 +929,8 @@ export interface ItemExpired {
 export interface ItemRemoved {
   id: string;
   projectId: string;
+  /** The project's counts after the removal. */
+  counts: StatusCounts | null;
 }
 
 /**
@@ -854,8 +948,8 @@ export interface DownloadProgress {
   /** Bytes per second over the download so far. */
   rateBps: number;
   final: boolean;
-  /** On the final event only: how the download ended. */
-  outcome: "saved" | "unsaved" | "urlOnly" | "expired" | "failed" | "cancelled" | null;
+  /** On the final event only: how the download ended. `paused`: the sidecar is stopping; the partial file is kept and the download resumes at the next start. */
+  outcome: "saved" | "unsaved" | "urlOnly" | "expired" | "failed" | "cancelled" | "paused" | null;
 }
 
 /**
@@ -952,7 +1046,7 @@ export interface Methods {
   removeMediaItem: { params: RemoveMediaItemParams; result: RemoveMediaItemResult };
   /** List one project's items. Pagination is by opaque cursor, stable under inserts. */
   listMediaItems: { params: ListMediaItemsParams; result: ListMediaItemsResult };
-  /** Save an `unsaved` item again from the bytes the sidecar holds. */
+  /** Save an `unsaved` item again from the bytes the sidecar holds. An item with nothing to retry (any other status, `lost` included) answers `conflict` with `data = {itemId, status, bytesState}`. */
   retrySaveItem: { params: RetrySaveItemParams; result: RetrySaveItemResult };
   /** Retry every unsaved item of a project (the 'Retry all' banner). */
   retryAllUnsaved: { params: RetryAllUnsavedParams; result: RetryAllUnsavedResult };
@@ -966,8 +1060,10 @@ export interface Methods {
   downloadUrlOnlyItem: { params: DownloadUrlOnlyItemParams; result: DownloadUrlOnlyItemResult };
   /** Download every `urlOnly` item of a project, with bounded concurrency. */
   downloadAllUrlOnly: { params: DownloadAllUrlOnlyParams; result: DownloadAllUrlOnlyResult };
-  /** Cancel the running download of an item; its request answers `cancelled`. */
+  /** Cancel the running download of an item; its request answers `cancelled`; the partial file is deleted (a later download starts from zero). */
   cancelDownload: { params: CancelDownloadParams; result: CancelDownloadResult };
+  /** The downloads running now (of one project, or all): for a window that reloaded, or after a restart that resumed downloads. Their progress comes as downloadProgress. */
+  listDownloads: { params: ListDownloadsParams; result: ListDownloadsResult };
   /** Test-only: make the next `count` store operations `op` fail with `errno`. Served only by a server started with `--enable-test-hooks`. */
   testFault: { params: FaultParams; result: FaultResult };
 }
@@ -991,6 +1087,7 @@ export const METHOD_NAMES = [
   "downloadUrlOnlyItem",
   "downloadAllUrlOnly",
   "cancelDownload",
+  "listDownloads",
   "testFault",
 ] as const satisfies readonly (keyof Methods)[];
 
@@ -1023,6 +1120,7 @@ export const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[
   downloadUrlOnlyItem: ["not_found", "invalid_params", "conflict", "host_not_allowed", "url_expired", "download_failed", "cancelled"],
   downloadAllUrlOnly: ["invalid_params"],
   cancelDownload: ["not_found", "invalid_params"],
+  listDownloads: ["invalid_params"],
   testFault: ["invalid_params"],
 };
 
@@ -1038,6 +1136,8 @@ export interface Events {
   itemUrlOnly: ItemUrlOnly;
   /** The item's URL is gone (400/401/403/404/410); it cannot be downloaded any more. */
   itemExpired: ItemExpired;
+  /** The item's held bytes are gone (the sidecar stopped before they were saved, or the held copy is unreadable): it is now ``lost``; only adding its bytes again can save it. */
+  itemLost: ItemLost;
   /** An item was removed. */
   itemRemoved: ItemRemoved;
   /** Progress of a download: throttled to a few per second, and always a final one. */
@@ -1053,6 +1153,7 @@ export const EVENT_NAMES = [
   "itemUnsaved",
   "itemUrlOnly",
   "itemExpired",
+  "itemLost",
   "itemRemoved",
   "downloadProgress",
   "storageStatusChanged",

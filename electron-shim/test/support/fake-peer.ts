@@ -24,7 +24,7 @@ export const HELLO_RESULT = {
   session: "s1",
   methods: ["hello", "ping", "addMediaItem"],
   events: ["itemAdded"],
-  limits: { maxEnvelopeBytes: 1048576, maxFrameBytes: 1073741824, maxFrames: 64, maxInFlight: 32, maxMetadataBytes: 65536, replayWindowMs: 30000 },
+  limits: { maxEnvelopeBytes: 1048576, maxFrameBytes: 1073741824, maxFrames: 64, maxInFlight: 32, maxInFlightServer: 64, maxMetadataBytes: 65536, maxDownloadBytes: 8589934592, replayWindowMs: 30000 },
   features: {},
   dataDir: "/tmp/fake",
 };

@@ -1,6 +1,9 @@
 /** Waiting for what a test expects, failing with a message instead of hanging. */
 
-import type { EventEmitter } from "node:events";
+import { once, type EventEmitter } from "node:events";
+
+/** How long a test waits for a reply, an event or a rejection before it fails. */
+export const WAIT_MS = 20_000;
 
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -26,4 +29,9 @@ export function nextEmit<A extends unknown[]>(emitter: EventEmitter<any>, name: 
     ms,
     `waiting for "${name}"`,
   );
+}
+
+/** `events.once` that fails after `ms` instead of waiting forever. */
+export function onceWithin(emitter: EventEmitter<any>, name: string, ms = WAIT_MS): Promise<unknown[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return within(once(emitter as EventEmitter, name), ms, `waiting for "${name}"`);
 }

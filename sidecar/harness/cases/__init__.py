@@ -17,7 +17,9 @@ MODULES = (
     "binary",
     "playback",
     "downloads",
+    "states",
     "faults",
+    "contract",
     "shutdown",
 )
 
