@@ -30,6 +30,8 @@ class Row:
 
 
 def _size(n: int) -> str:
+    if n < 1 << 16:  # counts (connections, attempts), not byte sizes
+        return str(n)
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= size and n % size == 0:
             return f"{n} ({n // size} {unit})"

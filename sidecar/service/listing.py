@@ -26,21 +26,23 @@ from typing import Any
 import msgpack
 
 from sidecar.service.convert import counts_wire
-from sidecar.store.records import SAVED, UNSAVED, URL_ONLY, ItemRecord
+from sidecar.store.records import BYTES_STATE, LOST, SAVED, UNSAVED, URL_ONLY, ItemRecord
 from sidecar.wire.codec import PackedMap
 
-_ITEM_FIELDS = 20
-_ARRAY_HEAD = b"\xdc" + (2 * _ITEM_FIELDS).to_bytes(2, "big")  # array 16 of 40 elements
-_MAP_HEAD = b"\xde" + _ITEM_FIELDS.to_bytes(2, "big")  # map 16 of 20 entries
+_ITEM_FIELDS = 22
+_ARRAY_HEAD = b"\xdc" + (2 * _ITEM_FIELDS).to_bytes(2, "big")  # array 16 of 44 elements
+_MAP_HEAD = b"\xde" + _ITEM_FIELDS.to_bytes(2, "big")  # map 16 of 22 entries
 
 
 class PagePacker:
     """Packs pages of one store's items; safe to use from several worker threads."""
 
-    def __init__(self, blob_path: Callable[[str], str], capacity: int = 8192) -> None:
+    def __init__(self, blob_path: Callable[[str], str], record_state: Callable[[str], str],
+                 capacity: int = 8192) -> None:
         self._blob_path = blob_path
+        self._record_state = record_state
         self._capacity = capacity
-        self._memo: dict[ItemRecord, bytes] = {}
+        self._memo: dict[tuple[ItemRecord, str], bytes] = {}
         self._local = threading.local()
 
     def _pack(self) -> Callable[[Any], bytes]:
@@ -55,15 +57,19 @@ class PagePacker:
         pack = self._pack()
         memo = self._memo
         items: list[bytes] = []
+        record_state = self._record_state
         for rec in records:
-            packed = memo.get(rec)
+            # where the record is (stored, journalled, memory) is the store's state, not the
+            # row's: it is part of the key
+            key = (rec, record_state(rec.id))
+            packed = memo.get(key)
             if packed is None:
-                packed = self.item(rec, pack)
+                packed = self.item(rec, pack, key[1])
                 # -0.0 == 0.0 as keys, but they pack differently: never memoize them.
                 if rec.duration != 0.0 and rec.fps != 0.0:
                     if len(memo) >= self._capacity:
                         memo.clear()
-                    memo[rec] = packed
+                    memo[key] = packed
             items.append(packed)
         n = len(items)
         head = bytes([0x90 | n]) if n < 16 else b"\xdc" + n.to_bytes(2, "big")
@@ -71,12 +77,15 @@ class PagePacker:
             b"\x83", pack("items"), head, *items, pack("nextCursor"), pack(next_cursor),
             pack("counts"), pack(counts_wire(counts)))))
 
-    def item(self, rec: ItemRecord, pack: Callable[[Any], bytes] | None = None) -> bytes:
+    def item(self, rec: ItemRecord, pack: Callable[[Any], bytes] | None = None,
+             record_state: str | None = None) -> bytes:
         """One item's map, exactly as ``convert.item_wire`` (and so ``MediaItem.wire()``)."""
         pack = pack or self._pack()
+        if record_state is None:
+            record_state = self._record_state(rec.id)
         meta: dict[str, Any] = json.loads(rec.metadata) if rec.metadata != "{}" else {}
         status = rec.status
-        meta["unsaved"] = status == UNSAVED
+        meta["unsaved"] = status in (UNSAVED, LOST)
         meta["urlOnly"] = status == URL_ONLY
         error: dict[str, Any] | None = None
         if rec.error_json is not None:
@@ -95,9 +104,10 @@ class PagePacker:
             "sourceUrl", rec.source_url,
             "folderIds", [] if folders == "[]" else json.loads(folders),
             "createdAt", rec.created_at, "updatedAt", rec.updated_at, "status", status,
-            "durable", saved, "storageError", error,
+            "durable", saved, "bytesState", BYTES_STATE[status], "recordState", record_state,
+            "storageError", error,
             "localPath", self._blob_path(sha) if saved and sha else None,
             "metadata", meta])
-        if body[:3] != _ARRAY_HEAD:  # cannot happen: 40 elements are always an array 16
+        if body[:3] != _ARRAY_HEAD:  # cannot happen: 44 elements are always an array 16
             raise AssertionError("unexpected msgpack array header")
         return _MAP_HEAD + body[3:]

@@ -95,7 +95,7 @@ class MediaService:
         self.downloads = Downloads(core, fetcher)
         self.retrier = Retrier(core, self)
         self.playback = Playback(core)
-        self.pages = PagePacker(self.store.blob_path_str)
+        self.pages = PagePacker(self.store.blob_path_str, self.store.record_state)
         core.on_failure = self.retrier.kick
 
     # life cycle -------------------------------------------------------------------------

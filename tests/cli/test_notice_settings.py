@@ -60,6 +60,19 @@ CONTRACT: dict[str, tuple[type, str, str, Any]] = {
     "MEDIA_SIDECAR_DOWNLOAD_MAX_REDIRECTS": (FetchConfig, "max_redirects", "0", 0),
     "MEDIA_SIDECAR_DOWNLOAD_BACKOFF_BASE": (FetchConfig, "backoff_base", "0.1", 0.1),
     "MEDIA_SIDECAR_DOWNLOAD_BACKOFF_MAX": (FetchConfig, "backoff_max", "1", 1.0),
+    "MEDIA_SIDECAR_DOWNLOAD_HEAD_TIMEOUT": (FetchConfig, "head_timeout", "2", 2.0),
+    "MEDIA_SIDECAR_DOWNLOAD_DEADLINE": (FetchConfig, "attempt_deadline", "3.5", 3.5),
+    "MEDIA_SIDECAR_DOWNLOADS": (FetchConfig, "concurrency", "8", 8),
+    "MEDIA_SIDECAR_DOWNLOADS_PER_HOST": (FetchConfig, "per_host", "1", 1),
+    "MEDIA_SIDECAR_DOWNLOAD_QUEUE_PER_CLIENT": (FetchConfig, "queue_per_client", "3", 3),
+    "MEDIA_SIDECAR_IMPORT_MAX_BYTES": (StoreConfig, "import_max_bytes", "4096", 4096),
+    "MEDIA_SIDECAR_IMPORT_HARDLINKS": (StoreConfig, "import_hardlinks", "on", True),
+    "MEDIA_SIDECAR_MAX_UNVERIFIED_BYTES": (Settings, "max_unverified_bytes", "1048576",
+                                           1048576),
+    "MEDIA_SIDECAR_EVENT_BUDGET_BYTES": (Settings, "event_budget_bytes", "65536", 65536),
+    "MEDIA_SIDECAR_MAX_CONNECTIONS": (Settings, "max_connections", "100", 100),
+    "MEDIA_SIDECAR_HELLO_TIMEOUT": (Settings, "hello_timeout", "2.5", 2.5),
+    "MEDIA_SIDECAR_EVENT_LOOP": (Settings, "event_loop", "uvloop", "uvloop"),
 }
 # read by their own code, documented in the same table
 SPECIAL = {"MEDIA_SIDECAR_SECRET", "MEDIA_SIDECAR_CA_FILE"}

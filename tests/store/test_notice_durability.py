@@ -82,7 +82,7 @@ def test_import_from_a_path_has_the_same_order(store: MediaStore, traced: Trace,
     src.write_bytes(os.urandom(300_000))
     fd = os.open(src, os.O_RDONLY)
     try:
-        out = store.save(record("b"), LocalFile(fd, src), new=True)
+        out = store.save(record("b"), LocalFile(fd, src, os.fstat(fd).st_size), new=True)
     finally:
         os.close(fd)
     assert out.record.status == "saved"
