@@ -139,6 +139,21 @@ class Tour:
         self.clip_how = how
         return data
 
+    async def plays(self, item_id: str, data: bytes, where: str) -> None:
+        """What the shim's media-sidecar:// handler does for a <video>: ask where the bytes
+        are, then read a range from the middle (a seek) and check it is the clip's."""
+        src = await self.call("getMediaSource", {"projectId": PROJECT, "id": item_id})
+        self.check(src.get("mimeType") == "video/mp4",
+                   f"its type was sniffed from the bytes: {src.get('mimeType')}", src)
+        self.check(src.get("bytes") == where,
+                   f"getMediaSource says where its bytes are: {where}", src.get("bytes"))
+        mid = len(data) // 2
+        res, got = await self.c.read_range(PROJECT, item_id, mid, 4096, timeout=CALL_TIMEOUT)
+        self.check(got == data[mid:mid + 4096] and res.get("size") == len(data),
+                   f"a seek to the middle reads exactly the clip's bytes (readMediaRange "
+                   f"{mid}+{len(got)}): <video src=\"media-sidecar://item/{PROJECT}/{item_id}\"> "
+                   "plays and seeks")
+
     # the tour --------------------------------------------------------------------------------
     async def run(self) -> None:
         started = time.monotonic()
@@ -227,6 +242,7 @@ class Tour:
                    [h.host for h in hits])
         saved = await self.ev.wait("itemSaved", since=mark, item_id="fox")
         self.check(saved is not None, "itemSaved event received")
+        await self.plays("fox", data, "file")
         self.show_list(PROJECT, await self.listing(PROJECT))
 
     async def step_disk_full(self) -> None:
@@ -254,6 +270,8 @@ class Tour:
         ev = await self.ev.wait("itemUnsaved", since=mark, item_id="fox-edit")
         self.check(ev is not None, "itemUnsaved event received (the app shows a toast)")
         self.toast(ev)
+        self.say("unsaved is still playable: the sidecar serves the bytes it holds")
+        await self.plays("fox-edit", data, "memory")
         page = await self.listing(PROJECT)
         counts = page["counts"]
         self.check(counts.get("unsaved") == 1 and any(i["id"] == "fox-edit"
@@ -307,6 +325,10 @@ class Tour:
         ev = await self.ev.wait("itemUrlOnly", since=mark, item_id="owl")
         self.check(ev is not None, "itemUrlOnly event received")
         self.toast(ev)
+        src = await self.call("getMediaSource", {"projectId": PROJECT, "id": "owl"})
+        self.check(src.get("bytes") == "none" and src.get("sourceUrl") == url,
+                   "no local bytes: window.mediaStore.playbackUrl(item) gives its FAL URL, "
+                   "which the CSP allows", src)
         st = await self.call("storageStatus", {})
         self.check(bool(st.get("blocked")), "storageStatus says blocked (the app's banner)",
                    st.get("blocked"))
