@@ -15,17 +15,10 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any
-
-import zmq
-import zmq.asyncio
 
 from sidecar.client import Client
-from sidecar.wire import signing
-from sidecar.wire.codec import decode
 from tests.adversarial.conftest import Figures, soak
-from tests.adversarial.wire_support import Memory, MiB, alive, attacked_sidecar
-from tests.reliability.helpers import request, signed
+from tests.adversarial.wire_support import Memory, MiB, Sleeper, alive, attacked_sidecar
 
 PROJECT = "p-events"
 BUDGET = 2 * MiB
@@ -33,40 +26,6 @@ BUDGET = 2 * MiB
 
 def _metadata() -> dict[str, str]:
     return {"prompt": os.urandom(30_000).hex()[:60_000]}  # ~60 KiB, under the 64 KiB cap
-
-
-class Sleeper:
-    """A DEALER that subscribes and then never reads (tiny queues on its side, so the
-    bytes pile up on the sidecar's side, as with a stalled renderer)."""
-
-    def __init__(self, endpoint: str, secret: bytes) -> None:
-        self.secret = secret
-        self.ctx = zmq.asyncio.Context()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.RCVHWM, 1)
-        self.sock.setsockopt(zmq.RCVBUF, 4096)
-        self.sock.connect(endpoint)
-
-    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        rid, env = request(method, params)
-        await self.sock.send_multipart(signed(self.secret, env))
-        while True:
-            msg = await self.recv(10)
-            if msg.get("id") == rid:
-                return msg
-
-    async def recv(self, timeout: float) -> dict[str, Any]:
-        if not await self.sock.poll(int(timeout * 1000)):
-            raise TimeoutError("nothing from the sidecar")
-        frames = await self.sock.recv_multipart()
-        assert signing.verify(self.secret, frames[0], frames[1], frames[2:])
-        msg: dict[str, Any] = decode(frames[1], 1 << 26)
-        return msg
-
-    def close(self) -> None:
-        self.sock.close(0)
-        self.ctx.term()
 
 
 async def _drain(sleeper: Sleeper, most: int) -> list[int]:

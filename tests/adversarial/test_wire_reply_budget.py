@@ -15,51 +15,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import zmq
-import zmq.asyncio
-
 from sidecar.client import Client
 from sidecar.server import REPLY_BUDGET_BYTES
-from sidecar.wire import signing
-from sidecar.wire.codec import decode
 from tests.adversarial.conftest import Figures
-from tests.adversarial.wire_support import Memory, MiB, alive, attacked_sidecar
-from tests.reliability.helpers import request, signed
+from tests.adversarial.wire_support import Memory, MiB, Sleeper, alive, attacked_sidecar
 
 PROJECT = "p-ranges"
 RANGE = 4 * MiB
 REQUESTS = 100  # 400 MiB of replies asked for, without reading one
-
-
-class Sleeper:
-    """A DEALER that sends requests and does not read (tiny queues on its side, so the
-    bytes pile up on the sidecar's side, as with a stalled main process)."""
-
-    def __init__(self, endpoint: str, secret: bytes) -> None:
-        self.secret = secret
-        self.ctx = zmq.asyncio.Context()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.RCVHWM, 1)
-        self.sock.setsockopt(zmq.RCVBUF, 4096)
-        self.sock.connect(endpoint)
-
-    async def send(self, method: str, params: dict[str, Any]) -> str:
-        rid, env = request(method, params)
-        await self.sock.send_multipart(signed(self.secret, env))
-        return rid
-
-    async def recv(self, timeout: float) -> dict[str, Any]:
-        if not await self.sock.poll(int(timeout * 1000)):
-            raise TimeoutError("nothing from the sidecar")
-        frames = await self.sock.recv_multipart()
-        assert signing.verify(self.secret, frames[0], frames[1], frames[2:])
-        msg: dict[str, Any] = decode(frames[1], 1 << 26)
-        return msg
-
-    def close(self) -> None:
-        self.sock.close(0)
-        self.ctx.term()
 
 
 async def test_a_client_that_never_reads_its_range_replies_costs_bounded_memory(

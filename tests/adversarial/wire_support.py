@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import zmq
+import zmq.asyncio
 
 from sidecar.wire import signing
 from sidecar.wire.codec import decode
-from tests.reliability.helpers import RawDealer, kill, stop
+from tests.reliability.helpers import RawDealer, kill, request, signed, stop
 from tests.support import SidecarProcess, spawn_sidecar
 
 MiB = 1024 * 1024
@@ -176,3 +177,43 @@ class Attacker:
 
 def alive(sc: SidecarProcess) -> bool:
     return sc.proc.poll() is None and os.path.exists(f"/proc/{sc.pid}")
+
+
+class Sleeper:
+    """A DEALER that sends requests and then does not read (tiny queues on its side, so the
+    bytes pile up on the sidecar's side, as with a stalled renderer or main process)."""
+
+    def __init__(self, endpoint: str, secret: bytes) -> None:
+        self.secret = secret
+        self.ctx = zmq.asyncio.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.RCVHWM, 1)
+        self.sock.setsockopt(zmq.RCVBUF, 4096)
+        self.sock.connect(endpoint)
+
+    async def send(self, method: str, params: dict[str, Any]) -> str:
+        """Send one request without waiting; its id."""
+        rid, env = request(method, params)
+        await self.sock.send_multipart(signed(self.secret, env))
+        return rid
+
+    async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one request and read until its reply."""
+        rid = await self.send(method, params)
+        while True:
+            msg = await self.recv(10)
+            if msg.get("id") == rid:
+                return msg
+
+    async def recv(self, timeout: float) -> dict[str, Any]:
+        if not await self.sock.poll(int(timeout * 1000)):
+            raise TimeoutError("nothing from the sidecar")
+        frames = await self.sock.recv_multipart()
+        assert signing.verify(self.secret, frames[0], frames[1], frames[2:])
+        msg: dict[str, Any] = decode(frames[1], 1 << 26)
+        return msg
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.ctx.term()
