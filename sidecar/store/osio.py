@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidecar.portable import durable
+from sidecar.portable import durable, files
 
 FAULT_OPS = (
     "blobWrite", "blobFsync", "blobRename", "dirFsync", "dbCommit", "spillWrite",
@@ -140,6 +140,20 @@ class OsIO:
             view = view[n:]
         if self.trace is not None:
             self.trace.add(Call("write", op, fd_path(fd)))
+
+    def copy_range(self, method: str, src: int, dst: int, offset: int, count: int,
+                   *, op: str = "blobWrite") -> int:
+        """``files.copy_range``: up to ``count`` bytes at ``offset`` of ``src`` into ``dst``
+        (the same offset), by ``method``; how many were copied (0: ``src`` ends there)."""
+        if self.faults.peek(op) is not None:
+            # A realistic failure: half the bytes land, then the error.
+            if count > 1:
+                files.copy_range(method, src, dst, offset, count // 2)
+            self.faults.check(op)
+        n = files.copy_range(method, src, dst, offset, count)
+        if self.trace is not None and n:
+            self.trace.add(Call("write", op, fd_path(dst)))
+        return n
 
     def fsync(self, fd: int, op: str = "blobFsync") -> None:
         self.faults.check(op)
