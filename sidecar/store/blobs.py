@@ -23,7 +23,7 @@ from pathlib import Path
 from sidecar.portable import files
 from sidecar.portable.files import FD_FLAGS, owned_by_me
 from sidecar.store.classify import StorageError, classify
-from sidecar.store.osio import OsIO
+from sidecar.store.osio import OsIO, injected
 
 CHUNK = 1024 * 1024
 # How much the kernel copies between two looks at ``cancel`` (and two hash hand-offs).
@@ -139,7 +139,7 @@ class BlobStore:
                     n = self.io.copy_range(methods[0], src, dst, offset, step_end - offset)
                 except OSError as exc:
                     if exc.errno in files.COPY_REFUSED and len(methods) > 1 \
-                            and not _injected(exc):
+                            and not injected(exc):
                         methods.pop(0)  # this kernel/filesystem cannot: the next method
                         continue
                     _blame_source(src, offset, exc)
@@ -305,15 +305,13 @@ def _abandon(hasher: _Hasher | None, fd: int, tmp: Path) -> None:
     _close_unlink(fd, tmp)
 
 
-def _injected(exc: OSError) -> bool:
-    return "(injected at " in str(exc)
 
 
 def _blame_source(src: int, offset: int, exc: OSError) -> None:
     """A kernel copy's error may be the source's or the temp file's: if the source cannot
     be read at ``offset`` it is the source's (SourceReadError), else the caller classifies
     ``exc`` as a storage failure."""
-    if _injected(exc) or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+    if injected(exc) or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
         return
     try:
         files.pread(src, 1, offset)

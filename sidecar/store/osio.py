@@ -72,7 +72,14 @@ class Faults:
                 del self._armed[op]
             else:
                 self._armed[op] = (code, left - 1)
-        raise OSError(code, f"{os.strerror(code)} (injected at {op})")
+        exc = OSError(code, f"{os.strerror(code)} (injected at {op})")
+        exc.injected = True  # type: ignore[attr-defined]  # told apart by injected()
+        raise exc
+
+
+def injected(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by the fault switchboard (a test), not by the kernel."""
+    return getattr(exc, "injected", False) is True
 
 
 @dataclass(frozen=True)
