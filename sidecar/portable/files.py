@@ -1,5 +1,5 @@
-"""Files: the flags every ``os.open`` of ours adds, ``pread``, who owns a path, and the
-write-behind hint.
+"""Files: the flags every ``os.open`` of ours adds, ``pread``, who owns a path, the
+write-behind hint, and the kernel copy (``copy_range``) with the methods this OS offers.
 
 On Windows there is no uid: ``st_uid`` is always 0 and the mode bits only say read-only. A
 directory is private there through the ACL it inherits from the user's profile (the default
@@ -8,6 +8,7 @@ data, runtime and temp directories all live under it), so the owner-only checks 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -73,3 +74,35 @@ else:
         """No such hint here: the final fsync does all the writing."""
 
     WRITE_BEHIND_HINT = False
+
+
+# How a range of one file is copied into another, best first. The kernel copies
+# (``copy_file_range``: in-kernel, a reflink where the filesystem can; ``sendfile``: in-kernel
+# through the page cache) exist on Linux; elsewhere, and whenever the kernel refuses, the bytes
+# pass through our buffer (``pread``).
+if sys.platform == "linux":
+    COPY_METHODS: tuple[str, ...] = ("copy_file_range", "sendfile", "pread")
+else:
+    COPY_METHODS = ("pread",)
+# What a kernel copy answers when it cannot do this pair of files: try the next method.
+COPY_REFUSED = frozenset(
+    getattr(errno, name) for name in ("EXDEV", "ENOSYS", "EINVAL", "EOPNOTSUPP", "ENOTSUP")
+    if hasattr(errno, name))
+_BUFFER = 1024 * 1024
+
+
+def copy_range(method: str, src: int, dst: int, offset: int, count: int) -> int:
+    """Copy up to ``count`` bytes at ``offset`` of ``src`` to the same offset of ``dst`` with
+    ``method`` (one of COPY_METHODS); return how many were copied (0: ``src`` ends there)."""
+    if sys.platform == "linux":
+        if method == "copy_file_range":
+            return os.copy_file_range(src, dst, count, offset, offset)
+        if method == "sendfile":
+            os.lseek(dst, offset, os.SEEK_SET)
+            return os.sendfile(dst, src, offset, count)
+    data = pread(src, min(count, _BUFFER), offset)
+    view = memoryview(data)
+    os.lseek(dst, offset, os.SEEK_SET)
+    while view:
+        view = view[os.write(dst, view):]
+    return len(data)

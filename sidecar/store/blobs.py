@@ -20,11 +20,14 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from sidecar.portable.files import FD_FLAGS, owned_by_me, pread
+from sidecar.portable import files
+from sidecar.portable.files import FD_FLAGS, owned_by_me
 from sidecar.store.classify import StorageError, classify
-from sidecar.store.osio import OsIO
+from sidecar.store.osio import OsIO, injected
 
 CHUNK = 1024 * 1024
+# How much the kernel copies between two looks at ``cancel`` (and two hash hand-offs).
+COPY_STEP = 8 * CHUNK
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -41,6 +44,8 @@ class BlobStore:
         self.root = data_dir / "blobs"
         self.tmp_dir = data_dir / "tmp"
         self.io = io
+        # the copy methods tried in order (tests force the fallbacks by shortening this)
+        self.copy_methods: tuple[str, ...] = files.COPY_METHODS
 
     # layout ---------------------------------------------------------------------------
     def ensure_layout(self) -> None:
@@ -89,31 +94,61 @@ class BlobStore:
     def copy_hashing(self, fd: int, size: int, cancel: threading.Event | None = None
                      ) -> tuple[Path, str, int]:
         """Copy exactly ``size`` bytes of the open file ``fd`` (from its start) into a
-        fsynced temp file, hashing. Read failures (a shrunk file, ``cancel`` set) raise
-        SourceReadError; write failures a StorageError."""
-        tmp = self.temp_path()
-        digest = hashlib.sha256()
-        offset = 0
+        fsynced temp file and hash what was written. A file that grows after it was opened
+        is imported as it was (``size`` bytes); read failures (a shrunk file, ``cancel`` set)
+        raise SourceReadError; write failures a StorageError. Nothing is left on failure.
 
-        def chunks() -> Iterable[bytes]:
-            nonlocal offset
-            while offset < size:
-                if cancel is not None and cancel.is_set():
-                    raise SourceReadError("the import was cancelled")
+        The kernel copies (``copy_file_range``, else ``sendfile``, else our own pread/write
+        loop: ``files.COPY_METHODS``, falling back when refused) in steps of COPY_STEP bytes,
+        ``cancel`` checked between steps. The sha256 is read back from the temp file (the
+        page cache), so what is stored is what is hashed, by a second thread that follows
+        the copy one step behind."""
+        tmp = self.temp_path()
+        try:
+            dst = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
+        except OSError as exc:
+            raise classify(exc, "create temp file") from exc
+        hasher: _Hasher | None = None
+        op = "write"
+        try:
+            hasher = _Hasher(dst)
+            self._copy(fd, dst, size, cancel, hasher)
+            op = "fsync"
+            self.io.fsync(dst)  # while the hash catches up with the last step
+            op = "read-back"
+            sha = hasher.finish()
+        except OSError as exc:
+            _abandon(hasher, dst, tmp)
+            raise classify(exc, f"blob {op}") from exc
+        except BaseException:
+            _abandon(hasher, dst, tmp)
+            raise
+        os.close(dst)
+        return tmp, sha, size
+
+    def _copy(self, src: int, dst: int, size: int, cancel: threading.Event | None,
+              hasher: _Hasher) -> None:
+        methods = list(self.copy_methods)
+        offset = 0
+        while offset < size:
+            if cancel is not None and cancel.is_set():
+                raise SourceReadError("the import was cancelled")
+            step_end = min(size, offset + COPY_STEP)
+            while offset < step_end:
                 try:
-                    data = pread(fd, min(CHUNK, size - offset), offset)
+                    n = self.io.copy_range(methods[0], src, dst, offset, step_end - offset)
                 except OSError as exc:
-                    raise SourceReadError(f"cannot read the source: {exc.strerror}",
-                                          exc) from exc
-                if not data:
+                    if exc.errno in files.COPY_REFUSED and len(methods) > 1 \
+                            and not injected(exc):
+                        methods.pop(0)  # this kernel/filesystem cannot: the next method
+                        continue
+                    _blame_source(src, offset, exc)
+                    raise
+                if n == 0:
                     raise SourceReadError(f"the source shrank while it was read ({offset} "
                                           f"of {size} bytes)")
-                offset += len(data)
-                digest.update(data)
-                yield data
-
-        self._write_temp(tmp, chunks())
-        return tmp, digest.hexdigest(), offset
+                offset += n
+            hasher.advance(offset)
 
     def _write_temp(self, tmp: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         op = "write"
@@ -206,6 +241,83 @@ class BlobStore:
                 if SHA_RE.match(entry.name) and entry.name.startswith(sub.name):
                     found.add(entry.name)
         return found
+
+
+class _Hasher:
+    """sha256 of a file's prefix ``[0, advance(n))``, read back by a thread of its own
+    (pread, CHUNK at a time) while the writer goes on."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._digest = hashlib.sha256()
+        self._cond = threading.Condition()
+        self._target = 0
+        self._closed = False
+        self._stopped = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="blob-hash", daemon=True)
+        self._thread.start()
+
+    def advance(self, upto: int) -> None:
+        with self._cond:
+            self._target = upto
+            self._cond.notify()
+
+    def finish(self) -> str:
+        """Wait for the last byte handed over to be hashed; the hex digest."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = self._closed = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        done = 0
+        try:
+            while True:
+                with self._cond:
+                    while done >= self._target and not self._closed:
+                        self._cond.wait()
+                    if self._stopped or done >= self._target:
+                        return
+                    upto = self._target
+                while done < upto and not self._stopped:
+                    data = files.pread(self._fd, min(CHUNK, upto - done), done)
+                    if not data:
+                        raise OSError(errno.EIO, "the temp file is shorter than was written")
+                    self._digest.update(data)
+                    done += len(data)
+        except BaseException as exc:  # handed to finish()
+            self._error = exc
+
+
+def _abandon(hasher: _Hasher | None, fd: int, tmp: Path) -> None:
+    if hasher is not None:
+        hasher.stop()
+    _close_unlink(fd, tmp)
+
+
+
+
+def _blame_source(src: int, offset: int, exc: OSError) -> None:
+    """A kernel copy's error may be the source's or the temp file's: if the source cannot
+    be read at ``offset`` it is the source's (SourceReadError), else the caller classifies
+    ``exc`` as a storage failure."""
+    if injected(exc) or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return
+    try:
+        files.pread(src, 1, offset)
+    except OSError as read_exc:
+        raise SourceReadError(f"cannot read the source: {read_exc.strerror}",
+                              read_exc) from exc
 
 
 def _real_dir(path: Path) -> None:

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidecar.portable import durable
+from sidecar.portable import durable, files
 
 FAULT_OPS = (
     "blobWrite", "blobFsync", "blobRename", "dirFsync", "dbCommit", "spillWrite",
@@ -72,7 +72,14 @@ class Faults:
                 del self._armed[op]
             else:
                 self._armed[op] = (code, left - 1)
-        raise OSError(code, f"{os.strerror(code)} (injected at {op})")
+        exc = OSError(code, f"{os.strerror(code)} (injected at {op})")
+        exc.injected = True  # type: ignore[attr-defined]  # told apart by injected()
+        raise exc
+
+
+def injected(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by the fault switchboard (a test), not by the kernel."""
+    return getattr(exc, "injected", False) is True
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,20 @@ class OsIO:
             view = view[n:]
         if self.trace is not None:
             self.trace.add(Call("write", op, fd_path(fd)))
+
+    def copy_range(self, method: str, src: int, dst: int, offset: int, count: int,
+                   *, op: str = "blobWrite") -> int:
+        """``files.copy_range``: up to ``count`` bytes at ``offset`` of ``src`` into ``dst``
+        (the same offset), by ``method``; how many were copied (0: ``src`` ends there)."""
+        if self.faults.peek(op) is not None:
+            # A realistic failure: half the bytes land, then the error.
+            if count > 1:
+                files.copy_range(method, src, dst, offset, count // 2)
+            self.faults.check(op)
+        n = files.copy_range(method, src, dst, offset, count)
+        if self.trace is not None and n:
+            self.trace.add(Call("write", op, fd_path(dst)))
+        return n
 
     def fsync(self, fd: int, op: str = "blobFsync") -> None:
         self.faults.check(op)
