@@ -16,11 +16,10 @@ def test_committed_schemas_match_the_models() -> None:
     assert not problems, f"protocol/schema drifted ({', '.join(problems)}): run `{REGENERATE}`"
 
 
-@pytest.mark.parametrize("name", sorted(build()))
+# index.json is the table of contents, not a schema (test_index_names_every_method_and_event)
+@pytest.mark.parametrize("name", sorted(n for n in build() if n != "index.json"))
 def test_every_schema_file_is_a_valid_2020_12_schema(name: str) -> None:
     body = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-    if name == "index.json":
-        return
     assert body["$schema"] == DIALECT
     Draft202012Validator.check_schema(body)
 
