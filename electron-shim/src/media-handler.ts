@@ -313,60 +313,17 @@ async function openExact(path: string, size: number | null): Promise<FileHandle 
 }
 
 /**
- * `length` bytes of `file` from `start`, one chunk read per pull; at most two chunks are
- * queued ahead of the consumer (the next read overlaps the consumer's work on the last).
- * The fd and the stream slot are released exactly once: at the end, on a read error, or when
- * the consumer cancels.
+ * `length` bytes from `start`, one `read(position, want)` per pull (`want` at most `step`).
+ * `finish` (release the stream slot, close what was opened) runs exactly once: at the end,
+ * on a read error, or when the consumer cancels (the page aborts constantly while seeking).
  */
-function fileStream(file: FileHandle, start: number, length: number, chunkBytes: number, release: () => void): ReadableStream<Uint8Array> {
-  let position = start;
-  let remaining = length;
-  let done = false;
-  const finish = (): void => {
-    if (done) return;
-    done = true;
-    release();
-    void file.close().catch(() => undefined);
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const want = Math.min(chunkBytes, remaining);
-          const buffer = Buffer.allocUnsafe(want);
-          const { bytesRead } = await file.read(buffer, 0, want, position);
-          if (done) return; // cancelled while reading
-          if (bytesRead === 0) throw new Error(`the file ended ${remaining} bytes early`);
-          position += bytesRead;
-          remaining -= bytesRead;
-          controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
-          if (remaining === 0) {
-            finish();
-            controller.close();
-          }
-        } catch (err) {
-          finish();
-          controller.error(err);
-        }
-      },
-      cancel() {
-        finish();
-      },
-    },
-    { highWaterMark: 2 * chunkBytes, size: (chunk) => chunk.byteLength },
-  );
-}
-
-/** The same from the sidecar's memory: one readMediaRange in flight, checked against the ETag. */
-function rangeStream(
-  source: MediaBytesSource,
-  ref: MediaRef,
-  sha256: string,
+function byteStream(
   start: number,
   length: number,
-  rangeBytes: number,
-  call: CallOptions,
+  step: number,
+  read: (position: number, want: number) => Promise<Uint8Array>,
   release: () => void,
+  strategy: QueuingStrategy<Uint8Array>,
 ): ReadableStream<Uint8Array> {
   let position = start;
   let remaining = length;
@@ -380,13 +337,12 @@ function rangeStream(
     {
       async pull(controller) {
         try {
-          const r = await source.readMediaRange({ ...ref, offset: position, length: Math.min(rangeBytes, remaining) }, call);
-          if (done) return;
-          if (r.sha256 !== sha256) throw new Error("the item's bytes changed while it was streamed");
-          if (r.length === 0) throw new Error(`the item ended ${remaining} bytes early`);
-          position += r.length;
-          remaining -= r.length;
-          controller.enqueue(r.bytes);
+          const chunk = await read(position, Math.min(step, remaining));
+          if (done) return; // cancelled while reading
+          if (chunk.byteLength === 0) throw new Error(`the item ended ${remaining} bytes early`);
+          position += chunk.byteLength;
+          remaining -= chunk.byteLength;
+          controller.enqueue(chunk);
           if (remaining === 0) {
             finish();
             controller.close();
@@ -400,8 +356,44 @@ function rangeStream(
         finish();
       },
     },
-    { highWaterMark: 0 },
+    strategy,
   );
+}
+
+/**
+ * From `file`: at most two chunks are queued ahead of the consumer (the next read overlaps
+ * the consumer's work on the last); the fd is closed when the stream finishes.
+ */
+function fileStream(file: FileHandle, start: number, length: number, chunkBytes: number, release: () => void): ReadableStream<Uint8Array> {
+  const read = async (position: number, want: number): Promise<Uint8Array> => {
+    const buffer = Buffer.allocUnsafe(want);
+    const { bytesRead } = await file.read(buffer, 0, want, position);
+    return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  };
+  const finish = (): void => {
+    release();
+    void file.close().catch(() => undefined);
+  };
+  return byteStream(start, length, chunkBytes, read, finish, { highWaterMark: 2 * chunkBytes, size: (chunk) => chunk.byteLength });
+}
+
+/** From the sidecar's memory: one readMediaRange in flight, each checked against the ETag. */
+function rangeStream(
+  source: MediaBytesSource,
+  ref: MediaRef,
+  sha256: string,
+  start: number,
+  length: number,
+  rangeBytes: number,
+  call: CallOptions,
+  release: () => void,
+): ReadableStream<Uint8Array> {
+  const read = async (offset: number, want: number): Promise<Uint8Array> => {
+    const r = await source.readMediaRange({ ...ref, offset, length: want }, call);
+    if (r.sha256 !== sha256) throw new Error("the item's bytes changed while it was streamed");
+    return r.bytes;
+  };
+  return byteStream(start, length, rangeBytes, read, release, { highWaterMark: 0 });
 }
 
 /** At most `max` open bodies; others wait up to `waitMs` for one (then the caller answers 503). */
