@@ -10,13 +10,12 @@ hand-written text above the markers is never touched.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from protocol.errors import ERROR_DOCS
+from protocol.generated import block_cli
 from protocol.registry import EVENTS, METHODS
 from protocol.schema import build
 
@@ -178,23 +177,8 @@ def splice(document: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m protocol.docs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="rewrite the generated block")
-    group.add_argument("--check", action="store_true", help="fail when the block drifted")
-    args = parser.parse_args(argv)
-    current = DOC_PATH.read_text(encoding="utf-8")
-    wanted = splice(current)
-    if args.write:
-        if wanted != current:
-            DOC_PATH.write_text(wanted, encoding="utf-8")
-            print(f"wrote {DOC_PATH}")
-        return 0
-    if wanted != current:
-        print(f"docs/PROTOCOL.md is out of date: run `{REGENERATE}`", file=sys.stderr)
-        return 1
-    return 0
+    return block_cli(argv, prog="python -m protocol.docs", description=__doc__, path=DOC_PATH,
+                     splice=splice, regenerate=REGENERATE)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ comments, and into ``media-sidecar serve --help``.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from protocol.generated import block_cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 REGENERATE = "python -m sidecar.settings_doc --write"
@@ -104,21 +104,9 @@ def splice(doc: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sidecar.settings_doc",
-                                     description=__doc__.splitlines()[0] if __doc__ else None)
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="rewrite README.md's block")
-    mode.add_argument("--check", action="store_true", help="exit 1 if README.md drifted")
-    args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    updated = splice(current)
-    if args.check:
-        if updated != current:
-            print(f"README.md settings table drifted: run `{REGENERATE}`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(updated, encoding="utf-8")
-    return 0
+    return block_cli(argv, prog="python -m sidecar.settings_doc",
+                     description=__doc__.splitlines()[0] if __doc__ else None, path=README,
+                     splice=splice, regenerate=REGENERATE)
 
 
 if __name__ == "__main__":
