@@ -1,18 +1,18 @@
-"""Download throughput of ``Fetcher.fetch`` against ``curl -o file``, and its memory for 1 GiB.
+"""Download throughput of ``Downloader.fetch`` against ``curl -o file``, and its memory for 1 GiB.
 
     .venv/bin/python bench/bench_download.py [--size-mib 256] [--reps 7] [--rss-mib 1024]
 
 A local nginx (bench/nginx.py) serves a generated file over http and https on loopback.
-curl and the Fetcher download it to a new file in the same directory, interleaved
-(curl, Fetcher, curl, Fetcher...), each run after an unlink and ``sync`` so no run pays for
+curl and the Downloader download it to a new file in the same directory, interleaved
+(curl, Downloader, curl, Downloader...), each run after an unlink and ``sync`` so no run pays for
 the previous one's dirty pages; a row's figure is the median MB/s over the repetitions, and
-``paired_ratio_median`` the median of each repetition's own Fetcher/curl ratio (steadier
+``paired_ratio_median`` the median of each repetition's own Downloader/curl ratio (steadier
 when the machine's load drifts). CPU seconds (user + system) per download are shown too.
-curl gets the https URL through ``--connect-to`` and the CA through ``--cacert``; the Fetcher
+curl gets the https URL through ``--connect-to`` and the CA through ``--cacert``; the Downloader
 through ``host_resolver_rules`` and ``ca_file``: both verify the certificate for fal.media.
-The Fetcher also hashes (sha256) while writing; curl does not.
+The Downloader also hashes (sha256) while writing; curl does not.
 
-Memory: a child process builds a Fetcher, warms it up (client, imports) on a small file,
+Memory: a child process builds a Downloader, warms it up (client, imports) on a small file,
 then downloads ``--rss-mib`` MiB while a thread samples its RSS; the growth is the peak
 during the download minus the RSS just before it.
 """
@@ -40,7 +40,7 @@ from bench.nginx import LocalNginx
 from bench.stats import interleave, median
 from bench.table import Row, render
 from sidecar.fetch.config import FetchConfig
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 
 MIB = 1 << 20
 
@@ -83,9 +83,9 @@ def run_curl(args: list[str], out: Path) -> tuple[float, float]:
     return time.perf_counter() - t, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
-def run_fetcher(loop: asyncio.AbstractEventLoop, fetcher: Fetcher, url: str,
+def run_fetcher(loop: asyncio.AbstractEventLoop, fetcher: Downloader, url: str,
                 out: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) of one Fetcher download."""
+    """(wall seconds, CPU seconds of this process) of one Downloader download."""
     fresh(out)
     cpu, t = cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
     loop.run_until_complete(fetcher.fetch(url, out, progress=lambda done, total: None))
@@ -100,14 +100,14 @@ def throughput(args: argparse.Namespace, ngx: LocalNginx, name: str, out_dir: Pa
                   "--connect-to", f"fal.media:443:127.0.0.1:{ngx.https_port}", https_url]
     http_url = ngx.http_url(f"/{name}")
     loop = asyncio.new_event_loop()
-    fetcher = Fetcher(fetch_config(ngx.https_port, ngx.ca_pem))
+    fetcher = Downloader(fetch_config(ngx.https_port, ngx.ca_pem))
     out_c, out_f = out_dir / "curl.out", out_dir / "fetcher.out"
     # Warm-up (client, TLS session cache, page cache of the source) and a correctness check.
     run_curl(curl_https, out_c)
     run_fetcher(loop, fetcher, https_url, out_f)
     got = hashlib.sha256(out_f.read_bytes()).hexdigest()
     if got != digest:
-        raise SystemExit(f"the Fetcher's file has the wrong hash: {got} != {digest}")
+        raise SystemExit(f"the Downloader's file has the wrong hash: {got} != {digest}")
     times = interleave(args.reps, {
         "curl http": lambda: run_curl([http_url], out_c),
         "fetcher http": lambda: run_fetcher(loop, fetcher, http_url, out_f),
@@ -126,7 +126,7 @@ def rss_child(url: str, warm_url: str, dest_dir: str, https_port: str, ca_pem: s
     import psutil
 
     proc = psutil.Process()
-    fetcher = Fetcher(fetch_config(int(https_port), Path(ca_pem)))
+    fetcher = Downloader(fetch_config(int(https_port), Path(ca_pem)))
     loop = asyncio.new_event_loop()
     warm = Path(dest_dir) / "warm.out"
     loop.run_until_complete(fetcher.fetch(warm_url, warm))
@@ -183,7 +183,7 @@ def main() -> None:
         rss_child(*args.rss_child)
         return
     # On a shared machine other processes' bursts dominate the spread; at nice -20 (root
-    # only) curl, nginx and the Fetcher, which inherit it, all get the CPU first, alike.
+    # only) curl, nginx and the Downloader, which inherit it, all get the CPU first, alike.
     niceness = os.nice(0)
     if not args.no_renice:
         with contextlib.suppress(OSError):
@@ -205,7 +205,7 @@ def main() -> None:
             name=f"download {args.size_mib} MiB over {scheme} (median of {args.reps})",
             value=median([r for r, _ in ours]), unit="MB/s",
             baseline_name="curl -o file", baseline=median([r for r, _ in theirs]),
-            better="higher", target=0.9, note="Fetcher also computes sha256",
+            better="higher", target=0.9, note="Downloader also computes sha256",
             extra={"paired_ratio_median": round(median(
                        [o / t for (o, _), (t, _) in zip(ours, theirs, strict=True)]), 3),
                    "fetcher_MBps": sorted(round(r) for r, _ in ours),

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from protocol.media import AddMediaItemParams, ListMediaItemsParams  # noqa: E402
-from sidecar.dispatch import CallContext  # noqa: E402
 from sidecar.events import EventBus  # noqa: E402
+from sidecar.rpc.dispatch import CallContext  # noqa: E402
 from sidecar.service.media import MediaService  # noqa: E402
 from sidecar.settings import Settings  # noqa: E402
 from sidecar.store.config import StoreConfig  # noqa: E402

@@ -7,7 +7,7 @@ Other bench scripts reuse it::
 
 The TLS certificate is issued by a trustme CA for ``fal.media``, ``*.fal.media`` and
 ``localhost``, so clients can reach ``https://fal.media/...`` through a resolver mapping
-(curl ``--resolve``, Fetcher ``host_resolver_rules``) and still verify the real host name.
+(curl ``--resolve``, Downloader ``host_resolver_rules``) and still verify the real host name.
 nginx runs in the foreground as our child (``daemon off``), stopped on exit.
 """
 

@@ -1,6 +1,6 @@
 """A sidecar process that serves only the session methods (hello, ping, subscribe, ...).
 
-It is the real ``sidecar.server.Server`` over the real ``Transport`` with no media service:
+It is the real ``sidecar.rpc.server.Server`` over the real ``Router`` with no media service:
 the benches and the reliability suite fall back to it while ``python -m sidecar serve``
 cannot start yet, and use it for figures that must not depend on the store. It prints the
 same one-line JSON ready line as ``serve`` and writes the same connection file.
@@ -22,11 +22,11 @@ from pathlib import Path
 async def serve(endpoint: str, conn_file: Path) -> None:
     import zmq
 
-    from sidecar.dispatch import Handlers
     from sidecar.events import EventBus
-    from sidecar.server import Server
+    from sidecar.rpc.dispatch import Handlers
+    from sidecar.rpc.router import Router
+    from sidecar.rpc.server import Server
     from sidecar.settings import Settings
-    from sidecar.transport import Transport
 
     secret = os.environ.pop("MEDIA_SIDECAR_SECRET").encode()
     data = Path(tempfile.mkdtemp(prefix="session-server-"))
@@ -34,7 +34,7 @@ async def serve(endpoint: str, conn_file: Path) -> None:
     bus = EventBus()
     bus.bind(asyncio.get_running_loop())
     zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    transport = Transport(zctx, settings.max_frame_bytes, 0)
+    transport = Router(zctx, settings.max_frame_bytes, 0)
     bound = transport.bind(endpoint)
     server = Server(settings, transport, Handlers(), bus, "session-server")
     info = {"endpoint": bound, "secret": secret.decode(), "pid": os.getpid()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol import core, downloads, media
+from protocol import control, downloads, media
 from protocol.base import Params, Result
 from protocol.errors import ErrorCode
 from protocol.events import EVENT_TYPES, Event
@@ -40,11 +40,11 @@ class EventSpec:
 _ITEM = (_E.NOT_FOUND, _E.INVALID_PARAMS)
 
 _METHOD_LIST: tuple[MethodSpec, ...] = (
-    MethodSpec("hello", core.HelloParams, core.HelloResult, (_E.VERSION_MISMATCH,)),
-    MethodSpec("ping", core.PingParams, core.PingResult, ()),
-    MethodSpec("shutdown", core.ShutdownParams, core.ShutdownResult, ()),
-    MethodSpec("subscribe", core.SubscribeParams, core.SubscribeResult, (_E.INVALID_PARAMS,)),
-    MethodSpec("unsubscribe", core.UnsubscribeParams, core.UnsubscribeResult, ()),
+    MethodSpec("hello", control.HelloParams, control.HelloResult, (_E.VERSION_MISMATCH,)),
+    MethodSpec("ping", control.PingParams, control.PingResult, ()),
+    MethodSpec("shutdown", control.ShutdownParams, control.ShutdownResult, ()),
+    MethodSpec("subscribe", control.SubscribeParams, control.SubscribeResult, (_E.INVALID_PARAMS,)),
+    MethodSpec("unsubscribe", control.UnsubscribeParams, control.UnsubscribeResult, ()),
     MethodSpec(
         "addMediaItem",
         media.AddMediaItemParams,

@@ -16,10 +16,8 @@ import zmq
 
 from protocol import PROTOCOL_VERSION
 from sidecar import __version__
-from sidecar.connections import ConnectionGuard, connection_bound, raise_fd_limit
-from sidecar.dispatch import Handlers
 from sidecar.events import EventBus
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 from sidecar.lifecycle import (
     DataDirLock,
     check_connection_file,
@@ -32,10 +30,12 @@ from sidecar.lifecycle import (
     write_connection_file,
 )
 from sidecar.portable.process import on_stop_signals
-from sidecar.server import Server
+from sidecar.rpc.connections import ConnectionGuard, connection_bound, raise_fd_limit
+from sidecar.rpc.dispatch import Handlers
+from sidecar.rpc.router import Router, default_endpoint
+from sidecar.rpc.server import Server
 from sidecar.service.media import MediaService
 from sidecar.settings import Settings
-from sidecar.transport import Transport, default_endpoint
 
 log = logging.getLogger("sidecar.app")
 
@@ -56,11 +56,11 @@ async def run(settings: Settings) -> int:
     bus = EventBus()
     bus.bind(loop)
     handlers = Handlers(enable_test_hooks=settings.enable_test_hooks)
-    fetcher = Fetcher(settings.fetch)
+    fetcher = Downloader(settings.fetch)
     service = await MediaService.open(settings, bus, fetcher)
     service.register(handlers)
     zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    transport = Transport(zctx, settings.max_frame_bytes, settings.linger_ms)
+    transport = Router(zctx, settings.max_frame_bytes, settings.linger_ms)
     conn_file = settings.connection_file
     guard: ConnectionGuard | None = None
     try:

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         csp_meta_tag,
         load_policy,
     )
-    from sidecar.cli.render import print_json
     from sidecar.cli.runner import EXIT_USAGE, fail
+    from sidecar.tools.console.render import print_json
 
     extra: dict[str, list[str]] = {}
     for entry in args.extra:

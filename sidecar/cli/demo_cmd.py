@@ -1,4 +1,4 @@
-"""``media-sidecar demo`` (what ``make demo`` runs): the mission tour of ``sidecar.demo.tour``.
+"""``media-sidecar demo`` (what ``make demo`` runs): the tour of ``sidecar.tools.demo.tour``.
 
 Exit status 0 only when every step behaved as promised; 1 when one did not (what went wrong
 is printed, with the end of the sidecar's log); 130 on Ctrl-C. Cleanup (sidecar stopped,
@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.text import Text
 
-    from sidecar.cli.render import console
-    from sidecar.demo.tour import StepFailed, Tour
     from sidecar.extras import require
+    from sidecar.tools.console.render import console
+    from sidecar.tools.demo.tour import StepFailed, Tour
 
     require("trustme", "the demo's throw-away CA")  # before anything starts
 

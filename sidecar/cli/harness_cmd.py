@@ -36,10 +36,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from sidecar.harness.context import Options
-    from sidecar.harness.registry import all_cases, select
-    from sidecar.harness.runner import run as run_harness
-    from sidecar.harness.target import Target, TargetError
+    from sidecar.tools.harness.context import Options
+    from sidecar.tools.harness.registry import all_cases, select
+    from sidecar.tools.harness.runner import run as run_harness
+    from sidecar.tools.harness.target import Target, TargetError
 
     if args.list:
         for c in select(all_cases(), args.only):

@@ -150,9 +150,9 @@ async def add_inline(client: Client, params: dict[str, Any], data: bytes,
 
 
 async def do_add(client: Client, args: argparse.Namespace) -> dict[str, Any]:
-    from sidecar.cli.progress import call_with_progress
     from sidecar.cli.runner import fail
     from sidecar.client import RemoteError
+    from sidecar.tools.console.progress import call_with_progress
 
     source: str = args.source
     if source == "-":
@@ -198,7 +198,7 @@ def _existing_file(source: str) -> Path:
 def print_item_outcome(verb: str, result: dict[str, Any]) -> None:
     from rich.text import Text
 
-    from sidecar.cli import render
+    from sidecar.tools.console import render
 
     item = result.get("item") or {}
     out = render.console()
@@ -226,7 +226,7 @@ def run_add(args: argparse.Namespace) -> int:
     from sidecar.cli.runner import run
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         async with open_client(args) as c:
             result = await do_add(c, args)
@@ -249,16 +249,16 @@ def _ref(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_get(args: argparse.Namespace) -> int:
-    from sidecar.cli import render
     from sidecar.cli.runner import call_once
+    from sidecar.tools.console import render
 
     return call_once(args, "getMediaItem", _ref(args),
                      lambda r: render.console().print(render.item_grid(r.get("item") or {})))
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from sidecar.cli import render
     from sidecar.cli.runner import call_once
+    from sidecar.tools.console import render
 
     def show(result: dict[str, Any]) -> None:
         what = "removed" if result.get("removed") else "was not there"

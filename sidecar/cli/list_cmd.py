@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from sidecar.cli.runner import run as run_body
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         pages: list[dict[str, Any]] = []
         async with open_client(args) as c:

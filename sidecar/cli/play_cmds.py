@@ -42,7 +42,7 @@ def run_source(args: argparse.Namespace) -> int:
     from sidecar.cli.runner import call_once
 
     def show(src: dict[str, Any]) -> None:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         lines = [f"{src['status']} · bytes: {src['bytes']}"]
         for key in ("path", "mimeType", "size", "sha256", "sourceUrl"):

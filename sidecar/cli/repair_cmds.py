@@ -52,7 +52,7 @@ def _ref(args: argparse.Namespace) -> dict[str, Any]:
 def print_summary(verb: str, project: str, result: dict[str, Any]) -> None:
     from rich.text import Text
 
-    from sidecar.cli import render
+    from sidecar.tools.console import render
 
     if not result.get("attempted"):
         what = "retry" if verb == "retried" else "download"
@@ -88,11 +88,11 @@ def run_retry_all(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     from sidecar.cli.attach import open_client
     from sidecar.cli.items_cmds import print_item_outcome
-    from sidecar.cli.progress import call_with_progress
     from sidecar.cli.runner import run
+    from sidecar.tools.console.progress import call_with_progress
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         async with open_client(args) as c:
             names: dict[str, str] = {}
@@ -114,11 +114,11 @@ def run_download(args: argparse.Namespace) -> int:
 
 def run_download_all(args: argparse.Namespace) -> int:
     from sidecar.cli.attach import open_client
-    from sidecar.cli.progress import call_with_progress
     from sidecar.cli.runner import run
+    from sidecar.tools.console.progress import call_with_progress
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         async with open_client(args) as c:
             names: dict[str, str] = {}

@@ -32,8 +32,8 @@ def fail(message: str) -> None:
 def run(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
     """Run ``body()`` on a fresh event loop; map its failures to an exit status."""
     from sidecar.cli.attach import AttachError
-    from sidecar.cli.render import error_line
     from sidecar.client import ClientClosed, RemoteError
+    from sidecar.tools.console.render import error_line
 
     try:
         return asyncio.run(body())
@@ -58,8 +58,8 @@ def call_once(args: Any, method: str, params: dict[str, Any],
               show: Callable[[dict[str, Any]], None]) -> int:
     """The common shape of a one-call command: attach, call ``method``, then print the raw
     result with ``--json`` or hand it to ``show`` for people."""
-    from sidecar.cli import render
     from sidecar.cli.attach import open_client
+    from sidecar.tools.console import render
 
     async def body() -> int:
         async with open_client(args) as c:

@@ -96,7 +96,7 @@ def run_ps(args: argparse.Namespace) -> int:
     from sidecar.cli.runner import run
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         rdir = runtime_dir_of(args)
         found = [f for f in discover(rdir) if f.alive or args.all]
@@ -152,7 +152,7 @@ def run_ping(args: argparse.Namespace) -> int:
     from sidecar.cli.runner import run
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         info = choose(args)
         async with open_client(args) as c:
@@ -178,7 +178,7 @@ def run_hello(args: argparse.Namespace) -> int:
     async def body() -> int:
         from rich.table import Table
 
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         async with open_client(args) as c:
             result = c.hello_result or {}
@@ -214,7 +214,7 @@ def run_status(args: argparse.Namespace) -> int:
         from rich.table import Table
         from rich.text import Text
 
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         async with open_client(args) as c:
             st = await c.call("storageStatus")
@@ -286,7 +286,7 @@ def run_call(args: argparse.Namespace) -> int:
     from sidecar.cli.runner import EXIT_REMOTE_ERROR, UsageError, fail, run
 
     async def body() -> int:
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         params = _read_params(args.params)
         payloads: list[bytes] = []

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def body() -> int:
         from protocol import EVENTS
-        from sidecar.cli import render
+        from sidecar.tools.console import render
 
         unknown = [e for e in args.event if e not in EVENTS]
         if unknown:

@@ -1,4 +1,4 @@
-"""The downloader: ``Fetcher`` (sidecar.fetch.downloader) behind the seam in ``api``.
+"""The downloader: ``Downloader`` (sidecar.fetch.downloader) behind the seam in ``api``.
 
 Layers, each its own module:
   urls       URL policy: strict parsing, host normalization, allow-list (no network)
@@ -9,7 +9,7 @@ Layers, each its own module:
   retry      what is retryable, backoff, state carried across attempts
   attempt    one HTTP attempt in a worker thread; translates httpx/socket errors
   sink       the destination file, written inline, hashed beside
-  downloader Fetcher: attempts, backoff, resume, progress, cancel, cleanup
+  downloader Downloader: attempts, backoff, resume, progress, cancel, cleanup
 
-Importing this package (and building a Fetcher) does not import httpx.
+Importing this package (and building a Downloader) does not import httpx.
 """

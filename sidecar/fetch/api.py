@@ -1,6 +1,6 @@
 """The seam between the media service and the downloader: what a fetch returns and raises.
 
-``Fetcher.fetch(url, dest, progress=..., cancel=...)`` (in ``sidecar.fetch.downloader``)
+``Downloader.fetch(url, dest, progress=..., cancel=...)`` (in ``sidecar.fetch.downloader``)
 streams ``url`` into the new file ``dest`` while hashing, and returns ``Fetched``. It raises
 only ``sidecar.errors`` exceptions (HostNotAllowed, UrlExpired, DownloadFailed,
 PayloadTooLarge, Cancelled) or ``SinkWriteError`` when writing ``dest`` failed (disk full,
@@ -15,7 +15,7 @@ What each means (decisions documented in the fetch modules):
                    only with a media file extension in the URL path), an invalid certificate,
                    too many or broken redirects
   PayloadTooLarge  the body is over ``max_bytes`` (announced or counted)
-  Cancelled        the ``cancel`` event was set, or the Fetcher was closed
+  Cancelled        the ``cancel`` event was set, or the Downloader was closed
 ``dest`` must not exist; it is removed on every failure and never fsynced or renamed here.
 
 With ``resume=Resume(...)`` (a download kept across restarts) ``dest`` may exist: its bytes

@@ -41,7 +41,7 @@ from sidecar.fetch.dial import Dial, dialing
 from sidecar.fetch.retry import ResumeState, Transient, parse_retry_after
 from sidecar.fetch.sink import Sink
 from sidecar.fetch.transport import PinnedStream
-from sidecar.fetch.urls import Target, UrlPolicy
+from sidecar.fetch.urls import AllowedUrl, UrlPolicy
 
 EXPIRED_STATUSES = frozenset({400, 401, 403, 404, 410})
 RETRY_STATUSES = frozenset({408, 425, 429})
@@ -53,7 +53,7 @@ PARTIAL_COMMIT_AFTER = 0.5
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
 
 
-def run_attempt(client: httpx.Client, policy: UrlPolicy, start: Target, *, sink: Sink,
+def run_attempt(client: httpx.Client, policy: UrlPolicy, start: AllowedUrl, *, sink: Sink,
                 state: ResumeState, dial: Dial, config: FetchConfig) -> None:
     with dialing(dial):
         try:
@@ -68,7 +68,7 @@ def run_attempt(client: httpx.Client, policy: UrlPolicy, start: Target, *, sink:
             raise
 
 
-def _attempt(client: httpx.Client, policy: UrlPolicy, start: Target, *, sink: Sink,
+def _attempt(client: httpx.Client, policy: UrlPolicy, start: AllowedUrl, *, sink: Sink,
              state: ResumeState, dial: Dial, config: FetchConfig) -> None:
     if sink.size and not state.resumable:
         sink.restart()
@@ -120,7 +120,7 @@ def _check_status(status: int, response: httpx.Response, offset: int, sink: Sink
         raise DownloadFailed(f"unexpected HTTP status {status}", data={"status": status})
 
 
-def _read_body(response: httpx.Response, target: Target, offset: int, *, sink: Sink,
+def _read_body(response: httpx.Response, target: AllowedUrl, offset: int, *, sink: Sink,
                state: ResumeState, dial: Dial, config: FetchConfig) -> None:
     headers = response.headers
     length = content_length(headers.get("content-length"))

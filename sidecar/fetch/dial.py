@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sidecar.fetch.urls import Target
+from sidecar.fetch.urls import AllowedUrl
 
 
 class Dial:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: AllowedUrl) -> None:
         self.target = target  # the attempt re-aims it at each redirect hop it validated
         self.aborted = False
         # monotonic time by which the response head now awaited must have arrived (None:

@@ -1,4 +1,4 @@
-"""The Fetcher: the downloader the media service calls (see ``sidecar.fetch.api`` for the seam).
+"""The Downloader: the downloader the media service calls (see ``sidecar.fetch.api`` for the seam).
 
 Owns a fetch from start to end: the URL check, the destination file, the attempts with
 exponential backoff and resume, progress, cancellation, and cleanup (``dest`` is removed on
@@ -7,7 +7,7 @@ blocking socket: Python's TLS and ``recv_into`` run in C there, and the bytes go
 socket to the sink's buffers without an event-loop hop per chunk. The event loop only waits;
 a cancel shuts the attempt's sockets down so the worker stops at once.
 
-Start-up cost is nil: constructing a Fetcher parses its config and imports no HTTP code. The
+Start-up cost is nil: constructing a Downloader parses its config and imports no HTTP code. The
 one shared httpx client is built on first use, inside a worker thread, so neither the import
 (~70 ms) nor the client (~90 ms, mostly loading CA certificates) blocks the loop.
 """
@@ -30,12 +30,12 @@ from sidecar.fetch.dial import Dial
 from sidecar.fetch.resolve import Resolver, parse_rules
 from sidecar.fetch.retry import ResumeState, Transient, backoff_delay
 from sidecar.fetch.sink import Sink
-from sidecar.fetch.urls import Target, UrlPolicy
+from sidecar.fetch.urls import AllowedUrl, UrlPolicy
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Fetched", "Fetcher", "ProgressFn", "Resume"]
+__all__ = ["Downloader", "Fetched", "ProgressFn", "Resume"]
 
 logger = logging.getLogger(__name__)
 # How often the watchdog looks at a running attempt's head timeout (the worker may start
@@ -66,7 +66,7 @@ class HostSlots:
                 self._hosts[host] = (sem, users - 1)
 
 
-class Fetcher:
+class Downloader:
     """Downloads into new files; at most ``config.per_host`` at once from one host and
     ``config.concurrency`` in all (others wait, first come first served)."""
 
@@ -139,7 +139,7 @@ class Fetcher:
             await asyncio.to_thread(client.close)
 
     # -- internals ----------------------------------------------------------------------------
-    async def _attempts(self, target: Target, sink: Sink, state: ResumeState,
+    async def _attempts(self, target: AllowedUrl, sink: Sink, state: ResumeState,
                         cancel: asyncio.Event | None) -> None:
         cfg = self.config
         for attempt in range(1, max(1, cfg.max_attempts) + 1):
@@ -157,7 +157,7 @@ class Fetcher:
                 if self._closed:
                     raise Cancelled("download cancelled: the downloader is closing") from exc
 
-    async def _run_in_thread(self, target: Target, sink: Sink, state: ResumeState,
+    async def _run_in_thread(self, target: AllowedUrl, sink: Sink, state: ResumeState,
                              cancel: asyncio.Event | None) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[BaseException | None] = loop.create_future()

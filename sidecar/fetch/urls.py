@@ -2,7 +2,7 @@
 
 Owns the first SSRF gate (no network): scheme, userinfo, parser-confusion characters, host
 syntax (IDNA-normalized, lower-cased), the host allow-list, literal IPs and ports. A URL that
-passes comes back as a ``Target`` whose ``url`` is re-serialized from the parsed parts, and
+passes comes back as a ``AllowedUrl`` whose ``url`` is re-serialized from the parsed parts, and
 only that string is handed to the HTTP client: the client can never read a different host out
 of it than the one we checked. Redirect hops go through the same ``UrlPolicy.check``.
 
@@ -41,7 +41,7 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 
 
 @dataclass(frozen=True)
-class Target:
+class AllowedUrl:
     """A URL that passed the policy, in canonical form."""
 
     scheme: str
@@ -145,8 +145,8 @@ class UrlPolicy:
         self.allow_http_loopback = allow_http_loopback
         self._is_mapped = is_mapped
 
-    def check(self, url: str) -> Target:
-        """Return the canonical ``Target`` for ``url``, or raise ``HostNotAllowed``."""
+    def check(self, url: str) -> AllowedUrl:
+        """Return the canonical ``AllowedUrl`` for ``url``, or raise ``HostNotAllowed``."""
         if not isinstance(url, str) or not url:
             raise _refuse("empty URL")
         if len(url) > _MAX_URL:
@@ -199,7 +199,7 @@ class UrlPolicy:
             raise _refuse("invalid path")
         if parts.query:
             path += "?" + quote(parts.query, safe=_QUERY_SAFE)
-        return Target(scheme=scheme, host=host, port=port, path=path)
+        return AllowedUrl(scheme=scheme, host=host, port=port, path=path)
 
 
 def _split_host_port(netloc: str) -> tuple[str, str]:

@@ -48,7 +48,6 @@ from typing import Protocol
 from protocol.downloads import DownloadAllUrlOnlyResult, DownloadInfo
 from protocol.events import DownloadOutcome, DownloadProgress, ItemExpired, ItemUrlOnly
 from protocol.media import AddMediaItemResult
-from sidecar.dispatch import CallContext
 from sidecar.errors import (
     Busy,
     Cancelled,
@@ -60,8 +59,9 @@ from sidecar.errors import (
     UrlExpired,
 )
 from sidecar.fetch.api import Fetched, ProgressFn, Resume, SinkWriteError
+from sidecar.rpc.dispatch import CallContext
 from sidecar.service.convert import error_model
-from sidecar.service.core import ServiceCore, storage_error
+from sidecar.service.workers import ServiceCore, storage_error
 from sidecar.store.classify import classify
 from sidecar.store.partials import PartialRecord, Partials
 from sidecar.store.records import EXPIRED, SAVED, URL_ONLY, ErrorInfo, ItemRecord, now_ms
@@ -69,7 +69,7 @@ from sidecar.store.store import Downloaded, SaveOutcome
 
 
 class Fetcher(Protocol):
-    """The downloader as the service uses it (``sidecar.fetch.downloader.Fetcher``)."""
+    """The downloader as the service uses it (``sidecar.fetch.downloader.Downloader``)."""
 
     async def fetch(self, url: str, dest: Path, *, progress: ProgressFn | None = None,
                     cancel: asyncio.Event | None = None, resume: Resume | None = None

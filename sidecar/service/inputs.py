@@ -12,8 +12,8 @@ from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from protocol.media import AddMediaItemParams
-from sidecar.dispatch import CallContext
 from sidecar.errors import HostNotAllowed, InvalidParams, PayloadTooLarge
+from sidecar.rpc.dispatch import CallContext
 from sidecar.service.convert import DERIVED_KEYS
 
 Kind = Literal["inline", "path", "download", "urlOnly"]

@@ -41,17 +41,17 @@ from protocol.media import (
     StorageStatusParams,
     StorageStatusResult,
 )
-from sidecar.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.errors import Conflict, InvalidParams, SidecarError, UnknownMethod
 from sidecar.events import EventBus
+from sidecar.rpc.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.service.convert import counts_model, error_model
-from sidecar.service.core import ServiceCore, storage_error
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
 from sidecar.service.listing import PagePacker
 from sidecar.service.paths import Opened, open_import
 from sidecar.service.playback import Playback
 from sidecar.service.retrier import Retrier
+from sidecar.service.workers import ServiceCore, storage_error
 from sidecar.settings import Settings
 from sidecar.store.blobs import SourceReadError
 from sidecar.store.classify import StorageError

@@ -17,9 +17,9 @@ from protocol.media import (
     ReadMediaRangeParams,
     ReadMediaRangeResult,
 )
-from sidecar.dispatch import CallContext, Handlers, WithPayload
 from sidecar.errors import InvalidParams, NoLocalBytes, NotFound
-from sidecar.service.core import ServiceCore
+from sidecar.rpc.dispatch import CallContext, Handlers, WithPayload
+from sidecar.service.workers import ServiceCore
 from sidecar.store.reading import Chunk, NoBytes
 from sidecar.store.records import ItemRecord
 

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sidecar.errors import SidecarError
-from sidecar.service.core import ServiceCore
+from sidecar.service.workers import ServiceCore
 from sidecar.store.records import UNSAVED, URL_ONLY
 
 if TYPE_CHECKING:

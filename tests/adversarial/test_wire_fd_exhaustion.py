@@ -20,7 +20,7 @@ CHILD = r"""
 import asyncio, errno, json, os, resource, sys
 from pathlib import Path
 from sidecar.errors import SidecarError
-from tests.service.harness import make_settings, open_caller
+from tests.service.caller import make_settings, open_caller
 
 async def main(tmp):
     caller = await open_caller(make_settings(Path(tmp)))

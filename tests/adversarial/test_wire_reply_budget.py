@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.client import Client
-from sidecar.server import REPLY_BUDGET_BYTES
+from sidecar.rpc.server import REPLY_BUDGET_BYTES
 from tests.adversarial.conftest import Figures
 from tests.adversarial.wire_support import Memory, MiB, Sleeper, alive, attacked_sidecar
 

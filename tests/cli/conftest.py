@@ -15,7 +15,7 @@ import pytest
 
 from sidecar.cli.main import main
 from sidecar.client import SyncClient
-from sidecar.demo.falserver import FakeFal
+from sidecar.tools.demo.falserver import FakeFal
 from tests.support import SidecarProcess, spawn_sidecar
 
 

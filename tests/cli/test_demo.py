@@ -81,7 +81,7 @@ def test_the_demo_simulates_storage_failures_when_asked(tmp_path: Path) -> None:
 
 def test_without_root_the_demo_says_it_simulates(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from sidecar.demo import storage
+    from sidecar.tools.demo import storage
 
     monkeypatch.setattr(storage.os, "geteuid", lambda: 1000)
     disk = storage.choose_disk(tmp_path / "library", simulate=False)

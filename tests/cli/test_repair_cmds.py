@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from sidecar.client import SyncClient
-from sidecar.demo.falserver import FakeFal
+from sidecar.tools.demo.falserver import FakeFal
 from tests.cli.conftest import CliFn, add_bytes
 
 CLIP = b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 400  # ~100 KiB

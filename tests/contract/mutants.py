@@ -38,7 +38,7 @@ def _wrong_error_code() -> None:
 
 
 def _leak_get_other_project() -> None:
-    from sidecar.service.core import ServiceCore
+    from sidecar.service.workers import ServiceCore
 
     original = ServiceCore.owned
 
@@ -75,7 +75,7 @@ def _event_not_sent() -> None:
 
 
 def _auth_not_checked() -> None:
-    from sidecar.auth import Authenticator
+    from sidecar.rpc.auth import Authenticator
 
     def check(self: Authenticator, *args: Any) -> None:
         return None
@@ -86,8 +86,8 @@ def _auth_not_checked() -> None:
 def _replay_not_refused() -> None:
     import time
 
-    from sidecar.auth import Authenticator
     from sidecar.errors import Unauthorized
+    from sidecar.rpc.auth import Authenticator
     from sidecar.wire import signing
 
     def check(self: Authenticator, signature: Any, envelope: Any, payloads: Any,
@@ -101,13 +101,13 @@ def _replay_not_refused() -> None:
 
 
 def _no_version_check() -> None:
-    import sidecar.server
+    import sidecar.rpc.server
 
-    sidecar.server.is_compatible = lambda *args: True  # type: ignore[attr-defined]
+    sidecar.rpc.server.is_compatible = lambda *args: True  # type: ignore[attr-defined]
 
 
 def _seq_skips() -> None:
-    from sidecar.sessions import Session
+    from sidecar.rpc.sessions import Session
 
     def next_seq(self: Session) -> int:
         self.seq += 2
@@ -117,7 +117,7 @@ def _seq_skips() -> None:
 
 
 def _replies_wrongly_signed() -> None:
-    from sidecar.auth import Authenticator
+    from sidecar.rpc.auth import Authenticator
     from sidecar.wire import signing
 
     def sign(self: Authenticator, envelope: bytes, payloads: Any = (),
@@ -142,7 +142,7 @@ def _range_off_by_one() -> None:
 
 
 def _reply_payload_unsigned() -> None:
-    from sidecar.auth import Authenticator
+    from sidecar.rpc.auth import Authenticator
     from sidecar.wire import signing
 
     def sign(self: Authenticator, envelope: bytes, payloads: Any = (),

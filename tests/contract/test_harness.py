@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.harness.context import Options
-from sidecar.harness.registry import all_cases
-from sidecar.harness.runner import run as run_harness
-from sidecar.harness.target import Target
+from sidecar.tools.harness.context import Options
+from sidecar.tools.harness.registry import all_cases
+from sidecar.tools.harness.runner import run as run_harness
+from sidecar.tools.harness.target import Target
 from tests.contract.mutants import CAUGHT_BY, DEFECTS
 from tests.support import ROOT, SidecarProcess, spawn_sidecar
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parents[2] / "sidecar" / "harness"
-ALLOWED_PREFIXES = ("sidecar.harness", "sidecar.wire", "protocol")
+ALLOWED_PREFIXES = ("sidecar.tools.harness", "sidecar.wire", "protocol")
 ALLOWED_LIBRARIES = {"zmq", "jsonschema"}
 
 

@@ -7,10 +7,10 @@ import binascii
 import hashlib
 import re
 
-from protocol.core import Limits
+from protocol.control import Limits
 from protocol.docs import DOC_PATH
-from sidecar.harness.cases import load
-from sidecar.harness.registry import all_cases
+from sidecar.tools.harness.cases import load
+from sidecar.tools.harness.registry import all_cases
 from sidecar.wire import signing
 from sidecar.wire.codec import encode
 

@@ -1,7 +1,7 @@
 """Replays protocol/vectors through the server's own decoding and validation path.
 
-Request vectors go through ``sidecar.inbound.InboundParser`` (split, authenticate, envelope
-model) and ``sidecar.dispatch.Handlers.params_for``, exactly as the server takes a message
+Request vectors go through ``sidecar.rpc.inbound.InboundParser`` (split, authenticate, envelope
+model) and ``sidecar.rpc.dispatch.Handlers.params_for``, exactly as the server takes a message
 in; they are signed with the vector secret and checked with the freshness window opened
 (their ``ts`` is fixed). Replies, errors and events are validated with the envelope models
 and the method's or event's model, and must dump back to the same value. Every
@@ -23,10 +23,10 @@ from protocol.base import Result
 from protocol.envelope import ErrorReply, EventMessage, Reply
 from protocol.schema import SCHEMA_DIR
 from protocol.vectors.generate import REGENERATE, ROOT, TEST_SECRET, diff
-from sidecar.auth import Authenticator
-from sidecar.dispatch import CallContext, Handlers
 from sidecar.errors import SidecarError
-from sidecar.inbound import Inbound, InboundParser, Rejected, digest_of
+from sidecar.rpc.auth import Authenticator
+from sidecar.rpc.dispatch import CallContext, Handlers
+from sidecar.rpc.inbound import Inbound, InboundParser, Rejected, digest_of
 from sidecar.wire import codec, signing
 
 KEY = TEST_SECRET.encode()

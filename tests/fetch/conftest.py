@@ -1,5 +1,5 @@
 """Fixtures of the fetch tests: a CA, HTTPS servers standing in for fal.media and for a
-foreign host, and a Fetcher configured to reach them through host resolver rules."""
+foreign host, and a Downloader configured to reach them through host resolver rules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from sidecar.fetch.config import FetchConfig
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 from tests.fetch.server import MediaServer
 
 
@@ -53,12 +53,12 @@ def config(fal: MediaServer, evil: MediaServer, ca_file: Path) -> FetchConfig:
 
 
 @pytest.fixture
-def make_fetcher() -> Iterator[Callable[..., Fetcher]]:
+def make_fetcher() -> Iterator[Callable[..., Downloader]]:
     """Build Fetchers from a base config with overrides; closes them after the test."""
-    made: list[Fetcher] = []
+    made: list[Downloader] = []
 
-    def make(base: FetchConfig, **overrides: object) -> Fetcher:
-        fetcher = Fetcher(dataclasses.replace(base, **overrides))  # type: ignore[arg-type]
+    def make(base: FetchConfig, **overrides: object) -> Downloader:
+        fetcher = Downloader(dataclasses.replace(base, **overrides))  # type: ignore[arg-type]
         made.append(fetcher)
         return fetcher
 
@@ -73,7 +73,7 @@ def make_fetcher() -> Iterator[Callable[..., Fetcher]]:
 
 
 @pytest.fixture
-def fetcher(config: FetchConfig, make_fetcher: Callable[..., Fetcher]) -> Fetcher:
+def fetcher(config: FetchConfig, make_fetcher: Callable[..., Downloader]) -> Downloader:
     return make_fetcher(config)
 
 

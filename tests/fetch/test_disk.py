@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.fetch.api import SinkWriteError
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 from tests.fetch.server import MediaServer, serve
 from tests.support import is_root, require
 
@@ -19,7 +19,7 @@ BODY = random.Random(7).randbytes(3 * 1024 * 1024)
 
 
 async def test_missing_directory_fails_before_any_request(
-        fal: MediaServer, fetcher: Fetcher, tmp_path: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, tmp_path: Path) -> None:
     fal.route("/a.mp4", serve(BODY))
     with pytest.raises(SinkWriteError) as info:
         await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "no" / "such" / "f")
@@ -28,7 +28,7 @@ async def test_missing_directory_fails_before_any_request(
 
 
 async def test_existing_destination_is_refused_and_left_alone(
-        fal: MediaServer, fetcher: Fetcher, tmp_path: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, tmp_path: Path) -> None:
     dest = tmp_path / "f"
     dest.write_bytes(b"someone else's")
     with pytest.raises(SinkWriteError) as info:
@@ -55,7 +55,7 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.root
 async def test_disk_full_mid_download_raises_sink_write_error(
-        fal: MediaServer, fetcher: Fetcher, small_tmpfs: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, small_tmpfs: Path) -> None:
     fal.route("/a.mp4", serve(BODY))
     dest = small_tmpfs / "f"
     with pytest.raises(SinkWriteError) as info:
@@ -67,7 +67,7 @@ async def test_disk_full_mid_download_raises_sink_write_error(
 
 @pytest.mark.root
 async def test_read_only_filesystem_raises_sink_write_error(
-        fal: MediaServer, fetcher: Fetcher, small_tmpfs: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, small_tmpfs: Path) -> None:
     mount("-o", "remount,ro", str(small_tmpfs))
     with pytest.raises(SinkWriteError) as info:
         await fetcher.fetch("https://fal.media/a.mp4", small_tmpfs / "f")

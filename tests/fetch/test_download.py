@@ -1,4 +1,4 @@
-"""Fetcher.fetch against real HTTPS servers on loopback standing in for fal.media."""
+"""Downloader.fetch against real HTTPS servers on loopback standing in for fal.media."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sidecar.errors import (
 )
 from sidecar.fetch.api import Fetched
 from sidecar.fetch.config import FetchConfig
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 from tests.fetch.server import (
     Handler,
     MediaServer,
@@ -38,7 +38,7 @@ SHA = hashlib.sha256(BODY).hexdigest()
 
 
 async def test_downloads_a_file_with_its_hash_size_and_type(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/files/a.mp4", serve(BODY))
     got = await fetcher.fetch("https://v3.fal.media/files/a.mp4", dest)
     assert got == Fetched(path=dest, size=len(BODY), sha256=SHA, mime_type="video/mp4",
@@ -47,7 +47,7 @@ async def test_downloads_a_file_with_its_hash_size_and_type(
 
 
 async def test_sends_the_real_host_name_in_host_header_and_sni(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/x.png", serve(b"\x89PNG....", content_type="image/png"))
     await fetcher.fetch("https://v3b.fal.media/x.png", dest)
     [seen] = fal.log.requests
@@ -57,7 +57,7 @@ async def test_sends_the_real_host_name_in_host_header_and_sni(
 
 
 async def test_reports_progress_up_to_the_total(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", serve(BODY))
     calls: list[tuple[int, int | None]] = []
     await fetcher.fetch("https://fal.media/a.mp4", dest,
@@ -67,14 +67,14 @@ async def test_reports_progress_up_to_the_total(
 
 
 async def test_downloads_a_chunked_body_without_length(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/c.webm", chunked(BODY, content_type="video/webm"))
     got = await fetcher.fetch("https://fal.media/c.webm", dest)
     assert (got.size, got.sha256, got.mime_type) == (len(BODY), SHA, "video/webm")
 
 
 async def test_downloads_over_plain_http_on_loopback_when_allowed(
-        make_fetcher: Callable[..., Fetcher], config: FetchConfig, dest: Path) -> None:
+        make_fetcher: Callable[..., Downloader], config: FetchConfig, dest: Path) -> None:
     with MediaServer(None) as plain:
         plain.route("/a.mp4", serve(BODY))
         fetcher = make_fetcher(config, allow_http_loopback=True,
@@ -85,7 +85,7 @@ async def test_downloads_over_plain_http_on_loopback_when_allowed(
 
 @pytest.mark.parametrize("code", [400, 401, 403, 404, 410])
 async def test_gone_url_raises_url_expired_without_retrying(
-        code: int, fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        code: int, fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/old.mp4", status(code))
     with pytest.raises(UrlExpired) as info:
         await fetcher.fetch("https://v3.fal.media/old.mp4", dest)
@@ -95,7 +95,7 @@ async def test_gone_url_raises_url_expired_without_retrying(
 
 
 async def test_server_error_is_retried_then_the_file_is_saved(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", status(500), status(503), serve(BODY))
     got = await fetcher.fetch("https://fal.media/a.mp4", dest)
     assert got.sha256 == SHA
@@ -103,7 +103,7 @@ async def test_server_error_is_retried_then_the_file_is_saved(
 
 
 async def test_persistent_server_errors_fail_after_max_attempts(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", status(502))
     with pytest.raises(DownloadFailed, match="after 3 attempts"):
         await fetcher.fetch("https://fal.media/a.mp4", dest)
@@ -112,7 +112,7 @@ async def test_persistent_server_errors_fail_after_max_attempts(
 
 
 async def test_cut_connection_is_resumed_with_a_range_request(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     half = len(BODY) // 2
     fal.route("/a.mp4", cut(BODY, half), serve(BODY))
     got = await fetcher.fetch("https://fal.media/a.mp4", dest)
@@ -124,7 +124,7 @@ async def test_cut_connection_is_resumed_with_a_range_request(
 
 
 async def test_server_ignoring_range_restarts_from_zero(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", cut(BODY, 100_000), serve(BODY, ranges=False))
     got = await fetcher.fetch("https://fal.media/a.mp4", dest)
     assert (got.size, got.sha256) == (len(BODY), SHA)
@@ -132,7 +132,7 @@ async def test_server_ignoring_range_restarts_from_zero(
 
 
 async def test_changed_file_is_downloaded_again_from_zero(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     new = BODY[::-1]
     fal.route("/a.mp4", cut(BODY, 100_000, etag='"old"'), serve(new, etag='"new"'))
     got = await fetcher.fetch("https://fal.media/a.mp4", dest)
@@ -141,7 +141,7 @@ async def test_changed_file_is_downloaded_again_from_zero(
 
 
 async def test_follows_a_redirect_to_an_allowed_host(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/r", redirect("https://v3.fal.media/files/a.mp4?sig=1"))
     fal.route("/files/a.mp4", serve(BODY))
     got = await fetcher.fetch("https://fal.media/r", dest)
@@ -150,7 +150,7 @@ async def test_follows_a_redirect_to_an_allowed_host(
 
 
 async def test_follows_a_relative_redirect(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/r", redirect("/files/a.mp4", 307))
     fal.route("/files/a.mp4", serve(BODY))
     got = await fetcher.fetch("https://fal.media/r", dest)
@@ -166,7 +166,7 @@ async def test_follows_a_relative_redirect(
     "//evil.example/a.mp4",
 ])
 async def test_redirect_to_another_host_is_refused_and_never_contacted(
-        location: str, fal: MediaServer, evil: MediaServer, fetcher: Fetcher,
+        location: str, fal: MediaServer, evil: MediaServer, fetcher: Downloader,
         dest: Path) -> None:
     fal.route("/r", redirect(location))
     with pytest.raises(HostNotAllowed):
@@ -176,7 +176,7 @@ async def test_redirect_to_another_host_is_refused_and_never_contacted(
     assert not dest.exists()
 
 
-async def test_endless_redirects_fail(fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+async def test_endless_redirects_fail(fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/r", redirect("/r"))
     with pytest.raises(DownloadFailed, match="redirects"):
         await fetcher.fetch("https://fal.media/r", dest)
@@ -200,7 +200,7 @@ async def test_endless_redirects_fail(fal: MediaServer, fetcher: Fetcher, dest: 
     "file:///etc/passwd",
 ])
 async def test_refused_url_sends_no_request(
-        url: str, fal: MediaServer, evil: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        url: str, fal: MediaServer, evil: MediaServer, fetcher: Downloader, dest: Path) -> None:
     with pytest.raises(HostNotAllowed):
         fetcher.check_url(url)
     with pytest.raises(HostNotAllowed):
@@ -210,7 +210,7 @@ async def test_refused_url_sends_no_request(
 
 
 async def test_plain_http_is_refused_when_the_loopback_flag_is_off(
-        make_fetcher: Callable[..., Fetcher], config: FetchConfig, dest: Path) -> None:
+        make_fetcher: Callable[..., Downloader], config: FetchConfig, dest: Path) -> None:
     with MediaServer(None) as plain:
         fetcher = make_fetcher(config, allowed_hosts=("127.0.0.1",), allow_http_loopback=False)
         with pytest.raises(HostNotAllowed):
@@ -219,7 +219,7 @@ async def test_plain_http_is_refused_when_the_loopback_flag_is_off(
 
 
 async def test_private_address_is_refused_without_the_flag(
-        fal: MediaServer, make_fetcher: Callable[..., Fetcher], config: FetchConfig,
+        fal: MediaServer, make_fetcher: Callable[..., Downloader], config: FetchConfig,
         dest: Path) -> None:
     # fal.media is mapped to 127.0.0.1: an allowed name resolving to a loopback address.
     fetcher = make_fetcher(config, allow_private_addresses=False)
@@ -231,7 +231,7 @@ async def test_private_address_is_refused_without_the_flag(
 
 
 async def test_allowed_name_resolving_to_loopback_by_dns_is_refused(
-        make_fetcher: Callable[..., Fetcher], config: FetchConfig, dest: Path) -> None:
+        make_fetcher: Callable[..., Downloader], config: FetchConfig, dest: Path) -> None:
     fetcher = make_fetcher(config, allowed_hosts=("localhost",), host_resolver_rules="",
                            allow_private_addresses=False)
     with pytest.raises(HostNotAllowed, match="localhost resolved to"):
@@ -239,7 +239,7 @@ async def test_allowed_name_resolving_to_loopback_by_dns_is_refused(
 
 
 async def test_certificate_is_verified_for_the_real_host_name(
-        ca_file: Path, make_fetcher: Callable[..., Fetcher], config: FetchConfig, dest: Path,
+        ca_file: Path, make_fetcher: Callable[..., Downloader], config: FetchConfig, dest: Path,
         ca: object) -> None:
     with MediaServer(ca, ("other.example",)) as wrong:  # type: ignore[arg-type]
         wrong.route("/a.mp4", serve(BODY))
@@ -251,7 +251,7 @@ async def test_certificate_is_verified_for_the_real_host_name(
 
 
 async def test_body_over_the_cap_by_content_length_is_refused(
-        fal: MediaServer, make_fetcher: Callable[..., Fetcher], config: FetchConfig,
+        fal: MediaServer, make_fetcher: Callable[..., Downloader], config: FetchConfig,
         dest: Path) -> None:
     fal.route("/a.mp4", serve(BODY))
     fetcher = make_fetcher(config, max_bytes=len(BODY) - 1)
@@ -262,7 +262,7 @@ async def test_body_over_the_cap_by_content_length_is_refused(
 
 
 async def test_body_over_the_cap_while_streaming_is_refused(
-        fal: MediaServer, make_fetcher: Callable[..., Fetcher], config: FetchConfig,
+        fal: MediaServer, make_fetcher: Callable[..., Downloader], config: FetchConfig,
         dest: Path) -> None:
     fal.route("/a.mp4", chunked(BODY))
     fetcher = make_fetcher(config, max_bytes=1024 * 1024)
@@ -273,7 +273,7 @@ async def test_body_over_the_cap_while_streaming_is_refused(
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json"])
 async def test_wrong_content_type_fails_without_retrying(
-        content_type: str, fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        content_type: str, fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", serve(b"<html>login</html>", content_type=content_type))
     with pytest.raises(DownloadFailed, match="not a video, image or audio"):
         await fetcher.fetch("https://fal.media/a.mp4", dest)
@@ -282,7 +282,7 @@ async def test_wrong_content_type_fails_without_retrying(
 
 
 async def test_octet_stream_is_accepted_for_a_media_file_name(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/files/out.webm", serve(BODY, content_type="application/octet-stream"))
     fal.route("/files/out.bin", serve(BODY, content_type="application/octet-stream"))
     got = await fetcher.fetch("https://fal.media/files/out.webm", dest)
@@ -292,7 +292,7 @@ async def test_octet_stream_is_accepted_for_a_media_file_name(
 
 
 async def test_cancel_mid_download_stops_promptly_and_removes_the_file(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", trickle(BODY, first=1024 * 1024, then_sleep=30))
     cancel = asyncio.Event()
     seen: list[int] = []
@@ -311,7 +311,7 @@ async def test_cancel_mid_download_stops_promptly_and_removes_the_file(
 
 
 async def test_cancel_while_waiting_for_the_response_stops_promptly(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", stall_head(30))
     cancel = asyncio.Event()
     asyncio.get_running_loop().call_later(0.2, cancel.set)
@@ -322,7 +322,7 @@ async def test_cancel_while_waiting_for_the_response_stops_promptly(
 
 
 async def test_cancel_during_backoff_stops_retrying(
-        fal: MediaServer, make_fetcher: Callable[..., Fetcher], config: FetchConfig,
+        fal: MediaServer, make_fetcher: Callable[..., Downloader], config: FetchConfig,
         dest: Path) -> None:
     fal.route("/a.mp4", status(503))
     fetcher = make_fetcher(config, backoff_base=30.0, backoff_max=30.0)
@@ -336,7 +336,7 @@ async def test_cancel_during_backoff_stops_retrying(
 
 
 async def test_cancelled_task_removes_the_file(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", trickle(BODY, first=1024 * 1024, then_sleep=30))
     started = asyncio.Event()
     task = asyncio.create_task(fetcher.fetch("https://fal.media/a.mp4", dest,
@@ -349,7 +349,7 @@ async def test_cancelled_task_removes_the_file(
 
 
 async def test_aclose_cancels_downloads_in_flight(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", trickle(BODY, first=1024 * 1024, then_sleep=30))
     started = asyncio.Event()
     task = asyncio.create_task(fetcher.fetch("https://fal.media/a.mp4", dest,
@@ -362,7 +362,7 @@ async def test_aclose_cancels_downloads_in_flight(
 
 
 async def test_read_timeouts_are_retried_then_fail(
-        fal: MediaServer, make_fetcher: Callable[..., Fetcher], config: FetchConfig,
+        fal: MediaServer, make_fetcher: Callable[..., Downloader], config: FetchConfig,
         dest: Path) -> None:
     fal.route("/a.mp4", stall_head(5))
     fetcher = make_fetcher(config, read_timeout=0.2)
@@ -373,7 +373,7 @@ async def test_read_timeouts_are_retried_then_fail(
 
 
 async def test_stalled_body_is_resumed_after_a_read_timeout(
-        fal: MediaServer, make_fetcher: Callable[..., Fetcher], config: FetchConfig,
+        fal: MediaServer, make_fetcher: Callable[..., Downloader], config: FetchConfig,
         dest: Path) -> None:
     fal.route("/a.mp4", trickle(BODY, first=1024 * 1024 + 7, then_sleep=5), serve(BODY))
     fetcher = make_fetcher(config, read_timeout=0.3)
@@ -383,7 +383,7 @@ async def test_stalled_body_is_resumed_after_a_read_timeout(
 
 
 async def test_cookies_from_one_download_are_not_sent_with_the_next(
-        fal: MediaServer, fetcher: Fetcher, tmp_path: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, tmp_path: Path) -> None:
     fal.route("/a.mp4", serve(BODY, extra={"Set-Cookie": "session=secret; Path=/"}))
     await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "1")
     await fetcher.fetch("https://fal.media/a.mp4", tmp_path / "2")
@@ -391,7 +391,8 @@ async def test_cookies_from_one_download_are_not_sent_with_the_next(
 
 
 async def test_a_failing_progress_callback_does_not_lose_the_download(
-        fal: MediaServer, fetcher: Fetcher, dest: Path, caplog: pytest.LogCaptureFixture) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
     fal.route("/a.mp4", serve(BODY))
 
     def broken(done: int, total: int | None) -> None:
@@ -417,7 +418,7 @@ def partial(body: bytes, start: int, *, total: int | None = None) -> Callable[[H
 
 @pytest.mark.parametrize("bad", ["wrong start", "wrong total", "416"])
 async def test_a_resume_the_server_gets_wrong_starts_over_from_zero(
-        bad: str, fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        bad: str, fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     second = {"wrong start": partial(BODY, 5), "wrong total": partial(BODY, 100_000, total=7),
               "416": status(416)}[bad]
     fal.route("/a.mp4", cut(BODY, 100_000), second, serve(BODY))
@@ -428,7 +429,7 @@ async def test_a_resume_the_server_gets_wrong_starts_over_from_zero(
 
 
 async def test_a_compressed_body_is_stored_decoded(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     packed = gzip.compress(BODY)
 
     def respond(h: Handler) -> None:

@@ -1,4 +1,4 @@
-"""Fetcher.fetch continuing a partial file kept across restarts (``resume=Resume(...)``),
+"""Downloader.fetch continuing a partial file kept across restarts (``resume=Resume(...)``),
 against real HTTPS servers on loopback: only the rest is asked for (Range + If-Range), the
 hash covers the whole file, a changed file on the server is fetched whole, and what the
 first response told is handed to ``learned`` (what the service records for a resume)."""
@@ -14,7 +14,7 @@ import pytest
 
 from sidecar.errors import Cancelled
 from sidecar.fetch.api import Resume
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 from tests.fetch.server import MediaServer, serve, stall_head
 
 BODY = random.Random(7).randbytes(1024 * 1024 + 333)
@@ -23,7 +23,7 @@ KEPT = 400_000
 
 
 async def test_a_kept_prefix_is_continued_with_a_range_request(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", serve(BODY))
     dest.write_bytes(BODY[:KEPT])
     got = await fetcher.fetch("https://fal.media/a.mp4", dest, resume=Resume(
@@ -34,7 +34,7 @@ async def test_a_kept_prefix_is_continued_with_a_range_request(
 
 
 async def test_a_file_changed_on_the_server_is_fetched_whole(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     new = random.Random(8).randbytes(700_000)
     fal.route("/a.mp4", serve(new, etag='"v2"'))  # If-Range "v1" does not match: a 200
     dest.write_bytes(BODY[:KEPT])
@@ -44,7 +44,7 @@ async def test_a_file_changed_on_the_server_is_fetched_whole(
 
 
 async def test_without_a_validator_the_prefix_is_not_trusted(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", serve(BODY))
     dest.write_bytes(b"\xff" * KEPT)  # not even the right bytes
     learned: list[tuple[int | None, str | None, str | None, str]] = []
@@ -56,7 +56,7 @@ async def test_without_a_validator_the_prefix_is_not_trusted(
 
 
 async def test_a_failed_resumable_fetch_leaves_the_file_for_the_caller(
-        fal: MediaServer, fetcher: Fetcher, dest: Path) -> None:
+        fal: MediaServer, fetcher: Downloader, dest: Path) -> None:
     fal.route("/a.mp4", stall_head(5))
     dest.write_bytes(BODY[:KEPT])
     cancel_after = fetcher.config.read_timeout / 4

@@ -1,4 +1,4 @@
-"""The seam: only sidecar exceptions leave Fetcher.fetch, and constructing one is free."""
+"""The seam: only sidecar exceptions leave Downloader.fetch, and constructing one is free."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sidecar.errors import SidecarError
 from sidecar.fetch import transport
 from sidecar.fetch.api import SinkWriteError
 from sidecar.fetch.config import FetchConfig
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 
 CONFIG = FetchConfig(max_attempts=2, backoff_base=0.001, backoff_max=0.001)
 REQUEST = httpx.Request("GET", "https://fal.media/a.mp4")
@@ -79,7 +79,7 @@ async def test_every_httpx_exception_is_translated_at_the_seam(
                               stream=RaisingBody(exc))
 
     monkeypatch.setattr(transport, "build_client", mock_client(handler))
-    fetcher = Fetcher(CONFIG)
+    fetcher = Downloader(CONFIG)
     dest = tmp_path / "f"
     with pytest.raises((SidecarError, SinkWriteError)) as info:
         await fetcher.fetch("https://fal.media/a.mp4", dest)
@@ -92,8 +92,8 @@ def test_constructing_a_fetcher_imports_no_http_client() -> None:
     code = (
         "import sys\n"
         "from sidecar.fetch.config import FetchConfig\n"
-        "from sidecar.fetch.downloader import Fetcher\n"
-        "f = Fetcher(FetchConfig(host_resolver_rules='MAP fal.media 127.0.0.1:1'))\n"
+        "from sidecar.fetch.downloader import Downloader\n"
+        "f = Downloader(FetchConfig(host_resolver_rules='MAP fal.media 127.0.0.1:1'))\n"
         "f.check_url('https://v3.fal.media/files/a.mp4')\n"
         "loaded = sorted(m for m in ('httpx', 'httpcore', 'h11', 'idna', 'certifi')\n"
         "                if m in sys.modules)\n"
@@ -116,7 +116,7 @@ async def test_the_client_is_built_once_and_shared(
         return client
 
     monkeypatch.setattr(transport, "build_client", build)
-    fetcher = Fetcher(CONFIG)
+    fetcher = Downloader(CONFIG)
     assert built == []
     for i in range(3):
         await fetcher.fetch("https://fal.media/a.png", tmp_path / str(i))

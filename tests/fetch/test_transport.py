@@ -92,12 +92,12 @@ def test_the_client_dials_only_the_target_validated_for_this_thread() -> None:
     from sidecar.fetch.dial import Dial, dialing
     from sidecar.fetch.resolve import Resolver, parse_rules
     from sidecar.fetch.transport import build_client
-    from sidecar.fetch.urls import Target
+    from sidecar.fetch.urls import AllowedUrl
 
     resolver = Resolver(parse_rules("MAP *.example 127.0.0.1:9"), allow_private_addresses=True)
     with build_client(FetchConfig(), resolver) as client:
         with pytest.raises(HostNotAllowed, match="unvalidated"):
             client.get("https://a.example/")  # no Dial at all
-        with dialing(Dial(Target("https", "b.example", 443, "/"))), \
+        with dialing(Dial(AllowedUrl("https", "b.example", 443, "/"))), \
                 pytest.raises(HostNotAllowed, match="unvalidated"):
             client.get("https://a.example/")  # a Dial for another host

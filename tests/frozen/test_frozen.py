@@ -23,7 +23,7 @@ import pytest
 
 from protocol.version import PROTOCOL_VERSION
 from sidecar import __version__
-from sidecar.harness.registry import all_cases
+from sidecar.tools.harness.registry import all_cases
 from tests.contract.test_harness import ALLOWED_HOSTS, DOWNLOADS_FROM_LOOPBACK, parse
 from tests.support import ROOT, require
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sidecar import __version__
-from sidecar.harness.registry import all_cases
+from sidecar.tools.harness.registry import all_cases
 from tests.support import ROOT
 
 pytestmark = pytest.mark.slow

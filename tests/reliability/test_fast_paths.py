@@ -16,12 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from protocol.core import PingResult
+from protocol.control import PingResult
 from protocol.envelope import SIGNATURE_DOMAIN, Reply, Request
-from sidecar.dispatch import Handlers
 from sidecar.events import EventBus
-from sidecar.inbound import is_plain_ping
-from sidecar.server import Server
+from sidecar.rpc.dispatch import Handlers
+from sidecar.rpc.inbound import is_plain_ping
+from sidecar.rpc.server import Server
 from sidecar.settings import Settings
 from sidecar.wire import signing
 from sidecar.wire.codec import encode

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.settings import Settings
-from tests.service.harness import Caller, make_settings, open_caller
+from tests.service.caller import Caller, make_settings, open_caller
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 
 from protocol.media import AddMediaItemParams, RemoveMediaItemParams
-from sidecar.dispatch import CallContext
 from sidecar.events import EventBus
+from sidecar.rpc.dispatch import CallContext
 from sidecar.service.media import MediaService
 from sidecar.settings import Settings
 from sidecar.store.config import StoreConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sidecar.settings import Settings
-from tests.service.harness import Caller, sha
+from tests.service.caller import Caller, sha
 
 
 async def test_add_inline_bytes_saves_a_durable_blob(caller: Caller) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.harness import make_settings, open_caller
+from tests.service.caller import make_settings, open_caller
 from tests.support import ROOT, spawn_sidecar
 
 ROUNDS = 4

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from protocol.events import ItemUnsaved, ItemUrlOnly, StorageStatusChanged
-from tests.service.harness import Caller, make_settings, open_caller, sha
+from tests.service.caller import Caller, make_settings, open_caller, sha
 
 URL = "https://v3.fal.media/files/gen.mp4"
 

@@ -17,8 +17,8 @@ import pytest
 
 from protocol.events import ItemAdded, ItemRemoved, ItemSaved, StorageStatusChanged
 from sidecar.errors import DownloadFailed
+from tests.service.caller import Caller, make_settings, open_caller, sha
 from tests.service.fakes import FakeFetcher, Script
-from tests.service.harness import Caller, make_settings, open_caller, sha
 
 URL = "https://v3.fal.media/files/gen.mp4"
 

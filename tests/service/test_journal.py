@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.service.harness import make_settings, open_caller
+from tests.service.caller import make_settings, open_caller
 
 URL = "https://v3.fal.media/files/gen.mp4"
 

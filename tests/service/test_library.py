@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.harness import Caller
+from tests.service.caller import Caller
 
 
 async def test_items_with_the_same_bytes_share_one_blob(caller: Caller) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from sidecar.errors import SidecarError
 from sidecar.store.osio import FAULT_OPS
-from tests.service.harness import Caller
+from tests.service.caller import Caller
 
 URL = "https://v3.fal.media/files/x.mp4"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.service.harness import Caller
+from tests.service.caller import Caller
 
 URL = "https://v3.fal.media/files/x.mp4"
 

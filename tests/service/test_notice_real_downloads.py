@@ -20,9 +20,9 @@ import trustme
 
 from protocol.events import DownloadProgress
 from sidecar.fetch.config import FetchConfig
-from sidecar.fetch.downloader import Fetcher
+from sidecar.fetch.downloader import Downloader
 from tests.fetch.server import MediaServer, cut, serve, status, trickle
-from tests.service.harness import Caller, make_settings, open_caller
+from tests.service.caller import Caller, make_settings, open_caller
 
 BODY = os.urandom(700_000)
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -50,7 +50,7 @@ async def real(tmp_path: Path, fal: MediaServer, ca: trustme.CA) -> AsyncIterato
                          backoff_base=0.01, backoff_max=0.02, connect_timeout=5,
                          read_timeout=5, max_bytes=1_000_000)
     config.validate()
-    fetcher = Fetcher(config)
+    fetcher = Downloader(config)
     caller = await open_caller(make_settings(tmp_path), fetcher)
     try:
         yield caller

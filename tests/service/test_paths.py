@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.harness import Caller, sha
+from tests.service.caller import Caller, sha
 
 
 def snapshot(root: Path, data_dir: Path) -> list[tuple[str, int]]:

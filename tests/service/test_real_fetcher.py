@@ -1,4 +1,4 @@
-"""Downloads through the real Fetcher (sidecar.fetch.downloader) from a real HTTP server on
+"""Downloads through the real Downloader (sidecar.fetch.downloader) from a real HTTP server on
 loopback: the bytes land in the store via temp file + fsync + rename, an expired URL (410)
 marks the item expired."""
 
@@ -14,7 +14,7 @@ import pytest
 
 from protocol.events import DownloadProgress
 from sidecar.fetch.config import FetchConfig
-from tests.service.harness import Caller, make_settings, open_caller, sha
+from tests.service.caller import Caller, make_settings, open_caller, sha
 
 BODY = os.urandom(3 * 1024 * 1024 + 11)
 
@@ -62,13 +62,13 @@ def server() -> Iterator[str]:
 @pytest.fixture
 async def real(tmp_path: Path) -> AsyncIterator[Caller]:
     try:
-        from sidecar.fetch.downloader import Fetcher
+        from sidecar.fetch.downloader import Downloader
     except ImportError:  # pragma: no cover - the downloader is a sibling component
         from tests.support import require
 
         require(False, "sidecar.fetch.downloader")
         raise
-    fetcher = Fetcher(FetchConfig(allowed_hosts=("localhost",), allow_http_loopback=True,
+    fetcher = Downloader(FetchConfig(allowed_hosts=("localhost",), allow_http_loopback=True,
                                   allow_private_addresses=True, max_attempts=2,
                                   backoff_base=0.01))
     caller = await open_caller(make_settings(tmp_path), fetcher)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.service.caller import make_settings, open_caller, sha
 from tests.service.fakes import FakeFetcher, Script
-from tests.service.harness import make_settings, open_caller, sha
 from tests.support import mounted_tmpfs, unmount
 
 pytestmark = pytest.mark.root

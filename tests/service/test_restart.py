@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.service.harness import make_settings, open_caller, sha
+from tests.service.caller import make_settings, open_caller, sha
 
 URL = "https://v3.fal.media/files/gen.mp4"
 
