@@ -1,5 +1,12 @@
 """The composition root: build every part from Settings, run the server, tear down in order.
 
+Start-up is split at the ready line (docs/ARCHITECTURE.md, "Process lifecycle"). Before it,
+only what a refusal needs and what ``hello`` needs: the data-dir lock and checks, the bound
+socket, the connection file; ``hello`` and ``ping`` are then answered by the early stage
+(``sidecar.rpc.early``) while the heavy part loads: the protocol models, the store, the
+service and the server, imported in a thread, then built on the loop. This module therefore
+imports nothing heavy at its top; ``load`` does.
+
 Dependencies point one way: app → server → (transport, inbound, dispatch) and
 app → service → (store, fetch). Nothing below imports this module.
 """
@@ -11,13 +18,13 @@ import gc
 import logging
 import os
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import zmq
 
-from protocol import PROTOCOL_VERSION
 from sidecar import __version__
-from sidecar.events import EventBus
-from sidecar.fetch.downloader import Downloader
 from sidecar.lifecycle import (
     DataDirLock,
     check_connection_file,
@@ -31,13 +38,91 @@ from sidecar.lifecycle import (
 )
 from sidecar.portable.process import on_stop_signals
 from sidecar.rpc.connections import ConnectionGuard, connection_bound, raise_fd_limit
-from sidecar.rpc.dispatch import Handlers
+from sidecar.rpc.early import Lobby
 from sidecar.rpc.router import Router, default_endpoint
-from sidecar.rpc.server import Server
-from sidecar.service.media import MediaService
 from sidecar.settings import Settings
+from sidecar.wire.facts import INTERNAL, PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from sidecar.fetch.downloader import Downloader
+    from sidecar.rpc.server import Server
+    from sidecar.service.media import MediaService
 
 log = logging.getLogger("sidecar.app")
+
+
+def _import_heavy() -> None:
+    """The modules behind the ready line (run in a thread while the lobby answers)."""
+    import sidecar.fetch.downloader
+    import sidecar.rpc.server
+    import sidecar.service.media  # noqa: F401
+
+
+@dataclass
+class Loaded:
+    """What the second stage built; ``close`` tears it down in order."""
+
+    server: Server
+    service: MediaService
+    fetcher: Downloader
+
+    async def close(self) -> None:
+        await self.service.close()
+        await self.fetcher.aclose()
+
+
+async def load(settings: Settings, transport: Router, session_id: str,
+               lobby: Lobby) -> Loaded:
+    """Import the heavy modules off the loop, open the store, build the server (which takes
+    the lobby's sessions and held messages). Raises what opening the store raises."""
+    await asyncio.to_thread(_import_heavy)
+    from sidecar.events import EventBus
+    from sidecar.fetch.downloader import Downloader
+    from sidecar.rpc.dispatch import Handlers
+    from sidecar.rpc.server import Server
+    from sidecar.service.media import MediaService
+
+    bus = EventBus()
+    bus.bind(asyncio.get_running_loop())
+    handlers = Handlers(enable_test_hooks=settings.enable_test_hooks)
+    fetcher = Downloader(settings.fetch)
+    try:
+        service = await MediaService.open(settings, bus, fetcher)
+    except BaseException:
+        await fetcher.aclose()
+        raise
+    service.register(handlers)
+    server = Server(settings, transport, handlers, bus, session_id, lobby=lobby)
+    server.on_drain.append(service.pause_downloads)
+    return Loaded(server, service, fetcher)
+
+
+def _load_error(exc: BaseException) -> tuple[str, str]:
+    """The typed error the held requests get when the load failed."""
+    from sidecar.errors import SidecarError
+
+    if isinstance(exc, SidecarError):
+        return exc.code.value, f"the sidecar could not start: {exc.message}"
+    return INTERNAL, "the sidecar could not start (see its log)"
+
+
+class StopLatch:
+    """A stop asked for (signal, parent death) before the server exists is kept for it."""
+
+    def __init__(self) -> None:
+        self._target: Callable[[float | None], None] | None = None
+        self._asked: list[float | None] = []
+
+    def request(self, drain_timeout: float | None = None) -> None:
+        if self._target is None:
+            self._asked.append(drain_timeout)
+        else:
+            self._target(drain_timeout)
+
+    def attach(self, target: Callable[[float | None], None]) -> None:
+        self._target = target
+        for timeout in self._asked:
+            target(timeout)
 
 
 async def run(settings: Settings) -> int:
@@ -53,30 +138,24 @@ async def run(settings: Settings) -> int:
         lock.release()
         raise
     ensure_private_dir(settings.runtime_dir)
-    bus = EventBus()
-    bus.bind(loop)
-    handlers = Handlers(enable_test_hooks=settings.enable_test_hooks)
-    fetcher = Downloader(settings.fetch)
-    service = await MediaService.open(settings, bus, fetcher)
-    service.register(handlers)
     zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     transport = Router(zctx, settings.max_frame_bytes, settings.linger_ms)
     conn_file = settings.connection_file
     guard: ConnectionGuard | None = None
+    loaded: Loaded | None = None
     try:
         endpoint = transport.bind(
             settings.endpoint or default_endpoint(settings.runtime_dir, settings.transport))
         session_id = uuid.uuid4().hex
-        server = Server(settings, transport, handlers, bus, session_id)
+        lobby = Lobby(settings, transport, session_id)
         max_conns = connection_bound(settings.max_connections, fd_soft)
         guard = ConnectionGuard(zctx, transport.socket, max_conns, settings.hello_timeout,
-                                server.forget,
+                                lobby.forget,
                                 stranger_bytes=2 * settings.max_envelope_bytes + (64 << 10))
-        server.on_authenticated = guard.authenticated
+        lobby.on_authenticated = guard.authenticated
         log.info("connection bound", extra={"max_connections": max_conns,
                                             "fd_limit": fd_soft, "fd_hard_limit": fd_hard,
                                             "hello_timeout_s": settings.hello_timeout})
-        server.on_drain.append(service.pause_downloads)
         if conn_file is None:
             conn_file = settings.runtime_dir / f"sidecar-{os.getpid()}.json"
         write_connection_file(conn_file, {
@@ -90,12 +169,13 @@ async def run(settings: Settings) -> int:
             "dataDir": str(settings.data_dir),
             "startedAt": started_at_ms(),
         })
-        on_stop_signals(loop, server.request_stop)
+        stop = StopLatch()
+        on_stop_signals(loop, stop.request)
         watcher = None
         if settings.watch_parent:
             def parent_gone(why: str) -> None:
                 log.warning("stopping: %s", why)
-                server.request_stop(min(settings.drain_timeout, 1.0))
+                stop.request(min(settings.drain_timeout, 1.0))
 
             watcher = asyncio.create_task(
                 watch_parent(settings.original_ppid if settings.original_ppid > 0
@@ -103,20 +183,29 @@ async def run(settings: Settings) -> int:
                              settings.parent_poll_interval, parent_gone))
         print_ready_line({"endpoint": endpoint, "pid": os.getpid(),
                           "protocol": PROTOCOL_VERSION, "connectionFile": str(conn_file)})
+        transport.start(loop, lobby.on_message)
+        guard.start(loop)
+        try:
+            loaded = await load(settings, transport, session_id, lobby)
+        except BaseException as exc:
+            lobby.fail(*_load_error(exc))
+            raise
         # Everything built so far lives as long as the process: move it out of the
         # collector's sight, then collect as usual (the CLI disabled GC for start-up).
         gc.freeze()
         gc.enable()
+        server = loaded.server
+        server.on_authenticated = guard.authenticated
+        stop.attach(server.request_stop)
         log.info("serving", extra={"endpoint": endpoint, "data_dir": str(settings.data_dir)})
-        guard.start(loop)
         await server.serve()
         if watcher is not None:
             watcher.cancel()
     finally:
         if guard is not None:  # also on a start error after it was made: zctx.term() waits
             guard.close()    # for every socket
-        await service.close()
-        await fetcher.aclose()
+        if loaded is not None:
+            await loaded.close()
         transport.close()
         zctx.term()
         remove_file(conn_file)

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from protocol.generated import block_cli
-
 README = Path(__file__).resolve().parent.parent / "README.md"
 REGENERATE = "python -m sidecar.settings_doc --write"
 BEGIN = f"<!-- BEGIN GENERATED SETTINGS: {REGENERATE} -->"
@@ -104,6 +102,8 @@ def splice(doc: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from protocol.generated import block_cli  # not at the top: ``serve`` imports this module
+
     return block_cli(argv, prog="python -m sidecar.settings_doc",
                      description=__doc__.splitlines()[0] if __doc__ else None, path=README,
                      splice=splice, regenerate=REGENERATE)

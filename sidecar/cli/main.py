@@ -1,7 +1,8 @@
 """Entry point of ``media-sidecar``: one sub-command per module, each adding its parser.
 
 Command modules keep heavy imports inside their ``run`` functions so that ``serve`` starts
-fast.
+fast: building the parser loads neither pydantic nor ``protocol`` (the sidecar prints its
+ready line before those load, see ``sidecar.app``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ COMMAND_MODULES = (
 
 
 def version_line() -> str:
-    from protocol.version import PROTOCOL_VERSION
     from sidecar import __version__
+    from sidecar.wire.facts import PROTOCOL_VERSION  # protocol's, without loading pydantic
 
     return f"media-sidecar {__version__} (protocol {PROTOCOL_VERSION})"
 

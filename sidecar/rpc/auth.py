@@ -9,6 +9,9 @@ than this server's start (``not_before_ms``): a message captured before a restar
 replayed to the next server, even with the same secret. Client and server read the same
 machine clock; a clock stepped backwards after the start refuses requests until it catches
 up (documented in docs/PROTOCOL.md).
+
+No pydantic here: the early stage (``sidecar.rpc.early``) authenticates ``hello`` before the
+protocol models are loaded, with ``refusal``; ``check`` raises the typed error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from sidecar.errors import Unauthorized
 from sidecar.wire import signing
 
 
@@ -37,18 +39,29 @@ class Authenticator:
     def check(self, signature: memoryview | bytes, envelope: memoryview | bytes,
               payloads: Sequence[memoryview], digest: bytes, ts: object) -> None:
         """Raise Unauthorized unless the message is signed, fresh and new."""
+        why = self.refusal(signature, envelope, payloads, digest, ts)
+        if why is not None:
+            from sidecar.errors import Unauthorized  # the protocol models load after start
+
+            raise Unauthorized(why)
+
+    def refusal(self, signature: memoryview | bytes, envelope: memoryview | bytes,
+                payloads: Sequence[memoryview], digest: bytes, ts: object) -> str | None:
+        """Why the message is refused, or None: it is signed, fresh and new (and is now
+        remembered as seen)."""
         if not signing.verify(self._key, signature, envelope, payloads, digest):
-            raise Unauthorized("bad or missing signature")
+            return "bad or missing signature"
         now = int(time.time() * 1000)
         if not isinstance(ts, int) or isinstance(ts, bool) or abs(now - ts) > self._window_ms:
-            raise Unauthorized("request timestamp outside the replay window")
+            return "request timestamp outside the replay window"
         if ts < self._not_before_ms:
-            raise Unauthorized("request timestamp before this server started (replay)")
+            return "request timestamp before this server started (replay)"
         sig = bytes(signature)
         self._expire(now)
         if sig in self._seen:
-            raise Unauthorized("replayed request")
+            return "replayed request"
         self._seen[sig] = now + 2 * self._window_ms
+        return None
 
     def _expire(self, now: int) -> None:
         seen = self._seen

@@ -26,12 +26,12 @@ from pydantic import ValidationError
 from protocol.envelope import Request
 from sidecar.errors import InvalidRequest, PayloadTooLarge, SidecarError
 from sidecar.rpc.auth import Authenticator
+from sidecar.rpc.early import source_fd
 from sidecar.wire import signing
 from sidecar.wire.codec import DecodeError, decode, peek_id
 from sidecar.wire.signing import EMPTY_DIGEST
 
 HASH_OFF_LOOP_BYTES = 1024 * 1024
-_SRCFD = int(zmq.SRCFD)
 
 
 @dataclass(frozen=True)
@@ -102,33 +102,8 @@ class Pending:
         return peek_id(self.envelope)
 
 
-def is_plain_ping(raw: dict[str, object]) -> bool:
-    """Whether ``raw`` is exactly an envelope ``Request`` accepts for ``ping`` with no params
-    (so the fast path may skip building the model; anything else goes through it)."""
-    if raw.get("method") != "ping" or raw.get("type") != "request":
-        return False
-    ts, rid = raw.get("ts"), raw.get("id")
-    if type(ts) is not int or ts < 0 or type(rid) is not str or not 0 < len(rid) <= 128:
-        return False
-    if "params" in raw:
-        params = raw["params"]
-        return type(params) is dict and not params and len(raw) == 5
-    return len(raw) == 4
-
-
 def digest_of(pending: Pending) -> bytes:
     return _digest(pending.payloads)
-
-
-def source_fd(frame: zmq.Frame | bytes) -> int:
-    """The file descriptor of the connection a frame came in on (-1 when unknown)."""
-    if isinstance(frame, zmq.Frame):
-        try:
-            fd = frame.get(_SRCFD)
-        except zmq.ZMQError:
-            return -1
-        return fd if isinstance(fd, int) else -1
-    return -1
 
 
 class InboundParser:

@@ -29,16 +29,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
-import zmq
-
 from protocol import EVENTS, METHODS, PROTOCOL_VERSION, is_compatible
 from protocol.control import (
     HelloParams,
-    HelloResult,
-    Limits,
     PingParams,
     PingResult,
-    ServerInfo,
     ShutdownParams,
     ShutdownResult,
     SubscribeParams,
@@ -49,7 +44,6 @@ from protocol.control import (
 from protocol.envelope import ErrorReply, EventMessage
 from protocol.errors import ErrorBody
 from protocol.events import Event
-from sidecar import __version__
 from sidecar.errors import (
     Busy,
     Cancelled,
@@ -61,15 +55,19 @@ from sidecar.errors import (
 from sidecar.events import EventBus
 from sidecar.rpc.auth import Authenticator
 from sidecar.rpc.connections import send_queue_bytes
-from sidecar.rpc.dispatch import CallContext, Handlers, WithPayload, error_body
-from sidecar.rpc.inbound import (
-    Inbound,
-    InboundParser,
-    Pending,
-    Rejected,
-    digest_of,
+from sidecar.rpc.dispatch import CallContext, Handlers, Prebuilt, WithPayload, error_body
+from sidecar.rpc.early import (
+    Frames,
+    Lobby,
+    forget_connection,
+    hello_result,
     is_plain_ping,
+    now_ms,
+    open_session,
+    ping_envelope,
+    reply_envelope,
 )
+from sidecar.rpc.inbound import Inbound, InboundParser, Pending, Rejected, digest_of
 from sidecar.rpc.router import Router
 from sidecar.rpc.sessions import Session, Sessions
 from sidecar.settings import Settings
@@ -95,10 +93,6 @@ class State(enum.Enum):
     SERVING = "serving"
     DRAINING = "draining"
     CLOSED = "closed"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Lease:
@@ -133,8 +127,11 @@ class Lease:
 
 
 class Server:
+    """``lobby``: the early stage that received while the sidecar loaded (its sessions,
+    authenticator and held messages carry over; ``sidecar.rpc.early``)."""
+
     def __init__(self, settings: Settings, transport: Router, handlers: Handlers,
-                 bus: EventBus, session_id: str) -> None:
+                 bus: EventBus, session_id: str, *, lobby: Lobby | None = None) -> None:
         self.settings = settings
         self.state = State.STARTING
         self._transport = transport
@@ -142,11 +139,12 @@ class Server:
         self._bus = bus
         self._session_id = session_id
         # Requests signed before this server started are refused (replay across a restart).
-        self._auth = Authenticator(settings.secret, settings.replay_window_ms,
-                                   not_before_ms=_now_ms())
+        self._auth = lobby.auth if lobby else Authenticator(
+            settings.secret, settings.replay_window_ms, not_before_ms=now_ms())
         self._parser = InboundParser(self._auth, settings.max_envelope_bytes,
                                      settings.max_frames, settings.max_frame_bytes)
-        self._sessions = Sessions()
+        self._sessions = lobby.sessions if lobby else Sessions()
+        self._held: list[Frames] = lobby.take_held() if lobby else []
         self._unverified = 0  # payload bytes waiting for their signature check
         self._last_log: dict[str, float] = {}
         self.on_authenticated: Callable[[int, bytes], None] | None = None
@@ -156,7 +154,7 @@ class Server:
         self._drain_timeout = settings.drain_timeout
         # Called once when draining begins (the media service pauses its downloads there).
         self.on_drain: list[Callable[[], None]] = []
-        self._started = time.monotonic()
+        self._started = lobby.started if lobby else time.monotonic()
         self._register_core()
         self._remove_listener = bus.listen(self._on_event)
 
@@ -180,6 +178,9 @@ class Server:
     async def serve(self) -> None:
         self.state = State.SERVING
         self._transport.start(asyncio.get_running_loop(), self._on_message)
+        held, self._held = self._held, []
+        for frames in held:  # what came while the sidecar loaded, before anything newer
+            self._on_message(frames)
         try:
             await self._stop.wait()
             await self._drain()
@@ -199,7 +200,7 @@ class Server:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def _on_message(self, frames: list[zmq.Frame | bytes]) -> None:
+    def _on_message(self, frames: Frames) -> None:
         parser = self._parser
         try:
             pending = parser.split(frames)
@@ -305,8 +306,7 @@ class Server:
         except Exception as exc:
             self._send_error(inbound.identity, req.id, error_body(exc, req.id))
             return
-        # Reply(...).model_dump() without the model: the fields are already valid here.
-        envelope = {"type": "reply", "id": req.id, "result": result.wire(), "ts": _now_ms()}
+        envelope = reply_envelope(req.id, result.wire())
         if isinstance(result, WithPayload):
             session.reply_backlog += sum(len(p) for p in result.payloads)
             self._send(inbound.identity, envelope, result.payloads, result.digest)
@@ -327,13 +327,10 @@ class Server:
     def ping_reply(self, request_id: str) -> dict[str, Any]:
         """The fast path's reply envelope: ``Reply`` of ``PingResult.wire()`` built without
         the models (a test checks that the two agree)."""
-        now = _now_ms()
-        return {"type": "reply", "id": request_id, "result": {
-            "pong": True, "time": now,
-            "uptimeMs": int((time.monotonic() - self._started) * 1000)}, "ts": now}
+        return ping_envelope(request_id, self._started)
 
     def _send_error(self, identity: bytes, request_id: str | None, body: ErrorBody) -> None:
-        msg = ErrorReply(type="error", id=request_id, error=body, ts=_now_ms())
+        msg = ErrorReply(type="error", id=request_id, error=body, ts=now_ms())
         self._send(identity, msg.model_dump(mode="json", by_alias=True))
 
     def _on_event(self, event: Event) -> None:
@@ -343,7 +340,7 @@ class Server:
                 if data is None:
                     data = event.wire()
                 msg = EventMessage(type="event", event=event.name, seq=session.next_seq(),
-                                   data=data, ts=_now_ms())
+                                   data=data, ts=now_ms())
                 packed = encode(msg.model_dump())
                 if self._admit_event(session, len(packed)):
                     self._transport.send(session.identity, self._auth.sign(packed), packed)
@@ -379,9 +376,7 @@ class Server:
     def forget(self, identity: bytes, fd: int) -> None:
         """The connection ``fd`` of ``identity`` is gone (``ConnectionGuard``); a session
         that moved to another connection (a client reusing its routing id) is kept."""
-        session = self._sessions.find(identity)
-        if session is not None and session.fd == fd:
-            self._sessions.forget(identity)
+        forget_connection(self._sessions, identity, fd)
 
     def _log(self, key: str, msg: str, *args: object) -> None:
         now = time.monotonic()
@@ -399,42 +394,22 @@ class Server:
         h.add("subscribe", self._subscribe)
         h.add("unsubscribe", self._unsubscribe)
 
-    async def _hello(self, ctx: CallContext, p: HelloParams) -> HelloResult:
+    async def _hello(self, ctx: CallContext, p: HelloParams) -> Prebuilt:
         if not is_compatible(p.protocol):
             raise VersionMismatch(
                 f"client protocol {p.protocol} is incompatible with {PROTOCOL_VERSION}",
                 field="params.protocol", data={"server": PROTOCOL_VERSION})
-        session = self._sessions.get(ctx.client)
-        session.ready = True
-        session.fd = ctx.fd
-        session.client_name = p.client.name if p.client else ""
-        if self.on_authenticated is not None:
-            self.on_authenticated(ctx.fd, ctx.client)
-        s = self.settings
-        return HelloResult(
-            server=ServerInfo(name="media-sidecar", version=__version__),
-            protocol=PROTOCOL_VERSION,
-            session=self._session_id,
-            methods=self._handlers.names(),
-            events=list(EVENTS),
-            limits=Limits(
-                max_envelope_bytes=s.max_envelope_bytes, max_frame_bytes=s.max_frame_bytes,
-                max_frames=s.max_frames, max_in_flight=s.max_in_flight_per_client,
-                max_in_flight_server=s.max_in_flight,
-                max_metadata_bytes=s.store.max_metadata_bytes,
-                max_download_bytes=s.fetch.max_bytes,
-                replay_window_ms=s.replay_window_ms, max_range_bytes=s.range_limit),
-            features={"testHooks": s.enable_test_hooks,
-                      "rollbackOnFailure": s.store.rollback_on_failure,
-                      "downloads": True},
-            data_dir=str(s.data_dir),
-        )
+        open_session(self._sessions, ctx.client, ctx.fd, p.client.name if p.client else "",
+                     self.on_authenticated)
+        # Built as plain data (sidecar.rpc.early answers hello with it before the models
+        # load); a test checks it against HelloResult.
+        return Prebuilt(hello_result(self.settings, self._session_id, self._handlers.names()))
 
     async def _ping(self, ctx: CallContext, p: PingParams) -> PingResult:
         return self._ping_result()
 
     def _ping_result(self) -> PingResult:
-        return PingResult(pong=True, time=_now_ms(),
+        return PingResult(pong=True, time=now_ms(),
                           uptime_ms=int((time.monotonic() - self._started) * 1000))
 
     async def _shutdown(self, ctx: CallContext, p: ShutdownParams) -> ShutdownResult:

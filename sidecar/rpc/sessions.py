@@ -7,8 +7,10 @@ secret never gets one (so it can neither fill the table nor evict anybody's sess
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from protocol.events import Event
+if TYPE_CHECKING:  # the protocol models load after the ready line (sidecar.rpc.early)
+    from protocol.events import Event
 
 
 @dataclass

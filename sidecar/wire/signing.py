@@ -21,7 +21,7 @@ import hmac
 import struct
 from collections.abc import Sequence
 
-from protocol.envelope import SIGNATURE_DOMAIN, SIGNATURE_SIZE
+from sidecar.wire.facts import SIGNATURE_DOMAIN, SIGNATURE_SIZE
 
 Buffer = bytes | bytearray | memoryview
 

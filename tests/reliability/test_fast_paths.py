@@ -20,7 +20,7 @@ from protocol.control import PingResult
 from protocol.envelope import SIGNATURE_DOMAIN, Reply, Request
 from sidecar.events import EventBus
 from sidecar.rpc.dispatch import Handlers
-from sidecar.rpc.inbound import is_plain_ping
+from sidecar.rpc.early import is_plain_ping
 from sidecar.rpc.server import Server
 from sidecar.settings import Settings
 from sidecar.wire import signing
