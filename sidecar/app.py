@@ -17,7 +17,8 @@ import asyncio
 import gc
 import logging
 import os
-import uuid
+import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from sidecar.service.media import MediaService
 
 log = logging.getLogger("sidecar.app")
+LOAD_SWITCH_INTERVAL = 0.0005  # seconds (sys.setswitchinterval) while the heavy part loads
 
 
 def _import_heavy() -> None:
@@ -75,7 +77,14 @@ async def load(settings: Settings, transport: Router, session_id: str,
                lobby: Lobby) -> Loaded:
     """Import the heavy modules off the loop, open the store, build the server (which takes
     the lobby's sessions and held messages). Raises what opening the store raises."""
-    await asyncio.to_thread(_import_heavy)
+    # The loop answers hello meanwhile: with a short switch interval it waits at most that
+    # long for the interpreter lock the importing thread holds (the default is 5 ms).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(LOAD_SWITCH_INTERVAL)
+    try:
+        await asyncio.to_thread(_import_heavy)
+    finally:
+        sys.setswitchinterval(interval)
     from sidecar.events import EventBus
     from sidecar.fetch.downloader import Downloader
     from sidecar.rpc.dispatch import Handlers
@@ -146,7 +155,7 @@ async def run(settings: Settings) -> int:
     try:
         endpoint = transport.bind(
             settings.endpoint or default_endpoint(settings.runtime_dir, settings.transport))
-        session_id = uuid.uuid4().hex
+        session_id = secrets.token_hex(16)  # as random as uuid4().hex, without uuid
         lobby = Lobby(settings, transport, session_id)
         max_conns = connection_bound(settings.max_connections, fd_soft)
         guard = ConnectionGuard(zctx, transport.socket, max_conns, settings.hello_timeout,

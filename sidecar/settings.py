@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,8 @@ def default_runtime_dir() -> Path:
     """Where sockets and connection files live: the user's runtime dir, or, where there is
     none (no XDG_RUNTIME_DIR on Linux, e.g. a service or CI), an owner-only dir in /tmp."""
     if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+        import tempfile  # not at the top: ``serve`` imports this module before its ready line
+
         return Path(tempfile.gettempdir()) / f"media-sidecar-{user_tag()}"
     from platformdirs import user_runtime_dir
 

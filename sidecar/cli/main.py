@@ -33,12 +33,15 @@ def version_line() -> str:
     return f"media-sidecar {__version__} (protocol {PROTOCOL_VERSION})"
 
 
-def build_parser() -> argparse.ArgumentParser:
+SERVE_MODULE = "sidecar.cli.serve_cmd"
+
+
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="media-sidecar",
                                      description="The media library sidecar and its tools.")
     parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).add_parser(sub)
     return parser
 
@@ -46,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from sidecar.extras import MissingExtra, hint, missing_from
 
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # ``serve`` is spawned by every launcher: only its own parser is built (the other
+    # commands' modules are not even imported), which is part of a fast start.
+    modules = (SERVE_MODULE,) if words[:1] == ["serve"] else COMMAND_MODULES
+    args = build_parser(modules).parse_args(words)
     try:
         code: int = args.func(args)
     except MissingExtra as exc:

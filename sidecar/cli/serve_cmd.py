@@ -16,24 +16,36 @@ from dataclasses import replace
 from typing import Any
 
 EXIT_BAD_SETTING = 2
+SETTINGS_TABLE = "(the table of every setting)"  # the epilog, replaced when help is shown
+
+
+class _HelpWithSettings(argparse.RawDescriptionHelpFormatter):
+    """Ends ``serve --help`` with the table of every setting, built only when help is shown
+    (building it at every start would cost the sidecar's start-up time)."""
+
+    def add_text(self, text: str | None) -> None:
+        if text is SETTINGS_TABLE:
+            from sidecar.settings_doc import help_table
+
+            text = help_table()
+        super().add_text(text)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from sidecar.fetch.config import FetchConfig
     from sidecar.setting import add_flags
     from sidecar.settings import Settings
-    from sidecar.settings_doc import help_table
     from sidecar.store.config import StoreConfig
 
     p = sub.add_parser("serve", help="run the sidecar server",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       formatter_class=_HelpWithSettings,
                        description=textwrap.fill(
                            "Bind, write the connection file, print one JSON ready line on "
                            "stdout, serve until shutdown. The secret comes from "
                            "MEDIA_SIDECAR_SECRET or stdin (--secret-stdin), never from argv. "
                            "Options override variables; a bad value exits 2 with one line.",
                            78),
-                       epilog=help_table())
+                       epilog=SETTINGS_TABLE)
     p.add_argument("--secret-stdin", action="store_true",
                    help="read the secret from the first line of stdin")
     add_flags(p, Settings, StoreConfig, FetchConfig)
@@ -54,7 +66,8 @@ def build_settings(args: argparse.Namespace, env: dict[str, str]) -> object:
     fetch = FetchConfig(**values(FetchConfig))
     fetch.validate()
     top = values(Settings)
-    top.setdefault("data_dir", default_data_dir().resolve())
+    if "data_dir" not in top:  # not setdefault: the default is looked up only when needed
+        top["data_dir"] = default_data_dir().resolve()
     stdin_line = sys.stdin.readline() if args.secret_stdin else None
     return Settings(secret=secret_from(env, stdin_line), store=store, fetch=fetch, **top)
 

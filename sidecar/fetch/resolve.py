@@ -23,7 +23,6 @@ import socket
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from sidecar.errors import HostNotAllowed
 from sidecar.fetch.urls import is_loopback_host, literal_ip
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -135,6 +134,9 @@ class Resolver:
 
     def resolve(self, host: str, port: int) -> list[SockAddr]:
         """The checked addresses to connect to; ``HostNotAllowed`` or ``ResolveError``."""
+        # Not at the top: ``serve`` checks its resolver rules before pydantic loads.
+        from sidecar.errors import HostNotAllowed
+
         rule = self.rule_for(host)
         if rule is not None:
             if rule.host is None:

@@ -25,9 +25,11 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from sidecar.errors import HostNotAllowed
+if TYPE_CHECKING:  # not at run time: ``serve`` checks the allow-list before pydantic loads
+    from sidecar.errors import HostNotAllowed
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_URL = 8192
@@ -218,4 +220,6 @@ def _split_host_port(netloc: str) -> tuple[str, str]:
 
 
 def _refuse(reason: str) -> HostNotAllowed:
+    from sidecar.errors import HostNotAllowed
+
     return HostNotAllowed(f"URL refused: {reason}")
