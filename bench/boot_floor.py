@@ -5,8 +5,9 @@ the store and the service are loaded only after that.
 It does what that first phase would do, and nothing more: import asyncio, zmq, msgpack and
 hmac, bind a ROUTER, write the owner-only connection file, print the ready line, and answer
 every request with a prebuilt, signed ``hello``-shaped reply (checking the request's
-signature). Then it imports ``sidecar.app`` (the heavy part) while serving, as the design
-would. Not a server: a measuring stick for ``bench_spawn``.
+signature). Then it imports the heavy part (``sidecar.app._import_heavy``: the protocol
+models, the store, the service) in a thread while serving, as the sidecar does. Not a
+server: a measuring stick for ``bench_spawn``.
 
     MEDIA_SIDECAR_SECRET=... python bench/boot_floor.py RUNTIME_DIR
 """
@@ -57,7 +58,9 @@ def main(run_dir: str) -> None:
               "limits": {"maxEnvelopeBytes": 1 << 20}, "features": {}, "dataDir": run_dir}
     print(json.dumps({"event": "ready", "endpoint": endpoint, "pid": os.getpid(),
                       "connectionFile": conn}), flush=True)
-    threading.Thread(target=lambda: __import__("sidecar.app"), daemon=True).start()
+    from sidecar.app import _import_heavy  # light: the heavy part is what it imports
+
+    threading.Thread(target=_import_heavy, daemon=True).start()
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
