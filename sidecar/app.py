@@ -108,8 +108,10 @@ async def load(settings: Settings, transport: Router, session_id: str,
 
 def _load_error(exc: BaseException) -> tuple[str, str]:
     """The typed error the held requests get when the load failed."""
-    from sidecar.errors import SidecarError
-
+    try:
+        from sidecar.errors import SidecarError
+    except ImportError:  # what failed to load was the protocol itself
+        return INTERNAL, "the sidecar could not start (see its log)"
     if isinstance(exc, SidecarError):
         return exc.code.value, f"the sidecar could not start: {exc.message}"
     return INTERNAL, "the sidecar could not start (see its log)"
