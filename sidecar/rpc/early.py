@@ -244,11 +244,14 @@ class Lobby:
         except DecodeError:
             return False
         identity = _identity(frames)
-        client_name = None if is_plain_ping(raw) else plain_hello(raw)
-        if client_name is None:
+        ping = is_plain_ping(raw)
+        client_name = None if ping else plain_hello(raw)
+        if ping:
             session = self.sessions.find(identity)
-            if not is_plain_ping(raw) or session is None or not session.ready:
+            if session is None or not session.ready:  # not_ready, from the server
                 return False
+        elif client_name is None:
+            return False
         if self.auth.refusal(signature, envelope, (), EMPTY_DIGEST, raw["ts"]) is not None:
             return False  # the server refuses it with the reason, once loaded
         request_id = str(raw["id"])
