@@ -9,11 +9,15 @@ written; the protocol models, the store and the service load right after it. Mea
   as plain data (``hello_result``); a plain ``ping`` of an open session is answered as the
   server's fast path answers it (``ping_envelope``);
 * every other message is held as it came (nothing in it trusted or decoded for it: the
-  server authenticates it later like any message), in arrival order, bounded in count
-  (``max_in_flight``) and bytes (``max_unverified_bytes``); beyond either bound it is answered
-  ``busy``. Once loaded, the server takes the held messages first, then the socket
-  (``Server.serve``). If the load fails, each authentic held message is answered with the
-  load's typed error, and the process exits as it did when the store could not be opened.
+  server authenticates it later like any message), in arrival order. Once loaded, the
+  server takes the held messages first, then the socket (``Server.serve``), so each is
+  answered as it would have been after the load (the per-client bounds, ``busy`` included,
+  apply then; control requests are never ``busy``). Held messages are bounded in count
+  (``HELD_MESSAGES``) and bytes (``max_unverified_bytes``): at either bound the lobby stops
+  reading the socket, and libzmq keeps what comes next (bounded per peer by its high-water
+  mark) until the server reads it. If the load fails, each authentic held message is
+  answered with the load's typed error, and the process exits as it did when the store
+  could not be opened.
 
 Nothing here imports pydantic or ``protocol``: the facts it needs come from
 ``sidecar.wire.facts`` (generated from ``protocol``, drift-tested), and every reply built
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sidecar.rpc.early")
 
 _SRCFD = int(zmq.SRCFD)
+HELD_MESSAGES = 4096  # messages the lobby holds before it stops reading
 Frames = list[zmq.Frame | bytes]
 OnAuthenticated = Callable[[int, bytes], None]
 
@@ -205,7 +210,6 @@ class Lobby:
                                    served_methods(settings.enable_test_hooks))
         self._held: list[Frames] = []
         self._held_bytes = 0
-        self._warned = False
 
     def forget(self, identity: bytes, fd: int) -> None:
         forget_connection(self.sessions, identity, fd)
@@ -264,20 +268,13 @@ class Lobby:
         return True
 
     def _hold(self, frames: Frames) -> None:
-        size = sum(len(f) for f in frames[1:])
-        s = self._settings
-        if len(self._held) >= s.max_in_flight or self._held_bytes + size > s.max_unverified_bytes:
-            request_id = peek_id(_buffer(frames[2])) if len(frames) >= 3 else None
-            if not self._warned:
-                self._warned = True
-                log.warning("starting: %d requests (%d bytes) already wait for the load; "
-                            "more are answered busy", len(self._held), self._held_bytes)
-            self._send(_identity(frames), error_envelope(
-                request_id, facts.BUSY, "the sidecar is starting and too many requests "
-                "wait for it; retry"))
-            return
         self._held.append(frames)
-        self._held_bytes += size
+        self._held_bytes += sum(len(f) for f in frames[1:])
+        if (len(self._held) >= HELD_MESSAGES
+                or self._held_bytes >= self._settings.max_unverified_bytes):
+            log.warning("starting: %d requests (%d bytes) wait for the load; the socket is "
+                        "read again once it is done", len(self._held), self._held_bytes)
+            self._transport.stop_receiving()
 
     def _send(self, identity: bytes, envelope: dict[str, Any]) -> None:
         packed = encode(envelope)

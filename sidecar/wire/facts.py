@@ -1,5 +1,5 @@
 """Protocol facts needed before the pydantic models load: the version, the signing
-constants, the method and event names, the error codes the early stage answers with.
+constants, the method and event names, the error code a failed load answers with.
 
 GENERATED from ``protocol/`` by ``python -m sidecar.wire.facts_gen --write``: do not edit
 (a test fails when this file drifts from the protocol).
@@ -46,5 +46,4 @@ EVENTS: tuple[str, ...] = (
     "storageStatusChanged",
 )
 
-BUSY = "busy"
 INTERNAL = "internal"

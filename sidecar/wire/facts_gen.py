@@ -32,7 +32,7 @@ def render() -> str:
                       for name, spec in METHODS.items())
     events = "".join(f"    {_str(name)},\n" for name in EVENTS)
     return f'''"""Protocol facts needed before the pydantic models load: the version, the signing
-constants, the method and event names, the error codes the early stage answers with.
+constants, the method and event names, the error code a failed load answers with.
 
 GENERATED from ``protocol/`` by ``{REGENERATE}``: do not edit
 (a test fails when this file drifts from the protocol).
@@ -51,7 +51,6 @@ METHODS: tuple[tuple[str, bool], ...] = (
 EVENTS: tuple[str, ...] = (
 {events})
 
-BUSY = {_str(ErrorCode.BUSY.value)}
 INTERNAL = {_str(ErrorCode.INTERNAL.value)}
 '''
 

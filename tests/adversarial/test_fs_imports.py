@@ -162,7 +162,9 @@ async def test_sigterm_stops_the_sidecar_during_a_long_import(tmp_path: Path,
             await d.send(signed(d.secret, env))
             tmp_dir = sc.data_dir / "tmp"
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not any(tmp_dir.iterdir()):
+            # (the store makes tmp/ as it opens, which may be just after the ready line)
+            while time.monotonic() < deadline and not (tmp_dir.is_dir()
+                                                       and any(tmp_dir.iterdir())):
                 time.sleep(0.02)  # the copy has started
             time.sleep(0.3)
             clock = Stopwatch()

@@ -49,7 +49,7 @@ def test_the_prebuilt_hello_is_the_model_built_hello(tmp_path: Path) -> None:
 
 
 def test_the_prebuilt_error_reply_is_the_model_built_one() -> None:
-    for rid, code in (("id-1", facts.BUSY), (None, facts.INTERNAL), ("x", "storage_failed")):
+    for rid, code in (("id-1", facts.INTERNAL), (None, facts.INTERNAL), ("x", "storage_failed")):
         built = error_envelope(rid, code, "why")
         model = ErrorReply(type="error", id=rid, ts=built["ts"],
                            error=ErrorBody(code=ErrorCode(code), message="why"))

@@ -26,6 +26,7 @@ import pytest
 from sidecar import app
 from sidecar.client import Client, RemoteError
 from sidecar.errors import SidecarError
+from sidecar.rpc import early
 from sidecar.settings import Settings
 from tests.support import ROOT
 
@@ -156,6 +157,23 @@ async def test_what_arrives_during_the_load_is_refused_or_served_as_it_would_be_
         assert listed["items"] == []
         for c in (stranger, no_hello, newer_minor):
             await c.close()
+
+
+async def test_at_its_bound_the_lobby_stops_reading_and_all_is_answered_once_loaded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(early, "HELD_MESSAGES", 3)
+    async with starting(tmp_path, monkeypatch) as s:
+        c = await s.client()
+        statuses = [asyncio.create_task(c.call("storageStatus")) for _ in range(5)]
+        for task in statuses:
+            assert await _still_waiting(task)
+        # Not even a ping is read now: it waits in libzmq with the rest.
+        ping = asyncio.create_task(c.call("ping"))
+        assert await _still_waiting(ping)
+        s.open_gate()
+        assert [(await t)["dataDir"] for t in statuses] == [str(s.settings.data_dir)] * 5
+        assert (await ping)["pong"] is True
+        await c.close()
 
 
 async def test_a_load_that_fails_answers_what_waits_with_its_typed_error_and_exits(
