@@ -165,8 +165,9 @@ async def test_acknowledged_saves_survive_sigkill_of_the_real_server(tmp_path: P
         assert acked, where
         proc = spawn_sidecar(tmp_path, data_dir=data_dir)
         try:
-            assert list((data_dir / "tmp").iterdir()) == [], where
             async with await Client.connect(proc.connection_file) as client:
+                await client.call("storageStatus")  # answered once the store is open
+                assert list((data_dir / "tmp").iterdir()) == [], where  # recovery ran
                 for item_id, digest in acked.items():
                     item = (await client.call("getMediaItem", {"id": item_id}))["item"]
                     assert item["status"] == "saved" and item["sha256"] == digest, where
