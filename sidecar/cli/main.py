@@ -8,6 +8,7 @@ ready line before those load, see ``sidecar.app``).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -52,7 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     # ``serve`` is spawned by every launcher: only its own parser is built (the other
     # commands' modules are not even imported), which is part of a fast start.
-    modules = (SERVE_MODULE,) if words[:1] == ["serve"] else COMMAND_MODULES
+    serve = words[:1] == ["serve"]
+    if serve:  # see serve_cmd.run: no cyclic GC during start-up, from the first import on
+        gc.disable()
+    modules = (SERVE_MODULE,) if serve else COMMAND_MODULES
     args = build_parser(modules).parse_args(words)
     try:
         code: int = args.func(args)
