@@ -118,22 +118,24 @@ def _load_error(exc: BaseException) -> tuple[str, str]:
 
 
 class StopLatch:
-    """A stop asked for (signal, parent death) before the server exists is kept for it."""
+    """A stop asked for (signal, parent death) before the server serves is kept for it."""
 
     def __init__(self) -> None:
         self._target: Callable[[float | None], None] | None = None
-        self._asked: list[float | None] = []
+        self._asked = False
+        self._drain_timeout: float | None = None
 
     def request(self, drain_timeout: float | None = None) -> None:
-        if self._target is None:
-            self._asked.append(drain_timeout)
-        else:
+        if self._target is not None:
             self._target(drain_timeout)
+        elif not self._asked or drain_timeout is not None:
+            self._asked = True
+            self._drain_timeout = drain_timeout
 
     def attach(self, target: Callable[[float | None], None]) -> None:
         self._target = target
-        for timeout in self._asked:
-            target(timeout)
+        if self._asked:
+            target(self._drain_timeout)
 
 
 async def run(settings: Settings) -> int:
@@ -207,7 +209,9 @@ async def run(settings: Settings) -> int:
         gc.enable()
         server = loaded.server
         server.on_authenticated = guard.authenticated
-        stop.attach(server.request_stop)
+        # Once serving (the held requests taken in: they came before any stop and are
+        # finished by the drain like any request in flight), a stop asked for meanwhile.
+        loop.call_soon(stop.attach, server.request_stop)
         log.info("serving", extra={"endpoint": endpoint, "data_dir": str(settings.data_dir)})
         await server.serve()
         if watcher is not None:

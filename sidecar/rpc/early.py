@@ -21,8 +21,8 @@ written; the protocol models, the store and the service load right after it. Mea
 
 Nothing here imports pydantic or ``protocol``: the facts it needs come from
 ``sidecar.wire.facts`` (generated from ``protocol``, drift-tested), and every reply built
-here has a test that it equals the model-built one (tests/rpc/test_early_start.py). The
-server uses the same builders once loaded, so there is one of each.
+here has a test that it equals the model-built one (tests/reliability/test_early_replies.py).
+The server uses the same builders once loaded, so there is one of each.
 """
 
 from __future__ import annotations

@@ -176,7 +176,8 @@ class Server:
         self._stop.set()
 
     async def serve(self) -> None:
-        self.state = State.SERVING
+        if self.state is State.STARTING:  # a stop asked for before this keeps it draining
+            self.state = State.SERVING
         self._transport.start(asyncio.get_running_loop(), self._on_message)
         held, self._held = self._held, []
         for frames in held:  # what came while the sidecar loaded, before anything newer

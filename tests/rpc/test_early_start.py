@@ -14,6 +14,7 @@ import contextlib
 import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -173,6 +174,24 @@ async def test_at_its_bound_the_lobby_stops_reading_and_all_is_answered_once_loa
         s.open_gate()
         assert [(await t)["dataDir"] for t in statuses] == [str(s.settings.data_dir)] * 5
         assert (await ping)["pong"] is True
+        await c.close()
+
+
+async def test_a_stop_during_the_load_drains_once_loaded_finishing_what_came_before_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with starting(tmp_path, monkeypatch) as s:
+        c = await s.client()  # answered: the stop signals are handled from here on
+        status = asyncio.create_task(c.call("storageStatus"))
+        assert await _still_waiting(status)
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert not s.task.done()  # it waits for the load, then drains
+        s.open_gate()
+        assert (await status)["dataDir"] == str(s.settings.data_dir)
+        assert await asyncio.wait_for(s.task, 15) == 0
+        assert s.settings.connection_file is not None
+        assert not s.settings.connection_file.exists()
         await c.close()
 
 
