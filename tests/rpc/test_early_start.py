@@ -63,8 +63,8 @@ async def _bound(settings: Settings, task: asyncio.Task[int]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def starting(tmp: Path, monkeypatch: pytest.MonkeyPatch,
-                   data_dir: Path | None = None) -> AsyncIterator[Starting]:
+async def starting(tmp: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path | None = None,
+                   *, test_hooks: bool = False) -> AsyncIterator[Starting]:
     """``app.run`` with its heavy import held until ``open_gate()``."""
     gate = threading.Event()
     loaded = threading.Event()
@@ -80,7 +80,7 @@ async def starting(tmp: Path, monkeypatch: pytest.MonkeyPatch,
     endpoint = f"ipc://{run_dir}/s.sock"
     settings = Settings(data_dir=data_dir or tmp / "data", secret=SECRET, runtime_dir=run_dir,
                         endpoint=endpoint, connection_file=run_dir / "conn.json",
-                        watch_parent=False)
+                        watch_parent=False, enable_test_hooks=test_hooks)
     umask = os.umask(0o022)
     os.umask(umask)
     task = asyncio.create_task(app.run(settings))
@@ -105,9 +105,10 @@ async def _still_waiting(task: asyncio.Task[dict[str, object]]) -> bool:
     return not task.done()
 
 
+@pytest.mark.parametrize("test_hooks", [False, True])
 async def test_hello_and_ping_are_answered_before_the_store_loads_and_the_rest_after(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with starting(tmp_path, monkeypatch) as s:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_hooks: bool) -> None:
+    async with starting(tmp_path, monkeypatch, test_hooks=test_hooks) as s:
         early = await s.client(hello=False)
         hello = await early.hello()
         pong = await early.call("ping")
@@ -122,7 +123,8 @@ async def test_hello_and_ping_are_answered_before_the_store_loads_and_the_rest_a
         # method list, limits and features as the early answer.
         late = await s.client(hello=False)
         assert await late.hello() == hello
-        assert "addMediaItem" in hello["methods"] and "testFault" not in hello["methods"]
+        assert "addMediaItem" in hello["methods"]
+        assert ("testFault" in hello["methods"]) is test_hooks
         assert s.settings.connection_file is not None
         assert hello["session"] == json.loads(s.settings.connection_file.read_text())["session"]
         await late.close()
