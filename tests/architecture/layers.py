@@ -127,9 +127,11 @@ def imports() -> Iterator[Import]:
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in ast.walk(tree):
                 names: list[str] = []
+                if not isinstance(node, ast.Import | ast.ImportFrom):
+                    continue
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom):
+                else:
                     if node.level:
                         base = importer.rsplit(".", node.level - (path.name == "__init__.py"))[0]
                         module = f"{base}.{node.module}" if node.module else base
