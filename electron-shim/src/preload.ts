@@ -153,7 +153,10 @@ type StoreCallArgs<K extends StoreMethod> = [
   ...(K extends (typeof DOWNLOAD_CALLS)[number] ? [options?: DownloadCallOptions] : []),
 ];
 
-/** One method per renderer-facing protocol method (`listDownloads`: the downloads in progress, for a reloaded window). */
+/**
+ * One method per renderer-facing protocol method, typed from the protocol's generated types
+ * (`listDownloads` lists the downloads in progress, for a reloaded window).
+ */
 export type MediaStoreCalls = { [K in StoreMethod]: (...args: StoreCallArgs<K>) => Promise<Outcome<P.ResultOf<K>>> };
 
 export interface MediaStore extends MediaStoreCalls {

@@ -11,10 +11,29 @@
  */
 
 import { SidecarError } from "./errors";
-import { PARAMS_RULES, type ParamRule, type ParamsRules } from "./generated/params";
+import { PARAMS_RULES } from "./generated/params";
 import { MEDIA_STORE_METHODS } from "./preload";
 
-export type { ParamsRules } from "./generated/params";
+/** What one value must be: the schema's type and constraint keywords (generated/params.ts). */
+export type ParamRule =
+  | { kind: "string"; min?: number; max?: number; pattern?: RegExp; enum?: readonly string[] }
+  | { kind: "int"; min?: number; max?: number }
+  | { kind: "number"; min?: number; max?: number }
+  | { kind: "bool" }
+  | { kind: "array"; min?: number; max: number; items: ParamRule }
+  /** A closed object with these fields. */
+  | { kind: "object"; fields: ParamsRules }
+  /** Free-form JSON data; `maxBytes` (of its JSON text) is the caller's policy, not the schema's. */
+  | { kind: "json"; maxBytes?: number };
+
+/** One field: its rule, whether it must be present, whether `null` stands for "absent". */
+export interface FieldRule {
+  rule: ParamRule;
+  required?: boolean;
+  nullable?: boolean;
+}
+
+export type ParamsRules = Readonly<Record<string, FieldRule>>;
 
 /** Metadata is free-form JSON; the server's own cap (maxMetadataBytes) is checked there too. */
 export const MAX_METADATA_JSON_BYTES = 64 * 1024;

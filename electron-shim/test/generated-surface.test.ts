@@ -14,9 +14,10 @@ import Ajv2020 from "ajv/dist/2020";
 
 import { MediaStoreApi, type CallOptions, type CallReply } from "../src/api";
 import { SidecarError } from "../src/errors";
-import { PARAMS_RULES, type ParamsRules } from "../src/generated/params";
+import { PARAMS_RULES } from "../src/generated/params";
+import type { MediaStore } from "../src/preload";
 import type * as P from "../src/protocol";
-import { validateParams } from "../src/validate";
+import { type ParamsRules, validateParams } from "../src/validate";
 import { PACKAGE_ROOT, tempDir } from "./support/paths";
 import { type JsonSchema, SCHEMA_DIR, loadSchema, nonNull, schemaIndex } from "./support/schema";
 
@@ -186,5 +187,28 @@ describe("the generated method wrappers", () => {
     await api.listDownloads();
     await api.subscribe();
     assert.deepEqual(api.sent.map((s) => [s.method, s.params]), [["listDownloads", {}], ["subscribe", {}]]);
+  });
+});
+
+describe("the renderer's call shapes (preload.ts: generated types under the renderer policy)", () => {
+  test("params where the protocol has fields (required when it requires one); bytes and options only where the policy gives them", T, () => {
+    type Args<K extends keyof MediaStore> = MediaStore[K] extends (...args: infer A) => unknown ? A : never;
+    const shapes: { [K in "ping" | "getMediaItem" | "listDownloads" | "addMediaItem" | "downloadUrlOnlyItem"]: Args<K> } = {
+      ping: [],
+      getMediaItem: [{ id: "a" }],
+      listDownloads: [],
+      addMediaItem: [{ projectId: "p", name: "n", type: "video" }, new Uint8Array(1), { inactivityMs: 5_000 }],
+      downloadUrlOnlyItem: [{ id: "a" }, { inactivityMs: 5_000 }],
+    };
+    // @ts-expect-error getMediaItem needs its params
+    const noParams: Args<"getMediaItem"> = [];
+    // @ts-expect-error ping takes nothing
+    const pingParams: Args<"ping"> = [{}];
+    // @ts-expect-error only download calls take options
+    const removeOptions: Args<"removeMediaItem"> = [{ id: "a" }, { inactivityMs: 5_000 }];
+    // @ts-expect-error only addMediaItem takes bytes
+    const downloadBytes: Args<"downloadUrlOnlyItem"> = [{ id: "a" }, new Uint8Array(1)];
+    assert.equal(Object.keys(shapes).length, 5);
+    assert.deepEqual([noParams, pingParams, removeOptions, downloadBytes].map((a) => a.length), [0, 1, 2, 2]);
   });
 });

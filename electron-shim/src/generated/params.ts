@@ -2,28 +2,8 @@
 // exported from the pydantic models in protocol/ (`python -m protocol.schema --write`).
 // Regenerate: cd electron-shim && npm run gen:types.
 // test/generated-surface.test.ts fails while this file differs from what the schemas generate (params).
+import type { ParamsRules } from "../validate";
 import type { Methods } from "./protocol";
-
-/** What one value must be (the schema's type and constraint keywords). */
-export type ParamRule =
-  | { kind: "string"; min?: number; max?: number; pattern?: RegExp; enum?: readonly string[] }
-  | { kind: "int"; min?: number; max?: number }
-  | { kind: "number"; min?: number; max?: number }
-  | { kind: "bool" }
-  | { kind: "array"; min?: number; max: number; items: ParamRule }
-  /** A closed object with these fields. */
-  | { kind: "object"; fields: ParamsRules }
-  /** Free-form JSON data; `maxBytes` (of its JSON text) is the caller's policy, not the schema's. */
-  | { kind: "json"; maxBytes?: number };
-
-/** One field: its rule, whether it must be present, whether `null` stands for "absent". */
-export interface FieldRule {
-  rule: ParamRule;
-  required?: boolean;
-  nullable?: boolean;
-}
-
-export type ParamsRules = Readonly<Record<string, FieldRule>>;
 
 /** Every method's params, as the protocol's schema states them. */
 export const PARAMS_RULES = {
