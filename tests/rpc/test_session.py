@@ -86,7 +86,7 @@ async def test_unsigned_stale_and_replayed_requests_are_refused(served: Served) 
         env = encode({"type": "request", "id": rid, "method": "ping", "params": {},
                       "ts": int(time.time() * 1000) - 60_000})
         with pytest.raises(RemoteError) as err:
-            await c.call_frames(rid, [signing.sign(c._secret, env), env])
+            await c.call_frames(rid, [signing.sign(c.framer.secret, env), env])
         assert err.value.code == "unauthorized"
         assert "window" in err.value.message
         # replayed: the same signed frames twice
