@@ -17,6 +17,7 @@ import { join } from "node:path";
 export { MediaStoreApi, type ApiEventMap, type CallOptions, type CallReply, type InlineBytes, type MediaRange, DEFAULT_TIMEOUT_MS, LONG_TIMEOUT_MS } from "./api";
 export { attachToApp, type Stoppable } from "./app";
 export { registerBridge, type BridgeOptions, type BridgeTarget } from "./bridge";
+export { parseConnectionFile, readConnectionFile, type ConnectionFile } from "./connection-file";
 export { SidecarClient, type ClientEventMap, type ClientOptions, type MessageObserver, type StrayMessage } from "./client";
 export { DEFAULT_POLICY, buildCsp, checkMediaScheme, cspDirectives, cspHeaders, cspMetaTag, parsePolicy, type CspOptions, type CspPolicy, type CspTarget } from "./csp";
 export { installCsp, replaceCspHeaders, withCsp, type InstallCspOptions } from "./csp-install";
