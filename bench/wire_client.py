@@ -1,30 +1,28 @@
 """A minimal synchronous, signed pyzmq DEALER client for the benches.
 
-It does the least a correct client must (sign each request with a fresh id and ``ts``) and
-prebuilds the frames of a batch before the clock starts, so a figure measures the server and
-not the client. Replies are checked for their id only in the timed loop; ``call`` (untimed)
-verifies the server's signature and decodes the reply.
+It does the least a correct client must (sign each request with a fresh id and ``ts``, by
+``sidecar.client.frames`` like every Python peer) and prebuilds the frames of a batch before
+the clock starts, so a figure measures the server and not the client. Replies are checked
+for their id only in the timed loop; ``call`` (untimed) opens the reply (signature checked,
+decoded).
 """
 
 from __future__ import annotations
 
-import itertools
-import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import zmq
 
-from sidecar.wire import signing
-from sidecar.wire.codec import decode, encode
+from sidecar.client.frames import Framer, ReceivedEvent, result_of
 
 Frames = list[bytes]
 
 
 class WireClient:
     def __init__(self, endpoint: str, secret: bytes, timeout_ms: int = 60_000) -> None:
-        self.secret = secret
+        self.framer = Framer(secret)
         self._ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.sock = self._ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -32,30 +30,20 @@ class WireClient:
         self.sock.setsockopt(zmq.RCVHWM, 0)
         self.sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
         self.sock.connect(endpoint)
-        self._ids = itertools.count(1)
-        self._prefix = f"b{secrets.token_hex(3)}-"  # request ids unique across clients
 
     def frames(self, method: str, params: dict[str, Any] | None = None,
                payloads: Sequence[bytes | memoryview] = ()) -> tuple[str, list[Any]]:
-        rid = f"{self._prefix}{next(self._ids)}"
-        env = encode({"type": "request", "id": rid, "method": method, "params": params or {},
-                      "ts": int(time.time() * 1000)})
-        return rid, [signing.sign(self.secret, env, payloads), env, *payloads]
+        request = self.framer.request(method, params, payloads)
+        return request.id, request.frames
 
     def call(self, method: str, params: dict[str, Any] | None = None,
              payloads: Sequence[bytes | memoryview] = ()) -> dict[str, Any]:
         rid, frames = self.frames(method, params, payloads)
         self.sock.send_multipart(frames, copy=len(payloads) == 0)
         while True:
-            reply = self.sock.recv_multipart()
-            if not signing.verify(self.secret, reply[0], reply[1], reply[2:]):
-                raise RuntimeError("bad server signature")
-            msg = decode(reply[1], 1 << 26)
-            if msg.get("id") == rid:
-                if msg["type"] == "error":
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                result: dict[str, Any] = msg["result"]
-                return result
+            got = self.framer.open(self.sock.recv_multipart())
+            if not isinstance(got, ReceivedEvent) and got.id == rid:
+                return result_of(got, method)
 
     def hello(self) -> dict[str, Any]:
         return self.call("hello", {"protocol": "1.0.0",

@@ -1,7 +1,8 @@
 """JSON Schema (2020-12) export of the protocol models into ``protocol/schema/*.json``.
 
 One file per method's params and result, one per event's data, one per envelope, one for
-the error body, and ``index.json`` tying names to files. The models in ``protocol/`` are
+the error body, one each for the ready line and the connection file (``startup``), and
+``index.json`` tying names to files. The models in ``protocol/`` are
 the definition; these files are generated and committed so that other implementations
 (the TypeScript client, the conformance harness) can read them without Python.
 
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from protocol.connection import ConnectionFile, ReadyLine
 from protocol.envelope import ErrorReply, EventMessage, Reply, Request
 from protocol.errors import ERROR_DOCS, ErrorBody
 from protocol.registry import EVENTS, METHODS
@@ -84,6 +86,11 @@ ENVELOPES: Mapping[str, tuple[type[BaseModel], Mode]] = {
     "event": (EventMessage, "serialization"),
 }
 ERROR_BODY_FILE = "error.json"
+# What a sidecar writes at start-up, outside the wire (exported like results: all sent).
+STARTUP: Mapping[str, tuple[type[BaseModel], str]] = {
+    "readyLine": (ReadyLine, "startup.ready-line.json"),
+    "connectionFile": (ConnectionFile, "startup.connection-file.json"),
+}
 
 
 def _envelope_file(kind: str) -> str:
@@ -116,6 +123,8 @@ def build() -> dict[str, dict[str, Any]]:
         files[_envelope_file(kind)] = model_schema(model, mode)
         envelopes[kind] = _envelope_file(kind)
     files[ERROR_BODY_FILE] = model_schema(ErrorBody, "serialization")
+    for model, file in STARTUP.values():
+        files[file] = model_schema(model, "serialization")
     files["index.json"] = {
         "$comment": BANNER,
         "protocolVersion": PROTOCOL_VERSION,
@@ -125,6 +134,7 @@ def build() -> dict[str, dict[str, Any]]:
         "errorCodes": {str(code): doc for code, doc in ERROR_DOCS.items()},
         "methods": methods,
         "events": events,
+        "startup": {name: file for name, (_, file) in STARTUP.items()},
     }
     return files
 

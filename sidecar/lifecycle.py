@@ -15,6 +15,10 @@ Owner-only everywhere, and no symlink followed for anything the sidecar creates:
   creates a random temp name with ``O_CREAT | O_EXCL | O_NOFOLLOW`` and mode 0600, and renames
   it into place (a rename replaces a name, it never writes through a link). ``remove_file``
   at exit removes the file only if it is still the inode this process created.
+
+The connection file and the ready line are the models of ``protocol/connection.py``;
+they are written here as plain JSON from the ``TypedDict`` s below (start-up does not import
+pydantic), and a test checks that what is written is exactly those models.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, TypedDict
 
 from sidecar.portable.files import (
     DIRECTORY,
@@ -49,6 +53,29 @@ log = logging.getLogger("sidecar.lifecycle")
 
 # Files this process created (path -> (st_dev, st_ino)): removed at exit only if unchanged.
 _created: dict[Path, tuple[int, int]] = {}
+
+
+class ConnectionFileFields(TypedDict):
+    """``protocol.connection.ConnectionFile``, as written."""
+
+    endpoint: str
+    secret: str
+    signatureScheme: Literal["hmac-sha256"]
+    pid: int
+    protocol: str
+    server: str
+    session: str
+    dataDir: str
+    startedAt: int
+
+
+class ReadyFields(TypedDict):
+    """``protocol.connection.ReadyLine`` without its ``event`` (always ``"ready"``)."""
+
+    endpoint: str
+    pid: int
+    protocol: str
+    connectionFile: str
 
 
 class StartRefused(Exception):
@@ -196,7 +223,7 @@ def check_connection_file(path: Path | None) -> None:
         raise UnsafePath(f"connection file {path} is a symlink; refusing to write through it")
 
 
-def write_connection_file(path: Path, info: dict[str, object]) -> None:
+def write_connection_file(path: Path, info: ConnectionFileFields) -> None:
     check_connection_file(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | FD_FLAGS,
@@ -231,7 +258,7 @@ def remove_file(path: Path | None) -> None:
         path.unlink()
 
 
-def print_ready_line(info: dict[str, object], out: IO[str] | None = None) -> None:
+def print_ready_line(info: ReadyFields, out: IO[str] | None = None) -> None:
     """The one and only line the sidecar writes to stdout."""
     stream = out or sys.stdout
     stream.write(json.dumps({"event": "ready", **info}, separators=(",", ":")) + "\n")

@@ -297,8 +297,9 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
   const events = Object.entries(index.events).map(([event, e]) => ({ event, ...e, data: load(e.data) }));
   const envelopes = Object.entries(index.envelopes).map(([kind, file]) => ({ kind, ...load(file) }));
   const errorBody = load(index.errorBody);
+  const startup = Object.entries(index.startup ?? {}).map(([kind, file]) => ({ kind, ...load(file) }));
 
-  const listed = new Set(["index.json", ...methods.flatMap((m) => [m.params.file, m.result.file]), ...events.map((e) => e.data.file), ...envelopes.map((e) => e.file), errorBody.file]);
+  const listed = new Set(["index.json", ...methods.flatMap((m) => [m.params.file, m.result.file]), ...events.map((e) => e.data.file), ...envelopes.map((e) => e.file), errorBody.file, ...startup.map((s) => s.file)]);
   const unlisted = readdirSync(schemaDir).filter((f) => f.endsWith(".json") && !listed.has(f)).sort();
   if (unlisted.length) throw new SchemaError("protocol/schema/index.json", `does not list ${unlisted.join(", ")}`);
 
@@ -342,6 +343,8 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
   section("events: data", events.map((e) => emit(e.data.name, [`Data of the \`${e.event}\` event: \`protocol/schema/${e.data.file}\`.`])));
 
   section("envelopes", envelopes.map((e) => emit(e.name, [`The \`${e.kind}\` envelope: \`protocol/schema/${e.file}\`.`])));
+
+  section("start-up: the ready line and the connection file", startup.map((s) => emit(s.name, [`Schema: \`protocol/schema/${s.file}\`.`])));
 
   const methodEntries = methods
     .map((m) => `${comment([m.doc.replace(/``([^`]+)``/g, "`$1`")], "  ")}  ${m.method}: { params: ${m.params.name}; result: ${m.result.name} };\n`)

@@ -1,12 +1,15 @@
 /**
  * The typed surface shared by `SidecarClient` (one connection) and `Supervisor` (whatever
- * connection is current): one method per protocol method, each a one-line call of `call()`.
- * `hello` is not here: `SidecarClient.connect()` performs it.
+ * connection is current). The one-line wrapper of each protocol method is generated
+ * (`ProtocolMethods`, src/generated/methods.ts); written here are the call options and their
+ * timeouts, the one wrapper whose reply is more than its result (readMediaRange) and the
+ * event iterator.
  */
 
-import { EventEmitter } from "node:events";
+import type { EventEmitter } from "node:events";
 
 import { SidecarError } from "./errors";
+import { ProtocolMethods } from "./generated/methods";
 import type * as P from "./protocol";
 
 /** Inline bytes for addMediaItem: one buffer, or several frames concatenated in order. */
@@ -106,58 +109,13 @@ export type ApiEventMap = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the constraint of node:events own EventMap
-export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventMap> extends EventEmitter<M> {
-  abstract call<K extends P.MethodName>(
-    method: K,
-    params: P.ParamsOf<K>,
-    options?: CallOptions,
-  ): Promise<P.ResultOf<K>>;
-
-  /** `call`, keeping the binary payload frames of the reply (readMediaRange sends one). */
-  abstract callWithPayloads<K extends P.MethodName>(
-    method: K,
-    params: P.ParamsOf<K>,
-    options?: CallOptions,
-  ): Promise<CallReply<K>>;
-
-  ping(options?: CallOptions): Promise<P.PingResult> {
-    return this.call("ping", {}, options);
-  }
-  subscribe(params: P.SubscribeParams = {}, options?: CallOptions): Promise<P.SubscribeResult> {
-    return this.call("subscribe", params, options);
-  }
-  unsubscribe(options?: CallOptions): Promise<P.UnsubscribeResult> {
-    return this.call("unsubscribe", {}, options);
-  }
-  /** Add an item; `bytes` are sent as binary frames (never packed into msgpack). */
-  addMediaItem(params: P.AddMediaItemParams, bytes?: InlineBytes, options?: CallOptions): Promise<P.AddMediaItemResult> {
-    return this.call("addMediaItem", params, bytes === undefined ? options : { ...options, payloads: bytes });
-  }
-  getMediaItem(params: P.GetMediaItemParams, options?: CallOptions): Promise<P.GetMediaItemResult> {
-    return this.call("getMediaItem", params, options);
-  }
-  removeMediaItem(params: P.RemoveMediaItemParams, options?: CallOptions): Promise<P.RemoveMediaItemResult> {
-    return this.call("removeMediaItem", params, options);
-  }
-  listMediaItems(params: P.ListMediaItemsParams, options?: CallOptions): Promise<P.ListMediaItemsResult> {
-    return this.call("listMediaItems", params, options);
-  }
-  retrySaveItem(params: P.RetrySaveItemParams, options?: CallOptions): Promise<P.RetrySaveItemResult> {
-    return this.call("retrySaveItem", params, options);
-  }
-  retryAllUnsaved(params: P.RetryAllUnsavedParams, options?: CallOptions): Promise<P.RetryAllUnsavedResult> {
-    return this.call("retryAllUnsaved", params, options);
-  }
-  /** Where an item's bytes are now (file, memory or none), for playback (main process only). */
-  getMediaSource(params: P.GetMediaSourceParams, options?: CallOptions): Promise<P.GetMediaSourceResult> {
-    return this.call("getMediaSource", params, options);
-  }
+export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventMap> extends ProtocolMethods<M> {
   /**
    * Bytes `[offset, offset+length)` of an item, wherever they are (main process only). The
    * reply's payload frame is covered by its signature; a reply whose bytes do not match its
    * `length` rejects with `bad_reply`.
    */
-  async readMediaRange(params: P.ReadMediaRangeParams, options?: CallOptions): Promise<MediaRange> {
+  override async readMediaRange(params: P.ReadMediaRangeParams, options?: CallOptions): Promise<MediaRange> {
     const { result, payloads } = await this.callWithPayloads("readMediaRange", params, options);
     const bytes = payloads.length === 1 ? payloads[0]! : Buffer.concat(payloads);
     if (bytes.byteLength !== result.length || result.offset !== params.offset || result.length > params.length) {
@@ -166,26 +124,6 @@ export abstract class MediaStoreApi<M extends Record<keyof M, any[]> = ApiEventM
       });
     }
     return { ...result, bytes };
-  }
-  storageStatus(options?: CallOptions): Promise<P.StorageStatusResult> {
-    return this.call("storageStatus", {}, options);
-  }
-  downloadUrlOnlyItem(params: P.DownloadUrlOnlyItemParams, options?: CallOptions): Promise<P.DownloadUrlOnlyItemResult> {
-    return this.call("downloadUrlOnlyItem", params, options);
-  }
-  downloadAllUrlOnly(params: P.DownloadAllUrlOnlyParams, options?: CallOptions): Promise<P.DownloadAllUrlOnlyResult> {
-    return this.call("downloadAllUrlOnly", params, options);
-  }
-  cancelDownload(params: P.CancelDownloadParams, options?: CallOptions): Promise<P.CancelDownloadResult> {
-    return this.call("cancelDownload", params, options);
-  }
-  /** The downloads in progress (after a window reload, or a restart that resumed them). */
-  listDownloads(params: P.ListDownloadsParams = {}, options?: CallOptions): Promise<P.ListDownloadsResult> {
-    return this.call("listDownloads", params, options);
-  }
-  /** Test-only (`--enable-test-hooks`): make store operations fail. */
-  testFault(params: P.FaultParams, options?: CallOptions): Promise<P.FaultResult> {
-    return this.call("testFault", params, options);
   }
 
   /** Every protocol event as an async iterator; ends when `signal` aborts. */

@@ -186,7 +186,7 @@ function checkCallOptions(method: string, params: Record<string, unknown>, optio
 }
 
 function toRendererError(err: unknown, method: string, log: Logger): MediaStoreError {
-  if (err instanceof SidecarError) return { code: err.code, message: err.message, field: err.field, data: err.data };
+  if (err instanceof SidecarError) return err.toJSON();
   log.error(`media-sidecar bridge: ${method} failed unexpectedly`, err);
   return { code: "internal", message: `${method} failed (see the main process log)`, field: null };
 }

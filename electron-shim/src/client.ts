@@ -22,7 +22,7 @@ import {
   downloadActivity,
 } from "./api";
 import { DecodeError, type ErrorEnvelope, type EventEnvelope, type ReplyEnvelope, checkServerEnvelope, encodeEnvelope, unpackEnvelope } from "./codec";
-import { SidecarError } from "./errors";
+import { SidecarError, toSidecarError } from "./errors";
 import { type Logger, silentLogger } from "./logger";
 import * as P from "./protocol";
 import { payloadDigest, sign, verify } from "./signing";
@@ -99,7 +99,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     try {
       await client.hello();
     } catch (err) {
-      client.close(err instanceof SidecarError ? err : new SidecarError("start_failed", String(err), { cause: err }));
+      client.close(toSidecarError(err, "start_failed"));
       throw err;
     }
     return client;
@@ -172,7 +172,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
     for (const [id, p] of this.pending) {
       clearTimers(p);
       this.pending.delete(id);
-      p.reject(withMethod(reason, p.method));
+      p.reject(toSidecarError(reason, "client_closed", p.method));
     }
     this.socket.close();
     this.emit("closed", reason);
@@ -199,7 +199,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
   }
 
   private request<K extends P.MethodName>(method: K, params: P.ParamsOf<K>, options: CallOptions): Promise<CallReply<K>> {
-    if (this.closeReason) return Promise.reject(withMethod(this.closeReason, method));
+    if (this.closeReason) return Promise.reject(toSidecarError(this.closeReason, "client_closed", method));
     let frames: Uint8Array[];
     let envelope: Uint8Array;
     const id = `${this.idPrefix}-${this.nextId++}`;
@@ -214,7 +214,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
         });
       }
     } catch (err) {
-      return Promise.reject(err instanceof SidecarError ? err : new SidecarError("invalid_params", String(err), { method, cause: err }));
+      return Promise.reject(toSidecarError(err, "invalid_params", method));
     }
     this.observe("send", envelope, frames);
     const signature = sign(this.key, envelope, frames, payloadDigest(frames));
@@ -280,7 +280,7 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
         this.pending.delete(id);
         p.reject(
           this.closeReason
-            ? withMethod(this.closeReason, p.method)
+            ? toSidecarError(this.closeReason, "client_closed", p.method)
             : new SidecarError("client_closed", `sending ${p.method} failed: ${String(err)}`, { method: p.method, cause: err }),
         );
       }
@@ -453,10 +453,4 @@ export class SidecarClient extends MediaStoreApi<ClientEventMap> {
       if (!first.done) this.lateIds.delete(first.value);
     }
   }
-}
-
-function withMethod(err: SidecarError, method: string): SidecarError {
-  return err.method === method
-    ? err
-    : new SidecarError(err.code, err.message, { field: err.field, data: err.data, method, cause: err.cause });
 }

@@ -57,3 +57,15 @@ export class SidecarError extends Error {
     return { code: this.code, message: this.message, field: this.field, data: this.data };
   }
 }
+
+/**
+ * The one wrapping of a failure as a `SidecarError`, for every place that passes an error on:
+ * a `SidecarError` keeps its code, message, `field` and `data` (and cause), and is tagged with
+ * `method` when given one (the call it failed); anything else becomes `fallback` with the
+ * thrown value as its cause.
+ */
+export function toSidecarError(err: unknown, fallback: ErrorCode | LocalErrorCode, method: string | null = null): SidecarError {
+  if (!(err instanceof SidecarError)) return new SidecarError(fallback, String(err), { method, cause: err });
+  if (method === null || err.method === method) return err;
+  return new SidecarError(err.code, err.message, { field: err.field, data: err.data, method, cause: err.cause });
+}

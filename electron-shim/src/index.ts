@@ -17,11 +17,13 @@ import { join } from "node:path";
 export { MediaStoreApi, type ApiEventMap, type CallOptions, type CallReply, type InlineBytes, type MediaRange, DEFAULT_TIMEOUT_MS, LONG_TIMEOUT_MS } from "./api";
 export { attachToApp, type Stoppable } from "./app";
 export { registerBridge, type BridgeOptions, type BridgeTarget } from "./bridge";
+export { parseConnectionFile, readConnectionFile, type ConnectionFile } from "./connection-file";
 export { SidecarClient, type ClientEventMap, type ClientOptions, type MessageObserver, type StrayMessage } from "./client";
 export { DEFAULT_POLICY, buildCsp, checkMediaScheme, cspDirectives, cspHeaders, cspMetaTag, parsePolicy, type CspOptions, type CspPolicy, type CspTarget } from "./csp";
 export { installCsp, replaceCspHeaders, withCsp, type InstallCspOptions } from "./csp-install";
-export { LOCAL_ERROR_CODES, SidecarError, type LocalErrorCode } from "./errors";
+export { LOCAL_ERROR_CODES, SidecarError, toSidecarError, type LocalErrorCode } from "./errors";
 export { contentRange, ifRangeAllows, parseRange, strongEtag, type ByteRange, type RangeDecision } from "./http-range";
+export { DEFAULT_LAUNCHER, type ConnectOptions, type LaunchedSidecar, type Launcher, type SidecarConnection } from "./launcher";
 export { createMediaHandler, hostAllowed, parseMediaUrl, type MediaBytesSource, type MediaHandler, type MediaHandlerOptions, type MediaRef } from "./media-handler";
 export { mediaSchemePrivileges, registerMediaScheme, serveMedia } from "./media-scheme";
 export { silentLogger, type Logger } from "./logger";
@@ -47,3 +49,4 @@ export {
   type SupervisorState,
 } from "./supervisor";
 export { RENDERER_METHODS, type RendererMethod } from "./validate";
+export type { HeartbeatOptions } from "./heartbeat";

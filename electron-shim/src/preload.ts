@@ -14,6 +14,7 @@
 import type { ContextBridge, IpcRenderer, IpcRendererEvent } from "electron";
 
 import type { LocalErrorCode } from "./errors";
+import type * as G from "./generated/protocol";
 import type * as P from "./protocol";
 
 /** `media-sidecar:<method>` for calls; the bridge's own channels have a dot, which no method name has. */
@@ -115,32 +116,11 @@ export type RendererEvent = { [E in P.EventName]: { name: E; seq: number; ts: nu
 /** Bytes the renderer hands over for addMediaItem (a File's `arrayBuffer()`, a Uint8Array). */
 export type RendererBytes = Uint8Array | ArrayBuffer;
 
-export interface MediaStore {
-  ping(): Promise<Outcome<P.PingResult>>;
-  addMediaItem(params: P.AddMediaItemParams, bytes?: RendererBytes, options?: DownloadCallOptions): Promise<Outcome<P.AddMediaItemResult>>;
-  getMediaItem(params: P.GetMediaItemParams): Promise<Outcome<P.GetMediaItemResult>>;
-  removeMediaItem(params: P.RemoveMediaItemParams): Promise<Outcome<P.RemoveMediaItemResult>>;
-  listMediaItems(params: P.ListMediaItemsParams): Promise<Outcome<P.ListMediaItemsResult>>;
-  retrySaveItem(params: P.RetrySaveItemParams): Promise<Outcome<P.RetrySaveItemResult>>;
-  retryAllUnsaved(params: P.RetryAllUnsavedParams): Promise<Outcome<P.RetryAllUnsavedResult>>;
-  storageStatus(): Promise<Outcome<P.StorageStatusResult>>;
-  downloadUrlOnlyItem(params: P.DownloadUrlOnlyItemParams, options?: DownloadCallOptions): Promise<Outcome<P.DownloadUrlOnlyItemResult>>;
-  downloadAllUrlOnly(params: P.DownloadAllUrlOnlyParams, options?: DownloadCallOptions): Promise<Outcome<P.DownloadAllUrlOnlyResult>>;
-  cancelDownload(params: P.CancelDownloadParams): Promise<Outcome<P.CancelDownloadResult>>;
-  /** The downloads in progress (a reloaded window shows them; progress comes as events). */
-  listDownloads(params?: P.ListDownloadsParams): Promise<Outcome<P.ListDownloadsResult>>;
-  /** Start a `dead` library again (after "too many crashes"); `not_dead` in any other state. */
-  restart(): Promise<Outcome<{ state: SidecarState }>>;
-  /** Listen to one event (or `"*"` for all); returns the unsubscribe function. */
-  onEvent<E extends P.EventName>(name: E, callback: (data: P.Events[E], event: RendererEvent) => void): () => void;
-  onEvent(name: "*", callback: (data: RendererEvent["data"], event: RendererEvent) => void): () => void;
-  /** The sidecar's state now, then on every change; returns the unsubscribe function. */
-  onState(callback: (state: SidecarState) => void): () => void;
-  /** The URL for `<video src>` of an item, by status (see `playbackUrl`); pure, no IPC. */
-  playbackUrl(item: PlayableItem): string | null;
-}
-
-/** The renderer-facing method names (the bridge serves exactly these). */
+/**
+ * The renderer's policy (the rest of each call's shape comes from the protocol's generated
+ * types): the methods it may call (the bridge serves exactly these; no session, process or
+ * test-only methods, no main-process-only playback reads), ...
+ */
 export const MEDIA_STORE_METHODS = [
   "ping",
   "addMediaItem",
@@ -154,7 +134,42 @@ export const MEDIA_STORE_METHODS = [
   "downloadAllUrlOnly",
   "cancelDownload",
   "listDownloads",
-] as const;
+] as const satisfies readonly P.MethodName[];
+/** ... the calls that take inline bytes (the protocol's payload methods the renderer gets) ... */
+const BYTES_CALLS = ["addMediaItem"] as const satisfies readonly PayloadMethod[];
+/** ... and the download calls, which take `DownloadCallOptions`. */
+const DOWNLOAD_CALLS = ["addMediaItem", "downloadUrlOnlyItem", "downloadAllUrlOnly"] as const satisfies readonly StoreMethod[];
+
+type PayloadMethod = (typeof G.PAYLOAD_METHODS)[number];
+type StoreMethod = (typeof MEDIA_STORE_METHODS)[number];
+
+/**
+ * A call's arguments, from its params type: none (no fields), optional params (no required
+ * field), or params; then the bytes and the options where the policy above gives them.
+ */
+type StoreCallArgs<K extends StoreMethod> = [
+  ...(P.ParamsOf<K> extends Record<string, never> ? [] : Record<string, never> extends P.ParamsOf<K> ? [params?: P.ParamsOf<K>] : [params: P.ParamsOf<K>]),
+  ...(K extends (typeof BYTES_CALLS)[number] ? [bytes?: RendererBytes] : []),
+  ...(K extends (typeof DOWNLOAD_CALLS)[number] ? [options?: DownloadCallOptions] : []),
+];
+
+/**
+ * One method per renderer-facing protocol method, typed from the protocol's generated types
+ * (`listDownloads` lists the downloads in progress, for a reloaded window).
+ */
+export type MediaStoreCalls = { [K in StoreMethod]: (...args: StoreCallArgs<K>) => Promise<Outcome<P.ResultOf<K>>> };
+
+export interface MediaStore extends MediaStoreCalls {
+  /** Start a `dead` library again (after "too many crashes"); `not_dead` in any other state. */
+  restart(): Promise<Outcome<{ state: SidecarState }>>;
+  /** Listen to one event (or `"*"` for all); returns the unsubscribe function. */
+  onEvent<E extends P.EventName>(name: E, callback: (data: P.Events[E], event: RendererEvent) => void): () => void;
+  onEvent(name: "*", callback: (data: RendererEvent["data"], event: RendererEvent) => void): () => void;
+  /** The sidecar's state now, then on every change; returns the unsubscribe function. */
+  onState(callback: (state: SidecarState) => void): () => void;
+  /** The URL for `<video src>` of an item, by status (see `playbackUrl`); pure, no IPC. */
+  playbackUrl(item: PlayableItem): string | null;
+}
 
 type IpcRendererLike = Pick<IpcRenderer, "invoke" | "on" | "removeListener">;
 
@@ -192,18 +207,7 @@ export function createMediaStore(ipc: IpcRendererLike, options: PlaybackOptions 
   };
 
   return {
-    ping: () => invoke("ping"),
-    addMediaItem: (params, bytes, options) => invoke("addMediaItem", params, bytes, options),
-    getMediaItem: (params) => invoke("getMediaItem", params),
-    removeMediaItem: (params) => invoke("removeMediaItem", params),
-    listMediaItems: (params) => invoke("listMediaItems", params),
-    retrySaveItem: (params) => invoke("retrySaveItem", params),
-    retryAllUnsaved: (params) => invoke("retryAllUnsaved", params),
-    storageStatus: () => invoke("storageStatus"),
-    downloadUrlOnlyItem: (params, options) => invoke("downloadUrlOnlyItem", params, undefined, options),
-    downloadAllUrlOnly: (params, options) => invoke("downloadAllUrlOnly", params, undefined, options),
-    cancelDownload: (params) => invoke("cancelDownload", params),
-    listDownloads: (params) => invoke("listDownloads", params ?? {}),
+    ...calls(invoke),
     restart: () =>
       ipc.invoke(RESTART_CHANNEL).then(
         (o) => o as Outcome<{ state: SidecarState }>,
@@ -249,6 +253,20 @@ export function createMediaStore(ipc: IpcRendererLike, options: PlaybackOptions 
       };
     },
   };
+}
+
+/** The protocol methods of the store: each passes its params, bytes and options to `invoke`. */
+function calls(invoke: (method: string, params: unknown, bytes: unknown, options: unknown) => Promise<unknown>): MediaStoreCalls {
+  const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const method of MEDIA_STORE_METHODS) {
+    const takesBytes = (BYTES_CALLS as readonly string[]).includes(method);
+    const takesOptions = (DOWNLOAD_CALLS as readonly string[]).includes(method);
+    out[method] = (params?: unknown, ...rest: unknown[]) => {
+      const bytes = takesBytes ? rest.shift() : undefined;
+      return invoke(method, params, bytes, takesOptions ? rest.shift() : undefined);
+    };
+  }
+  return out as MediaStoreCalls;
 }
 
 /**

@@ -17,6 +17,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 
 import { SidecarError } from "./errors";
+import type { ReadyLine } from "./generated/protocol";
 import { type Logger, silentLogger } from "./logger";
 
 export const SECRET_ENV = "MEDIA_SIDECAR_SECRET";
@@ -57,14 +58,8 @@ export interface SpawnOptions {
   logger?: Logger;
 }
 
-/** The ready line (docs/PROTOCOL.md "Transport"). */
-export interface ReadyLine {
-  event: "ready";
-  endpoint: string;
-  pid: number;
-  protocol: string;
-  connectionFile: string;
-}
+/** The ready line (docs/PROTOCOL.md "Transport"), generated from `protocol/connection.py`. */
+export type { ReadyLine };
 
 export interface ExitInfo {
   code: number | null;

@@ -1,21 +1,28 @@
 /**
- * The supervisor: keeps one sidecar running for the app. Spawn (spawn.ts) → connect + hello
- * (client.ts) → subscribe → `ready`. A crash rejects every pending call with `sidecar_exited`,
- * then the restart policy (restart-policy.ts) decides: restart after a backoff, or `dead`.
- * Stop in order: `shutdown` request, wait, SIGTERM, wait, SIGKILL.
+ * The supervisor: keeps one sidecar running for the app. Spawn → connect + hello (through its
+ * launcher, launcher.ts: spawn.ts and client.ts unless one is given) → subscribe → `ready`.
+ * A crash rejects every pending call with `sidecar_exited`, then the restart policy
+ * (restart-policy.ts) decides: restart after a backoff, or `dead`. A hung sidecar is found by
+ * the heartbeat (heartbeat.ts) and killed, which is a crash. Stop in order (stop-escalation.ts):
+ * `shutdown` request, wait, SIGTERM, wait, SIGKILL.
  *
- * Calls made while the sidecar is (re)starting wait for it, within their own timeout.
+ * Calls made while the sidecar is (re)starting wait for it at the ready gate (ready-gate.ts),
+ * within their own timeout.
  */
 
 import { randomBytes } from "node:crypto";
 
 import { type ApiEventMap, type CallOptions, type CallReply, DEFAULT_TIMEOUT_MS, MediaStoreApi, defaultTimeoutMs, downloadActivity } from "./api";
-import { type MessageObserver, SidecarClient, type StrayMessage } from "./client";
-import { SidecarError } from "./errors";
+import type { MessageObserver, StrayMessage } from "./client";
+import { SidecarError, toSidecarError } from "./errors";
+import { type Heartbeat, type HeartbeatOptions, startHeartbeat } from "./heartbeat";
+import { DEFAULT_LAUNCHER, type LaunchedSidecar, type Launcher, type SidecarConnection } from "./launcher";
 import { type Logger, silentLogger } from "./logger";
 import type * as P from "./protocol";
+import { ReadyGate } from "./ready-gate";
 import { RestartPolicy, type RestartPolicyOptions } from "./restart-policy";
-import { type ExitInfo, type SidecarProcess, type SpawnOptions, sidecarExecutable, spawnSidecar } from "./spawn";
+import { type ExitInfo, type SpawnOptions, sidecarExecutable } from "./spawn";
+import { escalateStop, waitExit } from "./stop-escalation";
 
 export type SupervisorState = "idle" | "starting" | "ready" | "restarting" | "stopping" | "stopped" | "dead";
 
@@ -31,11 +38,16 @@ export interface SupervisorOptions extends Omit<SpawnOptions, "secret" | "logger
   subscribe?: P.SubscribeParams | false;
   clientInfo?: P.ClientInfo;
   /** Liveness: ping every `intervalMs`; `misses` pings in a row without reply → kill + restart. */
-  heartbeat?: { intervalMs?: number; timeoutMs?: number; misses?: number } | false;
+  heartbeat?: HeartbeatOptions | false;
   /** The stop sequence's waits. */
   stop?: { drainTimeoutMs?: number; shutdownWaitMs?: number; termWaitMs?: number; killWaitMs?: number };
   /** A debugging and validation hook, given to every connection (see `MessageObserver`). */
   onMessage?: MessageObserver;
+  /**
+   * How a sidecar is spawned and connected to (default `DEFAULT_LAUNCHER`: `spawnSidecar` and
+   * `SidecarClient.connect`). Give your own to run the sidecar another way, or in tests.
+   */
+  launcher?: Launcher;
 }
 
 export interface ReadyInfo {
@@ -70,25 +82,21 @@ export type SupervisorEventMap = ApiEventMap & {
   gap: [info: { expected: number; got: number }];
 };
 
-interface Waiter {
-  resolve: (client: SidecarClient) => void;
-  reject: (err: SidecarError) => void;
-}
-
 export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   private readonly log: Logger;
   /** The secret of the current (or last) start. */
   private secret: string;
   private readonly policy: RestartPolicy;
   private _state: SupervisorState = "idle";
-  private proc: SidecarProcess | null = null;
-  private client: SidecarClient | null = null;
-  private waiters: Waiter[] = [];
+  private readonly launcher: Launcher;
+  private proc: LaunchedSidecar | null = null;
+  private client: SidecarConnection | null = null;
+  private readonly gate = new ReadyGate<SidecarConnection>();
   private restartTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeat: Heartbeat | null = null;
   private lastError: SidecarError | null = null;
   private stopping: Promise<StopResult> | null = null;
-  private spawning: Promise<SidecarProcess> | null = null;
+  private spawning: Promise<LaunchedSidecar> | null = null;
   private generation = 0;
 
   constructor(private readonly options: SupervisorOptions = {}) {
@@ -97,6 +105,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     this.log = options.logger ?? silentLogger;
     this.secret = options.secret ?? randomBytes(32).toString("hex");
     this.policy = new RestartPolicy(options.restart);
+    this.launcher = options.launcher ?? DEFAULT_LAUNCHER;
   }
 
   get state(): SupervisorState {
@@ -171,11 +180,11 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
   private async launch(state: "starting" | "restarting"): Promise<void> {
     const generation = ++this.generation;
     this.setState(state);
-    let proc: SidecarProcess | null = null;
+    let proc: LaunchedSidecar | null = null;
     try {
       const secret = this.options.secret ?? randomBytes(32).toString("hex"); // one per start
       this.secret = secret;
-      this.spawning = spawnSidecar({ ...this.options, secret, logger: this.log });
+      this.spawning = this.launcher.spawn({ ...this.options, secret, logger: this.log });
       proc = await this.spawning.finally(() => (this.spawning = null));
       if (generation !== this.generation) {
         // stop() ran while spawning
@@ -185,7 +194,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
       this.proc = proc;
       // From here on every failure ends in the exit handler (kill if needed), never twice.
       void proc.exited.then((info) => this.onExit(generation, info));
-      const client = await SidecarClient.connect({
+      const client = await this.launcher.connect({
         endpoint: proc.ready.endpoint,
         secret,
         logger: this.log,
@@ -203,10 +212,10 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
       this.startHeartbeat(generation, client);
       const info = this.readyInfo(proc, client);
       this.emit("ready", info);
-      this.releaseWaiters(client);
+      this.gate.open(client);
     } catch (err) {
       if (generation !== this.generation) return;
-      const error = err instanceof SidecarError ? err : new SidecarError("start_failed", String(err), { cause: err });
+      const error = toSidecarError(err, "start_failed");
       this.log.warn(`media-sidecar supervisor: start failed: ${error.message}`);
       if (proc) {
         // A sidecar that started but would not hello: the exit handler turns it into a crash.
@@ -220,7 +229,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     }
   }
 
-  private attachClient(client: SidecarClient): void {
+  private attachClient(client: SidecarConnection): void {
     this.client = client;
     client.on("event", (ev) => {
       this.emit("event", ev);
@@ -267,7 +276,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
         { cause: error },
       );
       this.setState("dead");
-      this.rejectWaiters(dead);
+      this.gate.fail(dead);
       this.emit("dead", dead);
       return;
     }
@@ -285,7 +294,7 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     this.restartTimer = null;
     this.stopHeartbeat();
     this.setState("stopping");
-    this.rejectWaiters(new SidecarError("not_running", "the sidecar was stopped"));
+    this.gate.fail(new SidecarError("not_running", "the sidecar was stopped"));
     if (this.spawning) {
       // A launch in its spawn phase kills what it spawned once it sees the new generation.
       const spawned = await this.spawning.catch(() => null);
@@ -295,30 +304,10 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
     const client = this.client;
     let escalation: StopResult["escalation"] = "none";
     if (proc && proc.exitInfo === null) {
-      escalation = "shutdown";
       const drainTimeoutMs = stopOpts.drainTimeoutMs ?? 5_000;
-      const shutdownWait = stopOpts.shutdownWaitMs ?? drainTimeoutMs + 2_000;
-      let exited = false;
-      if (client && !client.closed) {
-        try {
-          await client.call("shutdown", { drainTimeoutMs }, { timeoutMs: shutdownWait });
-          exited = await waitExit(proc, shutdownWait);
-        } catch (err) {
-          this.log.warn(`media-sidecar supervisor: shutdown request failed: ${String(err)}`);
-        }
-      }
-      if (!exited) {
-        escalation = "SIGTERM";
-        this.log.warn(`media-sidecar supervisor: sidecar ${proc.pid} still running; SIGTERM`);
-        proc.kill("SIGTERM");
-        exited = await waitExit(proc, stopOpts.termWaitMs ?? 5_000);
-      }
-      if (!exited) {
-        escalation = "SIGKILL";
-        this.log.warn(`media-sidecar supervisor: sidecar ${proc.pid} ignored SIGTERM; SIGKILL`);
-        proc.kill("SIGKILL");
-        await waitExit(proc, stopOpts.killWaitMs ?? 5_000);
-      }
+      const shutdownWaitMs = stopOpts.shutdownWaitMs ?? drainTimeoutMs + 2_000;
+      const requestShutdown = client && !client.closed ? () => client.call("shutdown", { drainTimeoutMs }, { timeoutMs: shutdownWaitMs }) : null;
+      escalation = await escalateStop(proc, requestShutdown, { shutdownWaitMs, termWaitMs: stopOpts.termWaitMs ?? 5_000, killWaitMs: stopOpts.killWaitMs ?? 5_000 }, this.log);
     }
     client?.close(new SidecarError("sidecar_exited", "the sidecar was stopped"));
     this.client = null;
@@ -329,52 +318,38 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
 
   // ------------------------------------------------------------------ heartbeat
 
-  private startHeartbeat(generation: number, client: SidecarClient): void {
-    const hb = this.options.heartbeat;
-    if (hb === false) return;
-    const intervalMs = hb?.intervalMs ?? 15_000;
-    const timeoutMs = hb?.timeoutMs ?? 10_000;
-    const misses = hb?.misses ?? 3;
-    let missed = 0;
-    const beat = async (): Promise<void> => {
-      try {
-        await client.ping({ timeoutMs });
-        missed = 0;
-      } catch (err) {
-        if (generation !== this.generation || client.closed) return;
-        missed++;
-        this.log.warn(`media-sidecar supervisor: heartbeat missed (${missed}/${misses}): ${String(err)}`);
-        if (missed >= misses && this.proc) {
+  private startHeartbeat(generation: number, client: SidecarConnection): void {
+    const options = this.options.heartbeat;
+    if (options === false) return;
+    this.heartbeat = startHeartbeat(
+      {
+        ping: (timeoutMs) => client.ping({ timeoutMs }),
+        alive: () => generation === this.generation && this._state === "ready" && !client.closed,
+        hung: (missed) => {
+          if (!this.proc) return;
           this.lastError = new SidecarError("sidecar_exited", `the sidecar stopped answering ping (${missed} in a row)`);
           this.proc.kill("SIGKILL");
-          return;
-        }
-      }
-      if (generation === this.generation && this._state === "ready") {
-        this.heartbeatTimer = setTimeout(() => void beat(), intervalMs);
-        this.heartbeatTimer.unref();
-      }
-    };
-    this.heartbeatTimer = setTimeout(() => void beat(), intervalMs);
-    this.heartbeatTimer.unref();
+        },
+        log: this.log,
+      },
+      options,
+    );
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = null;
+    this.heartbeat?.stop();
+    this.heartbeat = null;
   }
 
   // ------------------------------------------------------------------ waiting for ready
 
-  private waitForClient(timeoutMs: number, method: string): Promise<SidecarClient> {
+  private waitForClient(timeoutMs: number, method: string): Promise<SidecarConnection> {
     switch (this._state) {
       case "ready":
         if (this.client) return Promise.resolve(this.client);
         break;
       case "dead":
-        return Promise.reject(
-          new SidecarError("sidecar_dead", this.deadMessage(), { method }),
-        );
+        return Promise.reject(new SidecarError("sidecar_dead", "the sidecar crashed too often and is not restarted (call start() to try again)", { method }));
       case "idle":
       case "stopped":
       case "stopping":
@@ -382,56 +357,11 @@ export class Supervisor extends MediaStoreApi<SupervisorEventMap> {
       default:
         break;
     }
-    return new Promise<SidecarClient>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiter: Waiter = {
-        resolve: (c) => {
-          clearTimeout(timer);
-          resolve(c);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(new SidecarError(e.code, e.message, { method, cause: e.cause }));
-        },
-      };
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(new SidecarError("timeout", `${method}: the sidecar was not ready within ${timeoutMs} ms`, { method }));
-        }, timeoutMs);
-      }
-      this.waiters.push(waiter);
-    });
+    return this.gate.wait(timeoutMs, method);
   }
 
-  private deadMessage(): string {
-    return "the sidecar crashed too often and is not restarted (call start() to try again)";
-  }
-
-  private releaseWaiters(client: SidecarClient): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve(client);
-  }
-
-  private rejectWaiters(err: SidecarError): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.reject(err);
-  }
-
-  private readyInfo(proc: SidecarProcess, client: SidecarClient): ReadyInfo {
+  private readyInfo(proc: LaunchedSidecar, client: SidecarConnection): ReadyInfo {
     return { pid: proc.pid, endpoint: proc.ready.endpoint, connectionFile: proc.ready.connectionFile, hello: client.helloResult };
   }
 }
 
-async function waitExit(proc: SidecarProcess, ms: number): Promise<boolean> {
-  if (proc.exitInfo !== null) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const result = await Promise.race([
-    proc.exited.then(() => true),
-    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return result;
-}

@@ -4,82 +4,53 @@
  * The renderer is untrusted (a compromised page must not reach `shutdown`, `testFault`,
  * arbitrary `sourcePath` reads or unbounded buffers), so this is a whitelist, not a sanitiser.
  *
- * The rules mirror the params models (protocol/media.py, downloads.py);
- * `test/validate.test.ts` checks the field names, bounds and patterns against the exported
- * JSON Schema in protocol/schema/.
+ * The rules are the protocol's (src/generated/params.ts, generated from protocol/schema/ by
+ * `npm run gen:types`); written here is only the renderer's policy on top of them: which
+ * methods it may call (`MEDIA_STORE_METHODS`, preload.ts) and how large its free-form
+ * metadata may be.
  */
 
 import { SidecarError } from "./errors";
-import type * as P from "./protocol";
+import { PARAMS_RULES } from "./generated/params";
+import { MEDIA_STORE_METHODS } from "./preload";
 
-type Rule =
-  | { kind: "string"; min?: number; max: number; pattern?: RegExp; enum?: readonly string[] }
+/** What one value must be: the schema's type and constraint keywords (generated/params.ts). */
+export type ParamRule =
+  | { kind: "string"; min?: number; max?: number; pattern?: RegExp; enum?: readonly string[] }
   | { kind: "int"; min?: number; max?: number }
   | { kind: "number"; min?: number; max?: number }
   | { kind: "bool" }
-  | { kind: "array"; max: number; items: Rule }
-  | { kind: "json"; maxBytes: number };
+  | { kind: "array"; min?: number; max: number; items: ParamRule }
+  /** A closed object with these fields. */
+  | { kind: "object"; fields: ParamsRules }
+  /** Free-form JSON data; `maxBytes` (of its JSON text) is the caller's policy, not the schema's. */
+  | { kind: "json"; maxBytes?: number };
 
-interface FieldRule {
-  rule: Rule;
+/** One field: its rule, whether it must be present, whether `null` stands for "absent". */
+export interface FieldRule {
+  rule: ParamRule;
   required?: boolean;
+  nullable?: boolean;
 }
+
 export type ParamsRules = Readonly<Record<string, FieldRule>>;
 
-const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
-const ID: Rule = { kind: "string", min: 1, max: 128, pattern: ID_PATTERN };
-const MEDIA_TYPES = ["video", "image", "audio"] as const;
-const STATUSES = ["saved", "unsaved", "urlOnly", "expired", "lost"] as const;
 /** Metadata is free-form JSON; the server's own cap (maxMetadataBytes) is checked there too. */
 export const MAX_METADATA_JSON_BYTES = 64 * 1024;
 
-const ITEM_REF: ParamsRules = { id: { rule: ID, required: true }, projectId: { rule: ID } };
-const PROJECT: ParamsRules = { projectId: { rule: ID, required: true } };
+export type RendererMethod = (typeof MEDIA_STORE_METHODS)[number];
+export const RENDERER_METHODS: RendererMethod[] = [...MEDIA_STORE_METHODS];
 
-/** The methods a renderer may call, with their params rules. */
-export const RENDERER_RULES = {
-  ping: {},
-  addMediaItem: {
-    id: { rule: ID },
-    projectId: { rule: ID, required: true },
-    name: { rule: { kind: "string", min: 1, max: 255 }, required: true },
-    type: { rule: { kind: "string", max: 16, enum: MEDIA_TYPES }, required: true },
-    mimeType: { rule: { kind: "string", max: 255 } },
-    width: { rule: { kind: "int", min: 0, max: 1_000_000 } },
-    height: { rule: { kind: "int", min: 0, max: 1_000_000 } },
-    duration: { rule: { kind: "number", min: 0 } },
-    fps: { rule: { kind: "number", min: 0, max: 10_000 } },
-    folderIds: { rule: { kind: "array", max: 256, items: { kind: "string", min: 1, max: 128 } } },
-    metadata: { rule: { kind: "json", maxBytes: MAX_METADATA_JSON_BYTES } },
-    sourceUrl: { rule: { kind: "string", min: 1, max: 4096 } },
-    sourcePath: { rule: { kind: "string", min: 1, max: 4096 } },
-    download: { rule: { kind: "bool" } },
-    expectedSha256: { rule: { kind: "string", max: 64, pattern: /^[0-9a-f]{64}$/ } },
-  },
-  getMediaItem: ITEM_REF,
-  removeMediaItem: ITEM_REF,
-  listMediaItems: {
-    projectId: { rule: ID, required: true },
-    type: { rule: { kind: "string", max: 16, enum: MEDIA_TYPES } },
-    status: { rule: { kind: "array", max: 5, items: { kind: "string", max: 16, enum: STATUSES } } },
-    folderId: { rule: { kind: "string", min: 1, max: 128 } },
-    text: { rule: { kind: "string", max: 256 } },
-    sort: { rule: { kind: "string", max: 16, enum: ["createdAt", "updatedAt", "name", "size"] } },
-    order: { rule: { kind: "string", max: 4, enum: ["asc", "desc"] } },
-    limit: { rule: { kind: "int", min: 1, max: 500 } },
-    cursor: { rule: { kind: "string", max: 1024 } },
-  },
-  retrySaveItem: ITEM_REF,
-  retryAllUnsaved: PROJECT,
-  storageStatus: {},
-  downloadUrlOnlyItem: ITEM_REF,
-  downloadAllUrlOnly: PROJECT,
-  cancelDownload: ITEM_REF,
-  listDownloads: { projectId: { rule: ID } },
-} as const satisfies Partial<Record<P.MethodName, ParamsRules>>;
+/** The methods a renderer may call, with their params rules (the protocol's, metadata capped). */
+export const RENDERER_RULES: { readonly [M in RendererMethod]: ParamsRules } = Object.fromEntries(
+  RENDERER_METHODS.map((method) => [method, withMetadataCap(PARAMS_RULES[method])]),
+) as { readonly [M in RendererMethod]: ParamsRules };
 
-export type RendererMethod = keyof typeof RENDERER_RULES;
-export const RENDERER_METHODS = Object.keys(RENDERER_RULES) as RendererMethod[];
+function withMetadataCap(rules: ParamsRules): ParamsRules {
+  const metadata = rules["metadata"];
+  if (metadata?.rule.kind !== "json") return rules;
+  return { ...rules, metadata: { ...metadata, rule: { kind: "json", maxBytes: MAX_METADATA_JSON_BYTES } } };
+}
 
 export function isRendererMethod(name: unknown): name is RendererMethod {
   return typeof name === "string" && Object.prototype.hasOwnProperty.call(RENDERER_RULES, name);
@@ -90,35 +61,42 @@ export function isRendererMethod(name: unknown): name is RendererMethod {
  * fields (so nothing but plain data reaches msgpack). Throws `invalid_params` naming the field.
  */
 export function validateParams(method: string, rules: ParamsRules, params: unknown): Record<string, unknown> {
-  if (params === undefined) params = {};
-  if (!isPlainObject(params)) throw invalid(method, "params", "must be an object");
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(params)) {
-    if (!Object.prototype.hasOwnProperty.call(rules, key)) throw invalid(method, `params.${key}`, "is not a known field");
+  return checkFields(method, "params", rules, params === undefined ? {} : params);
+}
+
+function checkFields(method: string, at: string, rules: ParamsRules, value: unknown): Record<string, unknown> {
+  if (!isPlainObject(value)) throw invalid(method, at, "must be an object");
+  for (const key of Object.keys(value)) {
+    if (!Object.prototype.hasOwnProperty.call(rules, key)) throw invalid(method, `${at}.${key}`, "is not a known field");
   }
-  for (const [key, { rule, required }] of Object.entries(rules)) {
-    const value = params[key];
-    if (value === undefined) {
-      if (required) throw invalid(method, `params.${key}`, "is required");
-      continue;
+  const out: Record<string, unknown> = {};
+  for (const [key, { rule, required, nullable }] of Object.entries(rules)) {
+    const field = value[key];
+    if (field === undefined) {
+      if (required) throw invalid(method, `${at}.${key}`, "is required");
+    } else if (field === null && nullable) {
+      out[key] = null;
+    } else {
+      out[key] = check(method, `${at}.${key}`, rule, field);
     }
-    check(method, `params.${key}`, rule, value);
-    // JSON data is re-parsed so only plain JSON values travel on (no Dates, no prototypes).
-    out[key] = rule.kind === "json" ? JSON.parse(JSON.stringify(value)) : Array.isArray(value) ? [...value] : value;
   }
   return out;
 }
 
-function check(method: string, field: string, rule: Rule, value: unknown): void {
+/** Check one value; returns it as plain data (a copy for arrays, objects and JSON). */
+function check(method: string, field: string, rule: ParamRule, value: unknown): unknown {
   switch (rule.kind) {
-    case "string":
+    case "string": {
       if (typeof value !== "string") throw invalid(method, field, "must be a string");
-      if (value.length < (rule.min ?? 0) || value.length > rule.max) {
-        throw invalid(method, field, `must be ${rule.min ?? 0}..${rule.max} characters`);
+      const min = rule.min ?? 0;
+      const length = lengthOf(value, rule.max);
+      if (length < min || (rule.max !== undefined && length > rule.max)) {
+        throw invalid(method, field, rule.max === undefined ? `must be at least ${min} characters` : `must be ${min}..${rule.max} characters`);
       }
       if (rule.pattern && !rule.pattern.test(value)) throw invalid(method, field, `must match ${rule.pattern.source}`);
       if (rule.enum && !rule.enum.includes(value)) throw invalid(method, field, `must be one of ${rule.enum.join(", ")}`);
-      return;
+      return value;
+    }
     case "int":
     case "number":
       if (typeof value !== "number" || !Number.isFinite(value)) throw invalid(method, field, "must be a finite number");
@@ -126,27 +104,43 @@ function check(method: string, field: string, rule: Rule, value: unknown): void 
       if ((rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
         throw invalid(method, field, `must be within ${rule.min ?? "-∞"}..${rule.max ?? "∞"}`);
       }
-      return;
+      return value;
     case "bool":
       if (typeof value !== "boolean") throw invalid(method, field, "must be a boolean");
-      return;
+      return value;
     case "array":
       if (!Array.isArray(value)) throw invalid(method, field, "must be an array");
       if (value.length > rule.max) throw invalid(method, field, `must have at most ${rule.max} items`);
-      value.forEach((item, i) => check(method, `${field}.${i}`, rule.items, item));
-      return;
+      if (value.length < (rule.min ?? 0)) throw invalid(method, field, `must have at least ${rule.min} items`);
+      return value.map((item, i) => check(method, `${field}.${i}`, rule.items, item));
+    case "object":
+      return checkFields(method, field, rule.fields, value);
     case "json": {
       if (!isPlainObject(value)) throw invalid(method, field, "must be an object");
-      let size: number;
+      let text: string;
       try {
-        size = Buffer.byteLength(JSON.stringify(value, jsonOnly), "utf8");
+        text = JSON.stringify(value, jsonOnly);
       } catch (err) {
         throw invalid(method, field, `must be plain JSON data (${err instanceof Error ? err.message : String(err)})`);
       }
-      if (size > rule.maxBytes) throw invalid(method, field, `must be at most ${rule.maxBytes} bytes as JSON`);
-      return;
+      if (rule.maxBytes !== undefined && Buffer.byteLength(text, "utf8") > rule.maxBytes) {
+        throw invalid(method, field, `must be at most ${rule.maxBytes} bytes as JSON`);
+      }
+      // Re-parsed so only plain JSON values travel on (no Dates, no prototypes).
+      return JSON.parse(text) as unknown;
     }
   }
+}
+
+/**
+ * A string's length as JSON Schema (and the sidecar) count it, in code points, not UTF-16
+ * units; not counted when the units alone show it is over `max` (a code point is ≤ 2 units).
+ */
+function lengthOf(value: string, max: number | undefined): number {
+  if (max !== undefined && value.length > 2 * max) return value.length;
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
 }
 
 /** JSON.stringify replacer that refuses what JSON cannot say (instead of dropping it). */

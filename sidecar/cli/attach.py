@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sidecar.portable.process import pid_alive
 
@@ -36,16 +35,14 @@ class Found:
     """One connection file in the runtime dir, and what it says."""
 
     path: Path
-    pid: int | None
+    pid: int
     endpoint: str
-    data_dir: str | None
-    started_at: int | None
+    data_dir: str
+    started_at: int
     alive: bool
 
     @property
-    def uptime_s(self) -> float | None:
-        if self.started_at is None:
-            return None
+    def uptime_s(self) -> float:
         return max(time.time() - self.started_at / 1000, 0.0)
 
 
@@ -75,17 +72,14 @@ def runtime_dir_of(args: argparse.Namespace) -> Path:
 
 def read_found(path: Path) -> Found | None:
     """What a connection file says, or None when it is not one (unreadable, half-written)."""
+    from sidecar.client import ConnectionFileError, ConnectionInfo
+
     try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
+        file = ConnectionInfo.load(path).file
+    except ConnectionFileError:
         return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("endpoint"), str):
-        return None
-    pid = raw.get("pid") if isinstance(raw.get("pid"), int) else None
-    started = raw.get("startedAt") if isinstance(raw.get("startedAt"), int) else None
-    data_dir = raw.get("dataDir") if isinstance(raw.get("dataDir"), str) else None
-    return Found(path=path, pid=pid, endpoint=raw["endpoint"], data_dir=data_dir,
-                 started_at=started, alive=pid_alive(pid))
+    return Found(path=path, pid=file.pid, endpoint=file.endpoint, data_dir=file.data_dir,
+                 started_at=file.started_at, alive=pid_alive(file.pid))
 
 
 def discover(runtime_dir: Path) -> list[Found]:
@@ -93,13 +87,11 @@ def discover(runtime_dir: Path) -> list[Found]:
     from sidecar.client import find_connection_files
 
     found = [f for p in find_connection_files(runtime_dir) if (f := read_found(p)) is not None]
-    return sorted(found, key=lambda f: (f.started_at or 0, str(f.path)))
+    return sorted(found, key=lambda f: (f.started_at, str(f.path)))
 
 
 def choose(args: argparse.Namespace) -> ConnectionInfo:
     """The connection info the options select; AttachError when there is no single answer."""
-    from sidecar.client import ConnectionInfo
-
     conn_file: Path | None = getattr(args, "connection_file", None)
     pid: int | None = getattr(args, "pid", None)
     if conn_file is not None:
@@ -124,16 +116,16 @@ def choose(args: argparse.Namespace) -> ConnectionInfo:
         pids = ", ".join(str(f.pid) for f in alive)
         raise AttachError(f"{len(alive)} sidecars are running (pids {pids}); "
                           "choose one with --pid or --connection-file")
-    return ConnectionInfo.load(alive[0].path)
+    return _load(alive[0].path)
 
 
 def _load(path: Path) -> ConnectionInfo:
-    from sidecar.client import ConnectionInfo
+    from sidecar.client import ConnectionFileError, ConnectionInfo
 
     try:
         return ConnectionInfo.load(path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise AttachError(f"cannot read connection file {path}: {exc}") from exc
+    except ConnectionFileError as exc:
+        raise AttachError(str(exc)) from exc
 
 
 @contextlib.asynccontextmanager
@@ -160,7 +152,6 @@ async def open_client(args: argparse.Namespace, *, hello: bool = True,
         await client.close()
 
 
-def describe(info: Any) -> str:
+def describe(info: ConnectionInfo) -> str:
     """A short name for a sidecar in messages."""
-    pid = getattr(info, "pid", None)
-    return f"pid {pid}" if pid else str(getattr(info, "endpoint", "?"))
+    return f"pid {info.pid}"

@@ -72,11 +72,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 async def _probe(found: Found, timeout: float) -> float | None:
     """Round-trip ms of hello+ping, or None when it does not answer."""
-    from sidecar.client import Client, ConnectionInfo, RemoteError
+    from sidecar.client import Client, ConnectionFileError, ConnectionInfo, RemoteError
 
     try:
         info = ConnectionInfo.load(found.path)
-    except (OSError, ValueError, KeyError):
+    except ConnectionFileError:
         return None
     client = Client(info.endpoint, info.secret, timeout=timeout)
     client.open()
@@ -108,7 +108,7 @@ def run_ps(args: argparse.Namespace) -> int:
             render.print_json([{
                 "pid": f.pid, "endpoint": f.endpoint, "dataDir": f.data_dir,
                 "connectionFile": str(f.path), "startedAt": f.started_at,
-                "uptimeS": None if f.uptime_s is None else round(f.uptime_s, 1),
+                "uptimeS": round(f.uptime_s, 1),
                 "alive": f.alive,
                 "answers": None if args.no_probe else ms is not None,
                 "pingMs": None if ms is None else round(ms, 2),
@@ -134,7 +134,7 @@ def run_ps(args: argparse.Namespace) -> int:
             else:
                 state = Text(f"✓ answers ({ms:.1f} ms)", style="green")
             table.add_row(str(f.pid), state, render.human_duration(f.uptime_s), f.endpoint,
-                          f.data_dir or "-", str(f.path))
+                          f.data_dir, str(f.path))
         out.print(table)
         return 0
 
@@ -267,17 +267,15 @@ def _read_params(text: str) -> dict[str, Any]:
 async def raw_call(client: Client, method: str, params: dict[str, Any],
                    payloads: list[bytes], timeout: float) -> dict[str, Any]:
     """Send one request and return the whole reply envelope (reply or error), unparsed."""
-    rid = client.new_id()
-    envelope = {"type": "request", "id": rid, "method": method, "params": params,
-                "ts": int(time.time() * 1000)}
-    await client.send_frames(client.build_frames(envelope, payloads))
+    request = client.framer.request(method, params, payloads)
+    await client.send_frames(request.frames)
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"no reply to {method}")
         reply = await client.unmatched(left)
-        if reply.get("id") in (rid, None):
+        if reply.get("id") in (request.id, None):
             return reply
 
 

@@ -1,50 +1,40 @@
 """The Python client: connect by connection file, hello, call, events.
 
 Used by the tests, the CLI debugger and the demo. One reader task owns the socket's input;
-pending requests live in a map by id, each with its own timeout; replies and events are
-checked against the server's signature; a reply nobody waits for is counted and logged,
-never silently dropped. ``SyncClient`` wraps it for scripts.
+pending requests live in a map by id, each with its own timeout; messages are built and
+opened by ``frames`` (signed, checked against the server's signature, typed); a reply
+nobody waits for is logged and kept for ``unmatched``, never silently dropped.
+``SyncClient`` wraps it for scripts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import json
 import logging
-import os
-import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import zmq
 import zmq.asyncio
 
-from protocol import METHODS, PROTOCOL_VERSION
-from protocol.base import Params, Result
-from sidecar.wire import signing
-from sidecar.wire.codec import DecodeError, decode, encode
+from protocol.version import PROTOCOL_VERSION
+from sidecar.client.connection import ConnectionInfo
+from sidecar.client.frames import (
+    BadMessage,
+    Framer,
+    Payload,
+    ReceivedError,
+    ReceivedEvent,
+    ReceivedReply,
+    result_of,
+)
 
 log = logging.getLogger("sidecar.client")
-Payload = bytes | bytearray | memoryview
 T = TypeVar("T")
-
-
-class RemoteError(Exception):
-    """An error reply: ``code`` is a protocol ErrorCode value."""
-
-    def __init__(self, code: str, message: str, field: str | None = None,
-                 data: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.field = field
-        self.data = data
 
 
 class ClientClosed(Exception):
@@ -53,34 +43,6 @@ class ClientClosed(Exception):
 
 class BadReply(Exception):
     """A reply that breaks the protocol (e.g. the wrong number of payload frames)."""
-
-
-@dataclass(frozen=True)
-class Received:
-    """A reply (or error) envelope and the payload frames that came with it (verified: the
-    payloads' lengths and sha256 are part of the server's signature)."""
-
-    message: dict[str, Any]
-    payloads: tuple[bytes, ...] = ()
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    endpoint: str
-    secret: bytes
-    pid: int | None = None
-    protocol: str = PROTOCOL_VERSION
-    data_dir: str | None = None
-    started_at: int | None = None
-    path: Path | None = None
-
-    @classmethod
-    def load(cls, path: str | Path) -> ConnectionInfo:
-        p = Path(path)
-        raw = json.loads(p.read_text())
-        return cls(endpoint=raw["endpoint"], secret=str(raw["secret"]).encode(),
-                   pid=raw.get("pid"), protocol=raw.get("protocol", PROTOCOL_VERSION),
-                   data_dir=raw.get("dataDir"), started_at=raw.get("startedAt"), path=p)
 
 
 async def within(aw: Awaitable[T], timeout: float) -> T:
@@ -96,31 +58,23 @@ async def within(aw: Awaitable[T], timeout: float) -> T:
         return await aw
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Client:
     def __init__(self, endpoint: str, secret: bytes, *, timeout: float = 30.0,
-                 verify_server: bool = True, max_frame_bytes: int = 2 * 1024**3) -> None:
+                 max_frame_bytes: int = 2 * 1024**3) -> None:
         self.endpoint = endpoint
-        self._secret = secret
+        self.framer = Framer(secret)
         self.timeout = timeout
-        self._verify = verify_server
         self._ctx = zmq.asyncio.Context()
         self._sock: zmq.asyncio.Socket = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.setsockopt(zmq.MAXMSGSIZE, max_frame_bytes)
         self._sock.setsockopt(zmq.SNDHWM, 0)
-        self._tag = secrets.token_hex(4)
-        self._ids = itertools.count(1)
-        self._pending: dict[str, asyncio.Future[Received]] = {}
+        self._pending: dict[str, asyncio.Future[ReceivedReply | ReceivedError]] = {}
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._unmatched: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self._last_seq = 0
         self.events_missed = 0
-        self.bad_signatures = 0
         self.hello_result: dict[str, Any] | None = None
         self._closed = False
 
@@ -172,12 +126,12 @@ class Client:
     # -- calls -----------------------------------------------------------------------------
 
     def new_id(self) -> str:
-        return f"{self._tag}-{next(self._ids)}"
+        return self.framer.new_id()
 
     def build_frames(self, envelope: dict[str, Any], payloads: Sequence[Payload] = (),
                      ) -> list[Payload]:
-        packed = encode(envelope)
-        return [signing.sign(self._secret, packed, payloads), packed, *payloads]
+        """``envelope`` (any map: tests send broken ones) signed with the secret."""
+        return self.framer.seal(envelope, payloads)
 
     async def call(self, method: str, params: dict[str, Any] | None = None,
                    payloads: Sequence[Payload] = (), timeout: float | None = None,
@@ -191,11 +145,9 @@ class Client:
                                  timeout: float | None = None,
                                  ) -> tuple[dict[str, Any], tuple[bytes, ...]]:
         """Like ``call``, and also the reply's payload frames (readMediaRange's bytes)."""
-        rid = self.new_id()
-        envelope = {"type": "request", "id": rid, "method": method,
-                    "params": params or {}, "ts": _now_ms()}
-        got = await self._exchange(rid, self.build_frames(envelope, payloads), timeout)
-        return _result_of(got.message), got.payloads
+        request = self.framer.request(method, params, payloads)
+        got = await self._exchange(request.id, request.frames, timeout)
+        return result_of(got), got.payloads
 
     async def read_range(self, project_id: str, item_id: str, offset: int, length: int,
                          timeout: float | None = None) -> tuple[dict[str, Any], bytes]:
@@ -211,13 +163,14 @@ class Client:
     async def call_frames(self, rid: str, frames: Sequence[Payload],
                           timeout: float | None = None) -> dict[str, Any]:
         """Send prepared frames whose envelope carries ``rid``; wait for that reply."""
-        return _result_of((await self._exchange(rid, frames, timeout)).message)
+        return result_of(await self._exchange(rid, frames, timeout))
 
     async def _exchange(self, rid: str, frames: Sequence[Payload],
-                        timeout: float | None) -> Received:
+                        timeout: float | None) -> ReceivedReply | ReceivedError:
         if self._closed:
             raise ClientClosed("client closed")
-        fut: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[ReceivedReply | ReceivedError] = \
+            asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         try:
             await self._sock.send_multipart(list(frames), copy=False)
@@ -229,17 +182,6 @@ class Client:
         """Send raw frames (tests, the harness): replies arrive in ``unmatched()``
         unless a pending call waits for their id."""
         await self._sock.send_multipart(list(frames), copy=False)
-
-    async def request(self, params: Params, payloads: Sequence[Payload] = (),
-                      timeout: float | None = None) -> Result:
-        """A typed call: the method is the one whose params model ``params`` is."""
-        for spec in METHODS.values():
-            if type(params) is spec.params:
-                raw = await self.call(spec.name, params.model_dump(by_alias=True,
-                                                                   exclude_none=True),
-                                      payloads, timeout)
-                return spec.result.model_validate(raw)
-        raise TypeError(f"{type(params).__name__} is not the params model of a method")
 
     async def subscribe(self, events: Sequence[str] = (), project_id: str | None = None,
                         ) -> dict[str, Any]:
@@ -280,43 +222,23 @@ class Client:
     async def _read_loop(self) -> None:
         while True:
             frames = await self._sock.recv_multipart(copy=True)
-            if len(frames) < 2:
-                log.warning("message with %d frames from server ignored", len(frames))
-                continue
-            sig, env, payloads = frames[0], frames[1], frames[2:]
-            if self._verify and not signing.verify(self._secret, sig, env, payloads):
-                self.bad_signatures += 1
-                log.warning("message with a bad server signature dropped")
-                continue
             try:
-                msg = decode(env, 64 * 1024 * 1024)
-            except DecodeError:
-                log.warning("undecodable message from server dropped")
+                got = self.framer.open(frames)
+            except BadMessage as exc:
+                log.warning("server message dropped: %s", exc)
                 continue
-            if msg.get("type") == "event":
-                seq = msg.get("seq")
-                if isinstance(seq, int):
-                    if self._last_seq and seq != self._last_seq + 1:
-                        self.events_missed += max(seq - self._last_seq - 1, 0)
-                    self._last_seq = seq
-                self._events.put_nowait(msg)
+            if isinstance(got, ReceivedEvent):
+                if self._last_seq and got.seq != self._last_seq + 1:
+                    self.events_missed += max(got.seq - self._last_seq - 1, 0)
+                self._last_seq = got.seq
+                self._events.put_nowait(got.raw)
                 continue
-            rid = msg.get("id")
-            fut = self._pending.get(rid) if isinstance(rid, str) else None
+            fut = self._pending.get(got.id) if got.id is not None else None
             if fut is not None and not fut.done():
-                fut.set_result(Received(msg, tuple(payloads)))
+                fut.set_result(got)
             else:
-                log.info("reply for no pending request: id=%r", msg.get("id"))
-                self._unmatched.put_nowait(msg)
-
-
-def _result_of(reply: dict[str, Any]) -> dict[str, Any]:
-    if reply["type"] == "error":
-        err = reply.get("error") or {}
-        raise RemoteError(str(err.get("code")), str(err.get("message")),
-                          err.get("field"), err.get("data"))
-    result: dict[str, Any] = reply["result"]
-    return result
+                log.info("reply for no pending request: id=%r", got.id)
+                self._unmatched.put_nowait(got.raw)
 
 
 def _dig(data: dict[str, Any], dotted: str) -> Any:
@@ -381,12 +303,3 @@ class SyncClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def find_connection_files(runtime_dir: Path | None = None) -> list[Path]:
-    """Connection files of sidecars of this user (``media-sidecar ps``)."""
-    from sidecar.settings import default_runtime_dir
-
-    d = runtime_dir or default_runtime_dir()
-    if not d.is_dir():
-        return []
-    return sorted(p for p in d.glob("sidecar-*.json") if p.is_file() and os.access(p, os.R_OK))

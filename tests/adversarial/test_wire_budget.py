@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sidecar.client.frames import now_ms
 from sidecar.wire import signing
 from sidecar.wire.codec import encode
 from tests.adversarial.conftest import Figures, soak
@@ -28,7 +29,7 @@ from tests.adversarial.wire_support import (
     bystander,
     status_kib,
 )
-from tests.reliability.helpers import RawDealer, now_ms, request, signed
+from tests.reliability.helpers import RawDealer, request, signed
 
 PROJECT = "p-budget"
 

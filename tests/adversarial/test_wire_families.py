@@ -19,11 +19,12 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from sidecar.client.frames import now_ms
 from sidecar.wire import signing
 from sidecar.wire.codec import encode
 from tests.adversarial.conftest import Figures
 from tests.adversarial.wire_support import Memory, alive, attacked_sidecar, bystander
-from tests.reliability.helpers import RawDealer, now_ms, request, signed
+from tests.reliability.helpers import RawDealer, request, signed
 from tests.support import SidecarProcess
 
 PROJECT = "p-families"

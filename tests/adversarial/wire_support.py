@@ -20,8 +20,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from sidecar.wire import signing
-from sidecar.wire.codec import decode
+from sidecar.client.frames import open_message
 from tests.reliability.helpers import RawDealer, kill, request, signed, stop
 from tests.support import SidecarProcess, spawn_sidecar
 
@@ -153,10 +152,7 @@ class Attacker:
         self.sock.send_multipart(frames, copy=False)
         if not self.sock.poll(int(timeout * 1000)):
             raise TimeoutError("no reply from the sidecar")
-        reply = self.sock.recv_multipart()
-        assert signing.verify(self.secret, reply[0], reply[1], reply[2:]), "bad signature"
-        msg: dict[str, Any] = decode(reply[1], 1 << 26)
-        return msg
+        return open_message(self.secret, self.sock.recv_multipart()).raw
 
     async def exchange(self, frames: list[bytes], timeout: float = 60) -> dict[str, Any]:
         """Send one message and read the one reply, in a thread."""
@@ -209,10 +205,7 @@ class Sleeper:
     async def recv(self, timeout: float) -> dict[str, Any]:
         if not await self.sock.poll(int(timeout * 1000)):
             raise TimeoutError("nothing from the sidecar")
-        frames = await self.sock.recv_multipart()
-        assert signing.verify(self.secret, frames[0], frames[1], frames[2:])
-        msg: dict[str, Any] = decode(frames[1], 1 << 26)
-        return msg
+        return open_message(self.secret, await self.sock.recv_multipart()).raw
 
     def close(self) -> None:
         self.sock.close(0)

@@ -93,7 +93,9 @@ def test_a_stale_connection_file_is_never_chosen(cli: CliFn, tmp_path: Path) -> 
     dead_pid = 2**22 + 12345  # above the default pid_max: no such process
     stale = run / f"sidecar-{dead_pid}.json"
     stale.write_text(json.dumps({"endpoint": "tcp://127.0.0.1:9", "secret": "x" * 32,
-                                 "pid": dead_pid, "startedAt": 1}))
+                                 "signatureScheme": "hmac-sha256", "pid": dead_pid,
+                                 "protocol": "1.0.0", "server": "0.1.0", "session": "s",
+                                 "dataDir": str(tmp_path / "data"), "startedAt": 1}))
     os.chmod(stale, 0o600)
     r = cli("ping", "--runtime-dir", str(run))
     assert r.code == 2

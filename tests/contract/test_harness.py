@@ -10,6 +10,7 @@ parallel. Defects are applied in the server's process only (tests/contract/mutan
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -116,7 +117,10 @@ def test_fault_and_download_cases_skip_against_a_production_configuration(
 
 def test_harness_fails_when_no_server_answers(tmp_path: Path) -> None:
     conn = tmp_path / "conn.json"
-    conn.write_text('{"endpoint": "tcp://127.0.0.1:9", "secret": "x"}')
+    conn.write_text(json.dumps({"endpoint": "tcp://127.0.0.1:9", "secret": "x",
+                                "signatureScheme": "hmac-sha256", "pid": 1, "protocol": "1.0.0",
+                                "server": "0", "session": "s", "dataDir": str(tmp_path),
+                                "startedAt": 1}))
     code, outcomes, out = harness(conn, "--timeout", "0.5")
     assert code == 1
     assert list(outcomes) == ["session.reachable"], out

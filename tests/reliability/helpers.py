@@ -1,11 +1,12 @@
-"""Helpers of the reliability suite: raw signed frames, a raw async DEALER, process facts."""
+"""Helpers of the reliability suite: raw signed frames, a raw async DEALER, process facts.
+
+Frames are built and opened by ``sidecar.client.frames`` (as by every Python peer); a test
+that needs a broken message changes the envelope or the bytes before ``signed``."""
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,11 @@ import zmq
 import zmq.asyncio
 
 from sidecar.client import Client
-from sidecar.wire import signing
-from sidecar.wire.codec import decode, encode
+from sidecar.client.frames import Payload, RequestIds, open_message, request_envelope, seal
+from sidecar.wire.codec import encode
 from tests.support import SidecarProcess
 
-_ids = itertools.count(1)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+_ids = RequestIds("r")
 
 
 def sha(data: bytes) -> str:
@@ -40,14 +37,13 @@ def file_sha(path: Path) -> str:
 
 def request(method: str, params: dict[str, Any] | None = None, *, rid: str | None = None,
             ts: int | None = None) -> tuple[str, bytes]:
-    rid = rid or f"r{next(_ids)}"
-    env = encode({"type": "request", "id": rid, "method": method, "params": params or {},
-                  "ts": now_ms() if ts is None else ts})
-    return rid, env
+    """A request envelope, packed (to be signed, or broken first), and its id."""
+    rid = rid or _ids.next()
+    return rid, encode(request_envelope(method, params, rid, ts))
 
 
-def signed(secret: bytes, env: bytes, payloads: Sequence[bytes] = ()) -> list[bytes]:
-    return [signing.sign(secret, env, payloads), env, *payloads]
+def signed(secret: bytes, env: bytes, payloads: Sequence[bytes] = ()) -> list[Payload]:
+    return seal(secret, env, payloads)
 
 
 def rss(pid: int) -> int:
@@ -77,10 +73,7 @@ class RawDealer:
         """The next message from the server, signature checked, envelope decoded."""
         if not await self.sock.poll(int(timeout * 1000)):
             raise TimeoutError("no message from the server")
-        frames = await self.sock.recv_multipart()
-        assert signing.verify(self.secret, frames[0], frames[1], frames[2:]), "bad signature"
-        msg: dict[str, Any] = decode(frames[1], 1 << 26)
-        return msg
+        return open_message(self.secret, await self.sock.recv_multipart()).raw
 
     async def call(self, method: str, params: dict[str, Any] | None = None,
                    payloads: Sequence[bytes] = (), timeout: float = 10) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sidecar.client.frames import now_ms
 from sidecar.wire import signing
 from tests.reliability.conftest import Figures
-from tests.reliability.helpers import RawDealer, now_ms, request, signed
+from tests.reliability.helpers import RawDealer, request, signed
 from tests.support import SidecarProcess
 
 PROJECT = "p-auth"

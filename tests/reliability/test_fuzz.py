@@ -13,10 +13,11 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sidecar.client.frames import now_ms
 from sidecar.wire import signing
 from sidecar.wire.codec import decode, encode
 from tests.reliability.conftest import Figures, soak
-from tests.reliability.helpers import now_ms, rss
+from tests.reliability.helpers import rss
 from tests.support import SidecarProcess
 
 METHODS = ["hello", "ping", "subscribe", "unsubscribe", "addMediaItem", "getMediaItem",

@@ -43,9 +43,8 @@ class Starting:
     open_gate: Callable[[], None]
     loaded: threading.Event
 
-    async def client(self, *, hello: bool = True, secret: bytes = SECRET) -> Client:
-        # A client with another secret cannot check the server's signature: it reads as is.
-        c = Client(self.endpoint, secret, timeout=20, verify_server=secret == SECRET)
+    async def client(self, *, hello: bool = True) -> Client:
+        c = Client(self.endpoint, SECRET, timeout=20)
         c.open()
         if hello:
             await c.hello()
@@ -137,11 +136,14 @@ async def test_hello_and_ping_are_answered_before_the_store_loads_and_the_rest_a
 async def test_what_arrives_during_the_load_is_refused_or_served_as_it_would_be_after(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with starting(tmp_path, monkeypatch) as s:
-        stranger = await s.client(hello=False, secret=b"x" * 32)
+        stranger = await s.client(hello=False)
         no_hello = await s.client(hello=False)
         newer_minor = await s.client(hello=False)
+        wrong = stranger.framer.envelope("hello", {"protocol": "1.0.0"})
+        wrong_frames = stranger.framer.seal(wrong, key=b"not-the-secret-at-all-000000000")
         calls = {
-            "stranger": asyncio.create_task(stranger.hello()),
+            # signed with a wrong secret (the reply is read with the server's, to see its code)
+            "stranger": asyncio.create_task(stranger.call_frames(wrong["id"], wrong_frames)),
             "no hello": asyncio.create_task(no_hello.call("getMediaItem", {
                 "projectId": "p", "itemId": "i"})),
             "newer minor": asyncio.create_task(newer_minor.hello(protocol="1.7.0")),

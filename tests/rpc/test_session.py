@@ -58,12 +58,14 @@ async def test_hello_with_another_major_version_is_refused(served: Served) -> No
 
 
 async def test_wrong_secret_is_unauthorized_and_session_stays_closed(served: Served) -> None:
-    bad = await served.client(hello=False, secret=b"not-the-secret-at-all-000000000")
+    bad = await served.client(hello=False)
     good = await served.client()
     try:
-        bad._verify = False  # the server signs with its own key; we only read the code
+        # signed with a wrong secret (the reply is read with the server's, to see its code)
+        hello = bad.framer.envelope("hello", {"protocol": "1.0.0"})
+        frames = bad.framer.seal(hello, key=b"not-the-secret-at-all-000000000")
         with pytest.raises(RemoteError) as err:
-            await bad.hello()
+            await bad.call_frames(hello["id"], frames)
         assert err.value.code == "unauthorized"
         assert (await good.call("ping"))["pong"]
     finally:
@@ -86,7 +88,7 @@ async def test_unsigned_stale_and_replayed_requests_are_refused(served: Served) 
         env = encode({"type": "request", "id": rid, "method": "ping", "params": {},
                       "ts": int(time.time() * 1000) - 60_000})
         with pytest.raises(RemoteError) as err:
-            await c.call_frames(rid, [signing.sign(c._secret, env), env])
+            await c.call_frames(rid, [signing.sign(c.framer.secret, env), env])
         assert err.value.code == "unauthorized"
         assert "window" in err.value.message
         # replayed: the same signed frames twice

@@ -115,11 +115,12 @@ async def test_every_range_edge(client: Client) -> None:
 
 async def test_a_reply_payload_is_signed_like_a_request_payload(client: Client) -> None:
     """The client verifies each reply's signature over its payload (the lengths and sha256
-    of the frames are signed): a good range reply passed that check."""
+    of the frames are signed): a good range reply passed that check (one that fails it is
+    dropped, and the call would time out; tests/client/test_frames.py shows the refusal)."""
     data = os.urandom(5000)
     await add(client, data, id="s1")
     _, chunk = await client.read_range("p1", "s1", 100, 200)
-    assert chunk == data[100:300] and client.bad_signatures == 0
+    assert chunk == data[100:300]
 
 
 async def test_other_projects_unknown_removed_and_url_only_items(client: Client) -> None:

@@ -1024,6 +1024,64 @@ export interface EventMessage {
   ts: number;
 }
 
+// ---------------- start-up: the ready line and the connection file
+
+/**
+ * The one line a sidecar prints on stdout once it serves (logs go to stderr).
+ *
+ * Schema: `protocol/schema/startup.ready-line.json`.
+ */
+export interface ReadyLine {
+  event: "ready";
+  /** where to connect a DEALER socket */
+  endpoint: string;
+  /**
+   * the sidecar's process id
+   *
+   * Integer.
+   */
+  pid: number;
+  /** the protocol version it speaks (x.y.z) */
+  protocol: string;
+  /** the path of its connection file */
+  connectionFile: string;
+}
+
+/**
+ * The owner-only JSON file a running sidecar writes (`sidecar-<pid>.json` in the
+ * runtime dir unless `--connection-file` names it) and removes when it stops.
+ *
+ * Schema: `protocol/schema/startup.connection-file.json`.
+ */
+export interface ConnectionFile {
+  /** where to connect a DEALER socket */
+  endpoint: string;
+  /** the shared secret: the HMAC key is its UTF-8 bytes */
+  secret: string;
+  /** how messages are signed (docs/PROTOCOL.md, Authentication) */
+  signatureScheme: "hmac-sha256";
+  /**
+   * the sidecar's process id
+   *
+   * Integer.
+   */
+  pid: number;
+  /** the protocol version it speaks (x.y.z) */
+  protocol: string;
+  /** the sidecar's own version */
+  server: string;
+  /** a random id of this run of the sidecar */
+  session: string;
+  /** the data directory it serves */
+  dataDir: string;
+  /**
+   * when it started, in ms since the Unix epoch
+   *
+   * Integer.
+   */
+  startedAt: number;
+}
+
 // ---------------- the method and event tables
 
 /** Every method: its params and its result. */

@@ -13,9 +13,10 @@ from typing import Any
 
 import zmq
 
+from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.httpfixture import HttpFixture
 from sidecar.tools.harness.outcome import CaseFailed, NotApplicable, check
-from sidecar.tools.harness.peer import ErrorReply, Json, Peer
+from sidecar.tools.harness.peer import Json, Peer
 from sidecar.tools.harness.schemas import SchemaBook
 from sidecar.tools.harness.target import Target
 
@@ -88,7 +89,7 @@ class Context:
                 item = peer.call("addMediaItem", {
                     "projectId": self.project("probe"), "name": "probe.mp4",
                     "type": "video", "sourceUrl": self.http.url("parked", "probe.mp4")})
-            except ErrorReply as exc:
+            except RemoteError as exc:
                 if exc.code != "host_not_allowed":
                     raise
                 self._loopback_ok = False

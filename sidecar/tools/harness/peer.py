@@ -4,43 +4,38 @@ Everything the server sends is checked on arrival, whatever the case looks at: t
 signature, the envelope schema, the result schema of the method the id was sent for (or,
 for an error, that its code is documented for that method), the data schema of each
 event, and that ``seq`` grows by one. A reply is matched by id; replies
-that arrive early wait in a map, so cases may pipeline freely.
+that arrive early wait in a map, so cases may pipeline freely. Messages are built and opened
+by the client's ``sidecar.client.frames``, like every peer's; cases build broken ones
+from its primitives (``envelope``, ``frames`` with another key, raw bytes).
 """
 
 from __future__ import annotations
 
-import itertools
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import zmq
 
+from sidecar.client.frames import (
+    BadMessage,
+    Framer,
+    Json,
+    Payload,
+    ReceivedError,
+    ReceivedEvent,
+    ReceivedReply,
+    RemoteError,
+    now_ms,
+    result_of,
+)
 from sidecar.tools.harness.outcome import CaseFailed
 from sidecar.tools.harness.schemas import SchemaBook, SchemaViolation
 from sidecar.tools.harness.target import Target
-from sidecar.wire import signing
-from sidecar.wire.codec import DecodeError, decode, encode
 
-Json = dict[str, Any]
-Payload = bytes | bytearray | memoryview
+__all__ = ["NO_METHOD", "Json", "Payload", "Peer", "expect_error", "now_ms"]  # for the cases
+
 NO_METHOD = ""  # sent frames whose method is not a protocol method
-
-
-class ErrorReply(Exception):
-    """The server answered with an error; ``body`` is the error map."""
-
-    def __init__(self, method: str, body: Json) -> None:
-        super().__init__(f"{method}: {body.get('code')}: {body.get('message')}")
-        self.body = body
-        self.code = str(body.get("code"))
-        self.field = body.get("field")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Peer:
@@ -54,10 +49,9 @@ class Peer:
         self._sock.setsockopt(zmq.SNDHWM, 0)
         self._sock.setsockopt(zmq.RCVHWM, 0)
         self._sock.connect(target.endpoint)
-        self._tag = secrets.token_hex(4)
-        self._ids = itertools.count(1)
+        self.framer = Framer(target.secret)
         self._sent: dict[str, str] = {}  # id → method, for the result schema
-        self._replies: dict[str, Json] = {}
+        self._replies: dict[str, ReceivedReply | ReceivedError] = {}
         self._reply_payloads: dict[str, list[bytes]] = {}
         self._anonymous: deque[Json] = deque()  # error replies with id null
         self.events: deque[Json] = deque()
@@ -71,20 +65,16 @@ class Peer:
     # -- sending ---------------------------------------------------------------------------
 
     def new_id(self) -> str:
-        return f"{self._tag}-{next(self._ids)}"
+        return self.framer.new_id()
 
     def envelope(self, method: str, params: Json | None = None, *, rid: str | None = None,
                  ts: int | None = None) -> Json:
-        return {"type": "request", "id": rid or self.new_id(), "method": method,
-                "params": {} if params is None else params,
-                "ts": now_ms() if ts is None else ts}
+        return self.framer.envelope(method, params, rid=rid, ts=ts)
 
     def frames(self, envelope: Json | bytes, payloads: Sequence[Payload] = (), *,
                key: bytes | None = None) -> list[Payload]:
         """``[signature, envelope, *payloads]`` signed with ``key`` (the target's secret)."""
-        packed = envelope if isinstance(envelope, bytes) else encode(envelope)
-        signature = signing.sign(self.target.secret if key is None else key, packed, payloads)
-        return [signature, packed, *payloads]
+        return self.framer.seal(envelope, payloads, key=key)
 
     def send_frames(self, frames: Sequence[Payload], rid: str | None = None,
                     method: str = NO_METHOD) -> None:
@@ -112,21 +102,19 @@ class Peer:
         """Receive and check one message; False when none came within ``timeout``."""
         if not self._sock.poll(max(int(timeout * 1000), 0), zmq.POLLIN):
             return False
-        frames = self._sock.recv_multipart()
-        if len(frames) < 2:
-            raise CaseFailed(f"server sent a message of {len(frames)} frame(s)")
-        sig, env, payloads = frames[0], frames[1], frames[2:]
-        if not signing.verify(self.target.secret, sig, env, payloads):
-            raise CaseFailed("server message has a wrong signature")
         try:
-            msg = decode(env, 64 * 1024 * 1024)
+            got = self.framer.open(self._sock.recv_multipart())
+        except BadMessage as exc:
+            raise CaseFailed(f"server sent {exc}") from exc
+        msg = got.raw
+        try:
             self.book.check_envelope(msg)
-        except (DecodeError, SchemaViolation) as exc:
+        except SchemaViolation as exc:
             raise CaseFailed(f"server message: {exc}") from exc
-        if msg["type"] == "event":
-            self._take_event(msg)
+        if isinstance(got, ReceivedEvent):
+            self._take_event(got)
             return True
-        rid = msg["id"]
+        rid, payloads = got.id, got.payloads
         if rid is None:
             self._anonymous.append(msg)
             return True
@@ -144,7 +132,7 @@ class Peer:
         self._check_payloads(method, msg, payloads)
         if rid in self.arrivals:
             raise CaseFailed(f"a second reply for request {rid}")
-        self._replies[rid] = msg
+        self._replies[rid] = got
         if payloads:
             self._reply_payloads[rid] = list(payloads)
         self.arrivals.append(rid)
@@ -167,16 +155,15 @@ class Peer:
             raise CaseFailed(f"a {msg['type']} to {method or 'a raw message'} carries "
                              f"{len(payloads)} payload frame(s)")
 
-    def _take_event(self, msg: Json) -> None:
+    def _take_event(self, got: ReceivedEvent) -> None:
         try:
-            self.book.check_event(msg["event"], msg["data"])
+            self.book.check_event(got.event, got.data)
         except SchemaViolation as exc:
             raise CaseFailed(str(exc)) from exc
-        seq = msg["seq"]
-        if self.last_seq is not None and seq != self.last_seq + 1:
-            raise CaseFailed(f"event seq {seq} after {self.last_seq} (must grow by one)")
-        self.last_seq = seq
-        self.events.append(msg)
+        if self.last_seq is not None and got.seq != self.last_seq + 1:
+            raise CaseFailed(f"event seq {got.seq} after {self.last_seq} (must grow by one)")
+        self.last_seq = got.seq
+        self.events.append(got.raw)
 
     def _until(self, found: Callable[[], bool], timeout: float | None, what: str) -> None:
         wait = self.timeout if timeout is None else timeout
@@ -190,6 +177,9 @@ class Peer:
 
     def reply(self, rid: str, timeout: float | None = None) -> Json:
         """The reply or error envelope for ``rid``."""
+        return self._received(rid, timeout).raw
+
+    def _received(self, rid: str, timeout: float | None) -> ReceivedReply | ReceivedError:
         self._until(lambda: rid in self._replies, timeout, f"reply to request {rid}")
         return self._replies.pop(rid)
 
@@ -207,16 +197,13 @@ class Peer:
         self._until(lambda: rid in self._replies or bool(self._anonymous), timeout,
                     f"reply to request {rid}")
         if rid in self._replies:
-            return self._replies.pop(rid)
+            return self._replies.pop(rid).raw
         return self._anonymous.popleft()
 
     def call(self, method: str, params: Json | None = None, payloads: Sequence[Payload] = (),
              *, timeout: float | None = None) -> Json:
-        """The result of a request; raise ErrorReply when the server answers an error."""
-        msg = self.reply(self.send(method, params, payloads), timeout)
-        if msg["type"] == "error":
-            raise ErrorReply(method, msg["error"])
-        result: Json = msg["result"]
+        """The result of a request; raise RemoteError when the server answers an error."""
+        result = result_of(self._received(self.send(method, params, payloads), timeout), method)
         if method == "subscribe" and self.last_seq is None:
             self.last_seq = int(result["seq"])
         return result
@@ -225,19 +212,16 @@ class Peer:
                       timeout: float | None = None) -> tuple[Json, list[bytes]]:
         """The result of a request and the payload frames of its reply."""
         rid = self.send(method, params)
-        msg = self.reply(rid, timeout)
+        got = self._received(rid, timeout)
         frames = self.payloads_of(rid)
-        if msg["type"] == "error":
-            raise ErrorReply(method, msg["error"])
-        result: Json = msg["result"]
-        return result, frames
+        return result_of(got, method), frames
 
     def error(self, method: str, params: Json | None = None, payloads: Sequence[Payload] = (),
               *, code: str, field: str | None = None, timeout: float | None = None) -> Json:
         """Call ``method`` and require the error ``code`` (and ``field`` when given)."""
         try:
             result = self.call(method, params, payloads, timeout=timeout)
-        except ErrorReply as exc:
+        except RemoteError as exc:
             expect_error(exc.body, code, field, method)
             return exc.body
         raise CaseFailed(f"{method} succeeded ({_short(result)}) where {code} was expected")

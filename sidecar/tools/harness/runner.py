@@ -16,10 +16,11 @@ from typing import TextIO
 
 import zmq
 
+from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, Options
 from sidecar.tools.harness.junit import write_junit
 from sidecar.tools.harness.outcome import CaseFailed, NotApplicable
-from sidecar.tools.harness.peer import ErrorReply, Peer
+from sidecar.tools.harness.peer import Peer
 from sidecar.tools.harness.registry import Case, all_cases, select
 from sidecar.tools.harness.schemas import SchemaBook
 from sidecar.tools.harness.target import Target
@@ -36,7 +37,7 @@ class Outcome:
 def _why(exc: BaseException) -> str:
     if isinstance(exc, CaseFailed | NotApplicable):
         return str(exc)
-    if isinstance(exc, ErrorReply):
+    if isinstance(exc, RemoteError):
         return f"unexpected error reply from {exc}"
     frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" at {frame[0].filename.rsplit('/', 1)[-1]}:{frame[0].lineno}" if frame else ""

@@ -1,11 +1,12 @@
-"""Where the server under test is and how to sign for it: a connection file, or an
-endpoint plus a secret file."""
+"""Where the server under test is and how to sign for it: a connection file (read by the
+client's one reader, ``sidecar.client.connection``), or an endpoint plus a secret file."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from sidecar.client.connection import ConnectionFileError, ConnectionInfo
 
 
 class TargetError(Exception):
@@ -21,11 +22,10 @@ class Target:
     @classmethod
     def from_connection_file(cls, path: Path) -> Target:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return cls(endpoint=str(raw["endpoint"]), secret=str(raw["secret"]).encode(),
-                       connection_file=path)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            info = ConnectionInfo.load(path)
+        except ConnectionFileError as exc:
             raise TargetError(f"cannot use connection file {path}: {exc}") from exc
+        return cls(endpoint=info.endpoint, secret=info.secret, connection_file=path)
 
     @classmethod
     def from_secret_file(cls, endpoint: str, path: Path) -> Target:

@@ -13,9 +13,10 @@ import json
 import os
 import time
 
+from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, add_inline, sha256
 from sidecar.tools.harness.outcome import CaseFailed, NotApplicable, check
-from sidecar.tools.harness.peer import ErrorReply, Json, expect_error, now_ms
+from sidecar.tools.harness.peer import Json, expect_error, now_ms
 from sidecar.tools.harness.registry import case
 
 MAX_FRAME_TO_TRY = 64 * 1024 * 1024  # an oversize frame is only sent below this limit
@@ -242,5 +243,5 @@ def oversize_frame_new_session(ctx: Context) -> None:
     peer.hello()
     try:
         peer.call("storageStatus")
-    except ErrorReply as exc:
+    except RemoteError as exc:
         raise CaseFailed(f"after saying hello again: {exc}") from exc

@@ -8,9 +8,10 @@ feet; they are cleared before the retry that must succeed.
 
 from __future__ import annotations
 
+from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, add_inline, listed_ids, sha256
 from sidecar.tools.harness.outcome import check
-from sidecar.tools.harness.peer import ErrorReply, Json, Peer
+from sidecar.tools.harness.peer import Json, Peer
 from sidecar.tools.harness.registry import case
 
 MANY = 1000
@@ -29,7 +30,7 @@ def _retry_saves(peer: Peer, item_id: str) -> Json:
     must already be saved."""
     try:
         result = peer.call("retrySaveItem", {"id": item_id})
-    except ErrorReply as exc:
+    except RemoteError as exc:
         if exc.code != "conflict":
             raise
         item: Json = peer.call("getMediaItem", {"id": item_id})["item"]

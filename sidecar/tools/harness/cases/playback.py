@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, add_inline, sha256
 from sidecar.tools.harness.outcome import check
-from sidecar.tools.harness.peer import ErrorReply, Json, Peer
+from sidecar.tools.harness.peer import Json, Peer
 from sidecar.tools.harness.registry import case
 
 MANY = 1000  # faults armed for many operations: a background retry cannot save the item
@@ -167,7 +168,7 @@ def unsaved_readable(ctx: Context) -> None:
     try:
         status = peer.call("retrySaveItem", {"projectId": project, "id": item["id"]}
                            )["item"]["status"]
-    except ErrorReply as exc:  # a server retrying in the background may have saved it first
+    except RemoteError as exc:  # a server retrying in the background may have saved it first
         if exc.code != "conflict":
             raise
         status = peer.call("getMediaItem", {"id": item["id"]})["item"]["status"]
