@@ -47,6 +47,7 @@ from sidecar.rpc.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.service.convert import counts_model, error_model
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
+from sidecar.service.landing import Landings, landed
 from sidecar.service.listing import PagePacker
 from sidecar.service.paths import Opened, open_import
 from sidecar.service.playback import Playback
@@ -96,6 +97,7 @@ class MediaService:
         self.retrier = Retrier(core, self)
         self.playback = Playback(core)
         self.pages = PagePacker(self.store.blob_path_str, self.store.record_state)
+        self.land = Landings(self.store.blobs, core.pool)  # the server's ``landing``
         core.on_failure = self.retrier.kick
 
     # life cycle -------------------------------------------------------------------------
@@ -201,7 +203,7 @@ class MediaService:
         if plan.kind == "inline":
             assert plan.inline_sha256 is not None
             source: Inline | LocalFile = Inline(ctx.payloads, plan.inline_sha256,
-                                                plan.inline_size)
+                                                plan.inline_size, await landed(ctx))
         else:
             assert opened is not None
             source = LocalFile(opened.fd, opened.path, opened.size, opened.cancel)
