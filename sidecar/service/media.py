@@ -97,7 +97,8 @@ class MediaService:
         self.retrier = Retrier(core, self)
         self.playback = Playback(core)
         self.pages = PagePacker(self.store.blob_path_str, self.store.record_state)
-        self.land = Landings(self.store.blobs, core.pool)  # the server's ``landing``
+        # the server's ``landing`` (sidecar.app injects it)
+        self.land = Landings(self.store.blobs, core.settings.store.io_threads)
         core.on_failure = self.retrier.kick
 
     # life cycle -------------------------------------------------------------------------
@@ -128,6 +129,7 @@ class MediaService:
         await self.downloads.close()
         pool = self.core.pool
         await asyncio.to_thread(pool.shutdown, True)
+        await asyncio.to_thread(self.land.close)
         await asyncio.to_thread(self.store.close)
 
     @property
