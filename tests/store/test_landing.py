@@ -7,10 +7,7 @@ switchboard for injected ENOSPC, a real tmpfs for a full disk)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.landing import Lander
@@ -20,14 +17,6 @@ from tests.store.conftest import inline, record
 from tests.support import mounted_tmpfs
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def traced(store: MediaStore) -> Iterator[Trace]:
-    trace = Trace()
-    store.io.trace = trace
-    yield trace
-    store.io.trace = None
 
 
 def temps(store: MediaStore) -> list[str]:
