@@ -73,6 +73,7 @@ async def run(settings: Settings) -> int:
                                 server.forget,
                                 stranger_bytes=2 * settings.max_envelope_bytes + (64 << 10))
         server.on_authenticated = guard.authenticated
+        server.landing = service.land
         log.info("connection bound", extra={"max_connections": max_conns,
                                             "fd_limit": fd_soft, "fd_hard_limit": fd_hard,
                                             "hello_timeout_s": settings.hello_timeout})
