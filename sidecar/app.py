@@ -102,6 +102,7 @@ async def load(settings: Settings, transport: Router, session_id: str,
         raise
     service.register(handlers)
     server = Server(settings, transport, handlers, bus, session_id, lobby=lobby)
+    server.landing = service.land
     server.on_drain.append(service.pause_downloads)
     return Loaded(server, service, fetcher)
 

@@ -7,6 +7,7 @@ comes from ``protocol.METHODS`` (the one source of truth), never from the handle
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -28,6 +29,17 @@ async def _not_idle() -> AsyncIterator[None]:
     yield
 
 
+class LandedPayload(Protocol):
+    """A request's payload already written to a durable temp file while its signature was
+    checked (the store's ``Landed``, opaque here); the server discards it after the call."""
+
+    def discard(self) -> None: ...
+
+
+# Injected by the composition root: start landing these payloads (in the store's threads).
+Land = Callable[[Sequence[memoryview]], "asyncio.Future[LandedPayload | None]"]
+
+
 @dataclass(frozen=True)
 class CallContext:
     """What a handler may know about its call, besides its params."""
@@ -41,6 +53,7 @@ class CallContext:
     # ``async with ctx.idle():`` around a long wait that has bounds of its own (a queued or
     # running download): the server gives the request's concurrency slot back meanwhile.
     idle: Callable[[], AbstractAsyncContextManager[None]] = _not_idle
+    landed: asyncio.Future[LandedPayload | None] | None = None  # large payloads: see Land
 
 
 class Wire(Protocol):

@@ -55,7 +55,15 @@ from sidecar.errors import (
 from sidecar.events import EventBus
 from sidecar.rpc.auth import Authenticator
 from sidecar.rpc.connections import send_queue_bytes
-from sidecar.rpc.dispatch import CallContext, Handlers, Prebuilt, WithPayload, error_body
+from sidecar.rpc.dispatch import (
+    CallContext,
+    Handlers,
+    Land,
+    LandedPayload,
+    Prebuilt,
+    WithPayload,
+    error_body,
+)
 from sidecar.rpc.early import (
     Frames,
     Lobby,
@@ -148,6 +156,9 @@ class Server:
         self._unverified = 0  # payload bytes waiting for their signature check
         self._last_log: dict[str, float] = {}
         self.on_authenticated: Callable[[int, bytes], None] | None = None
+        # Large payloads are written to a temp file while their hash is computed (the
+        # composition root injects the store's landing; see sidecar.store.landing).
+        self.landing: Land | None = None
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
@@ -239,30 +250,38 @@ class Server:
             raise Rejected(pending.identity, pending.request_id, Busy(
                 "too many payload bytes are waiting for their signature check; retry"))
         self._unverified += pending.size
-        self._spawn(self._hash_then_dispatch(pending, self.state is State.SERVING))
+        landed = self.landing(pending.payloads) if self.landing is not None else None
+        self._spawn(self._hash_then_dispatch(pending, self.state is State.SERVING, landed))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _hash_then_dispatch(self, pending: Pending, accepted: bool) -> None:
+    async def _hash_then_dispatch(
+            self, pending: Pending, accepted: bool,
+            landed: asyncio.Future[LandedPayload | None] | None = None) -> None:
         try:
-            digest = await asyncio.to_thread(digest_of, pending)
-            inbound = self._parser.finish(pending, digest)
-        except Rejected as rej:
-            self._reject(rej)
-            return
-        finally:
-            self._unverified -= pending.size
-        await self._dispatch(inbound, accepted)
+            try:
+                digest = await asyncio.to_thread(digest_of, pending)
+                inbound = self._parser.finish(pending, digest)
+            except Rejected as rej:
+                self._reject(rej)
+                return
+            finally:
+                self._unverified -= pending.size
+            await self._dispatch(inbound, accepted, landed)
+        finally:  # whatever happened: a landing nobody took is deleted once it is written
+            if landed is not None:
+                landed.add_done_callback(_discard_landed)
 
     def _reject(self, rej: Rejected) -> None:
         log.info("rejected message: %s", rej.error.message,
                  extra={"code": rej.error.code.value, "request_id": rej.request_id})
         self._send_error(rej.identity, rej.request_id, error_body(rej.error, rej.request_id))
 
-    async def _dispatch(self, inbound: Inbound, accepted: bool) -> None:
+    async def _dispatch(self, inbound: Inbound, accepted: bool,
+                        landed: asyncio.Future[LandedPayload | None] | None = None) -> None:
         """``accepted``: the message arrived while serving. Work received before a drain
         began is finished; only what arrives after it is refused."""
         req = inbound.request
@@ -294,7 +313,8 @@ class Server:
                 lease = Lease(self, session)
                 ctx = CallContext(req.id, inbound.identity, inbound.payloads,
                                   inbound.payload_sha256 if inbound.payloads else None,
-                                  inbound.payload_size, fd=inbound.fd, idle=lease.released)
+                                  inbound.payload_size, fd=inbound.fd, idle=lease.released,
+                                  landed=landed)
                 await lease.acquire()
                 try:
                     result = await self._handlers.call(method, ctx, params)
@@ -435,6 +455,19 @@ class Server:
         was = session.subscribed
         session.subscribed = False
         return UnsubscribeResult(unsubscribed=was)
+
+
+def _discard_landed(landed: asyncio.Future[LandedPayload | None]) -> None:
+    """Delete a landing that was not taken, in a thread (nothing when it was taken)."""
+    if landed.cancelled() or landed.exception() is not None:
+        return
+    got = landed.result()
+    if got is None:
+        return
+    try:
+        landed.get_loop().run_in_executor(None, got.discard)
+    except RuntimeError:  # the loop's executor is gone (the loop is closing): here, then
+        got.discard()
 
 
 def _accepts_payloads(method: str) -> bool:

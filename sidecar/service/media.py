@@ -47,6 +47,7 @@ from sidecar.rpc.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.service.convert import counts_model, error_model
 from sidecar.service.downloads import Downloads, Fetcher
 from sidecar.service.inputs import AddPlan, check_text, plan_add
+from sidecar.service.landing import Landings, landed
 from sidecar.service.listing import PagePacker
 from sidecar.service.paths import Opened, open_import
 from sidecar.service.playback import Playback
@@ -96,6 +97,8 @@ class MediaService:
         self.retrier = Retrier(core, self)
         self.playback = Playback(core)
         self.pages = PagePacker(self.store.blob_path_str, self.store.record_state)
+        # the server's ``landing`` (sidecar.app injects it)
+        self.land = Landings(self.store.blobs, core.settings.store.io_threads)
         core.on_failure = self.retrier.kick
 
     # life cycle -------------------------------------------------------------------------
@@ -126,6 +129,7 @@ class MediaService:
         await self.downloads.close()
         pool = self.core.pool
         await asyncio.to_thread(pool.shutdown, True)
+        await asyncio.to_thread(self.land.close)
         await asyncio.to_thread(self.store.close)
 
     @property
@@ -201,7 +205,7 @@ class MediaService:
         if plan.kind == "inline":
             assert plan.inline_sha256 is not None
             source: Inline | LocalFile = Inline(ctx.payloads, plan.inline_sha256,
-                                                plan.inline_size)
+                                                plan.inline_size, await landed(ctx))
         else:
             assert opened is not None
             source = LocalFile(opened.fd, opened.path, opened.size, opened.cancel)

@@ -72,10 +72,10 @@ class BlobStore:
 
     # writing --------------------------------------------------------------------------
     def write_temp(self, chunks: Iterable[bytes | bytearray | memoryview],
-                   verify_sha: str | None = None) -> Path:
+                   verify_sha: str | None = None, *, prefix: str = "blob") -> Path:
         """Write ``chunks`` to a fresh fsynced temp file. With ``verify_sha`` the bytes are
         hashed on the way and a mismatch raises SourceReadError (nothing left behind)."""
-        tmp = self.temp_path()
+        tmp = self.temp_path(prefix)
         if verify_sha is None:
             self._write_temp(tmp, chunks)
             return tmp

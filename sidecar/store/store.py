@@ -35,6 +35,7 @@ from sidecar.store.config import StoreConfig
 from sidecar.store.db import MetadataDB
 from sidecar.store.holding import Held, Holding
 from sidecar.store.journal import Journal
+from sidecar.store.landing import Landed
 from sidecar.store.locks import KeyedLock
 from sidecar.store.osio import Faults, OsIO
 from sidecar.store.query import ListQuery
@@ -63,11 +64,13 @@ Chunk = bytes | bytearray | memoryview
 # Byte sources ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Inline:
-    """Bytes in memory (the request's payload frames); their sha256 is already known."""
+    """Bytes in memory (the request's payload frames); their sha256 is already known.
+    ``landed``: the same bytes already in a durable temp file (``sidecar.store.landing``)."""
 
     chunks: Sequence[Chunk]
     sha256: str
     size: int
+    landed: Landed | None = None
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,9 @@ class MediaStore:
             rec = rec.evolve(sha256=source.sha256, size=source.size,
                              mime_type=decide(rec.mime_type, _head(source.chunks)))
             chunks = source.chunks
-            return self._commit(rec, None, lambda: iter(chunks), lambda: self._hold(
+            landed = source.landed
+            tmp = landed.take() if landed is not None and landed.size == source.size else None
+            return self._commit(rec, tmp, lambda: iter(chunks), lambda: self._hold(
                 rec, chunks, source.sha256, source.size), new=new)
         if isinstance(source, LocalFile):
             return self._save_file(rec, source, new=new, expected_sha256=expected_sha256)

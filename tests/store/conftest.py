@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.store.config import StoreConfig
+from sidecar.store.osio import Trace
 from sidecar.store.records import ItemRecord, next_rev, now_ms
 from sidecar.store.store import Inline, MediaStore
 
@@ -21,6 +22,15 @@ def store(tmp_path: Path, config: StoreConfig) -> Iterator[MediaStore]:
     s = MediaStore.open(tmp_path / "data", config)
     yield s
     s.close()
+
+
+@pytest.fixture
+def traced(store: MediaStore) -> Iterator[Trace]:
+    """The store's OS seam recording the real calls (see ``osio.Trace``)."""
+    trace = Trace()
+    store.io.trace = trace
+    yield trace
+    store.io.trace = None
 
 
 def record(item_id: str, project: str = "p1", **kw: object) -> ItemRecord:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.osio import Call, Trace
@@ -22,14 +19,6 @@ from sidecar.store.store import Downloaded, LocalFile, MediaStore
 from tests.store.conftest import inline, record
 
 URL = "https://v3.fal.media/files/clip.mp4"
-
-
-@pytest.fixture
-def traced(store: MediaStore) -> Iterator[Trace]:
-    trace = Trace()
-    store.io.trace = trace
-    yield trace
-    store.io.trace = None
 
 
 def real(path: Path | str) -> str:
