@@ -259,7 +259,25 @@ function members(schema, where, types, indent) {
   return out;
 }
 
-/** `export interface Name {...}` for an object with properties, else `export type Name = ...`. */
+/** A named enum of strings (a StrEnum of protocol/vocabulary.py or ErrorCode). */
+const isWordSet = (schema) => schema.type === "string" && Array.isArray(schema.enum) && schema.enum.every((v) => typeof v === "string");
+
+/**
+ * A word set as a const object (each word keyed by itself: `ItemStatus.urlOnly`) and the
+ * union type of the same name, so code names a word instead of repeating a string literal.
+ */
+function wordSet(name, schema, where) {
+  for (const word of schema.enum) {
+    if (!IDENT.test(word)) throw new SchemaError(`${where}/enum`, `${JSON.stringify(word)} is not a TypeScript identifier`);
+  }
+  const entries = schema.enum.map((w) => `  ${w}: ${JSON.stringify(w)},\n`).join("");
+  return `export const ${name} = {\n${entries}} as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`;
+}
+
+/**
+ * `export interface Name {...}` for an object with properties, a const object and a union
+ * type for a word set, else `export type Name = ...`.
+ */
 function declaration(name, schema, where, types, extraDoc = []) {
   checkKeywords(schema, where);
   const doc = [...docLines(schema)];
@@ -269,7 +287,9 @@ function declaration(name, schema, where, types, extraDoc = []) {
   }
   let out = comment(doc, "");
   const isInterface = schema.type === "object" && schema.properties && Object.keys(schema.properties).length > 0 && !schema.anyOf;
-  if (isInterface) {
+  if (isWordSet(schema)) {
+    out += wordSet(name, schema, where);
+  } else if (isInterface) {
     if (schema.additionalProperties !== undefined && typeof schema.additionalProperties !== "boolean") {
       throw new SchemaError(where, "properties together with an additionalProperties schema");
     }

@@ -36,6 +36,18 @@ from protocol.vectors.samples import (
     unsaved_item,
     url_only_item,
 )
+from protocol.vocabulary import (
+    ByteLocation,
+    BytesState,
+    DownloadOutcome,
+    FaultErrno,
+    FaultOp,
+    ItemStatus,
+    MediaType,
+    RecordState,
+    SortKey,
+    SortOrder,
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ def _bad(name: str, description: str, value: Any, code: str, *,
 
 
 def _add(**params: Any) -> Json:
-    base: Json = {"projectId": PROJECT, "name": "clip.mp4", "type": "video"}
+    base: Json = {"projectId": PROJECT, "name": "clip.mp4", "type": MediaType.VIDEO}
     base.update(params)
     return base
 
@@ -112,13 +124,13 @@ VALID: tuple[Vector, ...] = (
     _ok("request-addMediaItem-download", "the sidecar downloads the URL itself",
         request("r8", "addMediaItem", _add(sourceUrl=FAL_URL, download=True))),
     _ok("request-addMediaItem-source-path", "add from a local file",
-        request("r9", "addMediaItem", _add(type="image", name="still.png",
+        request("r9", "addMediaItem", _add(type=MediaType.IMAGE, name="still.png",
                                            sourcePath="/home/ana/Pictures/still.png"))),
     _ok("request-addMediaItem-explicit-nulls", "optional params may be sent as null",
         request("r10", "addMediaItem", _add(id=None, mimeType=None, width=None,
                                             duration=None, sourceUrl=None))),
     _ok("request-addMediaItem-unicode-name", "names are UTF-8 strings",
-        request("r11", "addMediaItem", _add(name="café — 動画 🎬.mp4", type="audio"))),
+        request("r11", "addMediaItem", _add(name="café — 動画 🎬.mp4", type=MediaType.AUDIO))),
     _ok("request-getMediaItem", "get one item", request("r12", "getMediaItem", {"id": ITEM_ID})),
     _ok("request-getMediaItem-in-project", "get one item that must belong to a project",
         request("r13", "getMediaItem", {"id": ITEM_ID, "projectId": PROJECT})),
@@ -128,8 +140,9 @@ VALID: tuple[Vector, ...] = (
         request("r15", "listMediaItems", {"projectId": PROJECT})),
     _ok("request-listMediaItems-all-filters", "list with every filter and a cursor",
         request("r16", "listMediaItems", {
-            "projectId": PROJECT, "type": "video", "status": ["unsaved", "urlOnly"],
-            "folderId": "folder-1", "text": "sunset", "sort": "name", "order": "asc",
+            "projectId": PROJECT, "type": MediaType.VIDEO,
+            "status": [ItemStatus.UNSAVED, ItemStatus.URL_ONLY],
+            "folderId": "folder-1", "text": "sunset", "sort": SortKey.NAME, "order": SortOrder.ASC,
             "limit": 50, "cursor": "eyJrIjoxfQ"})),
     _ok("request-retrySaveItem", "retry one unsaved item",
         request("r17", "retrySaveItem", {"id": ITEM_ID})),
@@ -145,7 +158,8 @@ VALID: tuple[Vector, ...] = (
     _ok("request-listDownloads", "the downloads in progress of a project",
         request("r26", "listDownloads", {"projectId": PROJECT})),
     _ok("request-testFault", "test-only fault injection (servers with test hooks)",
-        request("r23", "testFault", {"op": "blobWrite", "errno": "EIO", "count": 2})),
+        request("r23", "testFault",
+                {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.EIO, "count": 2})),
     _ok("request-getMediaSource", "where an item's bytes are, for playback",
         request("r24", "getMediaSource", {"id": ITEM_ID, "projectId": PROJECT})),
     _ok("request-readMediaRange", "read 64 KiB of an item from its second MiB",
@@ -177,7 +191,7 @@ VALID: tuple[Vector, ...] = (
         "addMediaItem"),
     _ok("reply-addMediaItem-not-recorded", "a URL-only add the database refused: listed, "
         "but its record is only journalled",
-        reply("r7", {"item": url_only_item(storageError=None, recordState="journalled"),
+        reply("r7", {"item": url_only_item(storageError=None, recordState=RecordState.JOURNALLED),
                      "created": True, "durable": False, "recorded": False}), "addMediaItem"),
     _ok("reply-getMediaItem", "get's reply", reply("r12", {"item": item()}), "getMediaItem"),
     _ok("reply-removeMediaItem", "remove's reply",
@@ -206,25 +220,26 @@ VALID: tuple[Vector, ...] = (
                                      "resumedFromBytes": 524_288, "startedAt": TS}]}),
         "listDownloads"),
     _ok("reply-getMediaSource-file", "a saved item: its blob is the file to serve",
-        reply("r24", {"id": ITEM_ID, "projectId": PROJECT, "status": "saved", "size": 11,
+        reply("r24", {"id": ITEM_ID, "projectId": PROJECT, "status": ItemStatus.SAVED, "size": 11,
                       "mimeType": "video/mp4", "sha256": SHA,
                       "path": "/home/ana/.local/share/media-sidecar/blobs/b9/" + SHA,
-                      "sourceUrl": FAL_URL, "bytes": "file"}), "getMediaSource"),
+                      "sourceUrl": FAL_URL, "bytes": ByteLocation.FILE}), "getMediaSource"),
     _ok("reply-getMediaSource-memory", "an unsaved item held in memory: read it by ranges",
-        reply("r24", {"id": ITEM_ID, "projectId": PROJECT, "status": "unsaved", "size": 11,
+        reply("r24", {"id": ITEM_ID, "projectId": PROJECT, "status": ItemStatus.UNSAVED, "size": 11,
                       "mimeType": "video/webm", "sha256": SHA, "path": None,
-                      "sourceUrl": None, "bytes": "memory"}), "getMediaSource"),
+                      "sourceUrl": None, "bytes": ByteLocation.MEMORY}), "getMediaSource"),
     _ok("reply-getMediaSource-none", "a urlOnly item: no local bytes, play its URL",
-        reply("r24", {"id": ITEM_ID, "projectId": PROJECT, "status": "urlOnly", "size": None,
+        reply("r24", {"id": ITEM_ID, "projectId": PROJECT, "status": ItemStatus.URL_ONLY,
+                      "size": None,
                       "mimeType": None, "sha256": None, "path": None, "sourceUrl": FAL_URL,
-                      "bytes": "none"}), "getMediaSource"),
+                      "bytes": ByteLocation.NONE}), "getMediaSource"),
     _ok("reply-readMediaRange-tail", "the last bytes: shorter than asked (one payload frame, "
         "not shown, holds them)",
         reply("r25", {"offset": 6, "length": 5, "size": 11, "sha256": SHA}), "readMediaRange"),
     # errors
     _ok("error-no-local-bytes", "readMediaRange of an item without local bytes",
         error("r25", "no_local_bytes", "item item-0001 has no local bytes (urlOnly)", None,
-              {"status": "urlOnly"})),
+              {"status": ItemStatus.URL_ONLY})),
     _ok("error-invalid-params-with-field", "an error naming the offending field",
         error("r6", "invalid_params", "params.projectId: Field required", "params.projectId")),
     _ok("error-not-found", "an error without field or data",
@@ -234,11 +249,11 @@ VALID: tuple[Vector, ...] = (
               "params.protocol", {"server": "1.0.0"})),
     _ok("error-nothing-to-retry", "retrySaveItem on an item whose bytes are gone",
         error("r17", "conflict", "item item-0001 has nothing to retry", "params.id",
-              {"itemId": ITEM_ID, "status": "lost", "bytesState": "gone"})),
+              {"itemId": ITEM_ID, "status": ItemStatus.LOST, "bytesState": BytesState.GONE})),
     _ok("error-download-failed-with-item", "a failed add with download: true names the item "
         "it left behind",
         error("r8", "download_failed", "download failed after 5 attempts", None,
-              {"attempts": 5, "itemId": ITEM_ID, "status": "urlOnly", "created": True})),
+              {"attempts": 5, "itemId": ITEM_ID, "status": ItemStatus.URL_ONLY, "created": True})),
     _ok("error-id-null", "an error for a message too broken to carry an id",
         error(None, "invalid_request", "malformed msgpack")),
     # events
@@ -255,8 +270,8 @@ VALID: tuple[Vector, ...] = (
         event("itemUrlOnly", 4, {"item": url_only_item(), "counts": None,
                                  "error": storage_error()})),
     _ok("event-itemExpired", "the item's URL is gone",
-        event("itemExpired", 5, {"item": item(status="expired", durable=False,
-                                              bytesState="none", localPath=None, size=None,
+        event("itemExpired", 5, {"item": item(status=ItemStatus.EXPIRED, durable=False,
+                                              bytesState=BytesState.NONE, localPath=None, size=None,
                                               sha256=None), "counts": counts(2, 0, 0, 1)})),
     _ok("event-itemRemoved", "an item was removed",
         event("itemRemoved", 6, {"id": ITEM_ID, "projectId": PROJECT,
@@ -269,13 +284,13 @@ VALID: tuple[Vector, ...] = (
         event("downloadProgress", 8, {"id": ITEM_ID, "projectId": PROJECT,
                                       "bytesDone": 2_097_152, "totalBytes": None,
                                       "rateBps": 3145728.25, "final": True,
-                                      "outcome": "saved"})),
+                                      "outcome": DownloadOutcome.SAVED})),
     _ok("event-downloadProgress-paused", "the sidecar stopped mid-download: kept, resumed at "
         "the next start",
         event("downloadProgress", 11, {"id": ITEM_ID, "projectId": PROJECT,
                                        "bytesDone": 1_048_576, "totalBytes": 2_097_152,
                                        "rateBps": 524288.5, "final": True,
-                                       "outcome": "paused"})),
+                                       "outcome": DownloadOutcome.PAUSED})),
     _ok("event-storageStatusChanged", "storage became blocked",
         event("storageStatusChanged", 9, {"writable": False, "blocked": True,
                                           "reason": "ENOSPC", "error": storage_error()})),
@@ -346,7 +361,7 @@ INVALID: tuple[Vector, ...] = (
          "unknown_method", field="method", reply_id="bad-1"),
     # the params
     _bad("params-missing-required", "addMediaItem needs projectId",
-         _req("addMediaItem", {"name": "a.mp4", "type": "video"}), "invalid_params",
+         _req("addMediaItem", {"name": "a.mp4", "type": MediaType.VIDEO}), "invalid_params",
          field="params.projectId", reply_id="bad-1"),
     _bad("params-unknown-field", "params are closed",
          _req("ping", {"verbose": True}), "invalid_params", field="params.verbose",

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from protocol.vocabulary import ItemStatus
 from sidecar.cli.attach import add_attach_args
 
 if TYPE_CHECKING:
@@ -213,10 +214,10 @@ def print_item_outcome(verb: str, result: dict[str, Any]) -> None:
         out.print(Text(f"  not durable: {err.get('errorType')} {err.get('errno') or ''} "
                        f"{err.get('message')}", style="yellow"))
     status = item.get("status")
-    if status == "unsaved":
+    if status == ItemStatus.UNSAVED:
         out.print(f"  the sidecar holds the bytes; retry with: media-sidecar retry "
                   f"{item.get('id')}")
-    elif status == "urlOnly":
+    elif status == ItemStatus.URL_ONLY:
         out.print(f"  playable from its URL; save it later with: media-sidecar download "
                   f"{item.get('id')}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from protocol.vocabulary import ItemStatus
 from sidecar.cli.attach import add_attach_args
 
 DOWNLOAD_TIMEOUT = 900.0  # a download with its retries may take minutes
@@ -123,8 +124,8 @@ def run_download_all(args: argparse.Namespace) -> int:
         async with open_client(args) as c:
             names: dict[str, str] = {}
             if not args.json:
-                listed = await c.call("listMediaItems", {"projectId": args.project,
-                                                         "status": ["urlOnly"], "limit": 500})
+                listed = await c.call("listMediaItems", {
+                    "projectId": args.project, "status": [ItemStatus.URL_ONLY], "limit": 500})
                 names = {str(i.get("id")): str(i.get("name")) for i in listed.get("items", [])}
             result = await call_with_progress(c, "downloadAllUrlOnly",
                                               {"projectId": args.project},

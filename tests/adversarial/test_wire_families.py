@@ -19,6 +19,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from protocol.vocabulary import MediaType
 from sidecar.wire import signing
 from sidecar.wire.codec import encode
 from tests.adversarial.conftest import Figures
@@ -36,7 +37,7 @@ Frames = list[bytes]
 
 
 def _add(name: str = "x") -> tuple[str, bytes]:
-    return request("addMediaItem", {"projectId": PROJECT, "name": name, "type": "image"})
+    return request("addMediaItem", {"projectId": PROJECT, "name": name, "type": MediaType.IMAGE})
 
 
 def _forged(secret: bytes) -> list[Frames]:

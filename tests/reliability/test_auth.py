@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from protocol.vocabulary import MediaType
 from sidecar.wire import signing
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import RawDealer, now_ms, request, signed
@@ -15,7 +16,7 @@ PROJECT = "p-auth"
 
 def _add(rid: str | None = None, ts: int | None = None, name: str = "forged") -> tuple[
         str, bytes]:
-    return request("addMediaItem", {"projectId": PROJECT, "name": name, "type": "image"},
+    return request("addMediaItem", {"projectId": PROJECT, "name": name, "type": MediaType.IMAGE},
                    rid=rid, ts=ts)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import MediaType
 from sidecar.client import SyncClient
 from sidecar.loop import ENV, loop_factory
 from tests.support import require, spawn_sidecar
@@ -41,7 +42,7 @@ def test_a_sidecar_on_uvloop_serves_like_the_default(tmp_path: Path) -> None:
     try:
         assert client.call("ping")["pong"] is True
         added = client.call("addMediaItem", {"projectId": "p", "name": "a.mp4",
-                                             "type": "video"}, [b"frames"])
+                                             "type": MediaType.VIDEO}, [b"frames"])
         assert added["item"]["durable"] is True
         page = client.call("listMediaItems", {"projectId": "p"})
         assert [i["id"] for i in page["items"]] == [added["item"]["id"]]

@@ -13,6 +13,7 @@ from typing import Any
 
 import zmq
 
+from protocol.vocabulary import FaultOp, MediaType
 from sidecar.tools.harness.httpfixture import HttpFixture
 from sidecar.tools.harness.outcome import CaseFailed, NotApplicable, check
 from sidecar.tools.harness.peer import ErrorReply, Json, Peer
@@ -87,7 +88,7 @@ class Context:
             try:
                 item = peer.call("addMediaItem", {
                     "projectId": self.project("probe"), "name": "probe.mp4",
-                    "type": "video", "sourceUrl": self.http.url("parked", "probe.mp4")})
+                    "type": MediaType.VIDEO, "sourceUrl": self.http.url("parked", "probe.mp4")})
             except ErrorReply as exc:
                 if exc.code != "host_not_allowed":
                     raise
@@ -126,7 +127,7 @@ class Context:
         try:
             yield
         finally:
-            peer.call("testFault", {"op": "clear"})
+            peer.call("testFault", {"op": FaultOp.CLEAR})
 
 
 def add_inline(peer: Peer, project: str, data: bytes, *, item_id: str | None = None,
