@@ -42,7 +42,8 @@ def event(name: str, seq: int, data: Json) -> Json:
     return {"type": "event", "event": name, "seq": seq, "data": data, "ts": TS + 9}
 
 
-def storage_error(errno: str | None = "ENOSPC", error_type: str = "StorageBlocked") -> Json:
+def storage_error(errno: str | None = "ENOSPC",
+                  error_type: ErrorType = ErrorType.STORAGE_BLOCKED) -> Json:
     return {"message": "No space left on device", "timestamp": TS + 3,
             "errorType": error_type, "errno": errno}
 
@@ -80,7 +81,7 @@ def item(**changes: Any) -> Json:
 def unsaved_item() -> Json:
     return item(status=ItemStatus.UNSAVED, durable=False, bytesState=BytesState.HELD,
                 localPath=None,
-                storageError=storage_error("EIO", "StorageIOError"),
+                storageError=storage_error("EIO", ErrorType.STORAGE_IO_ERROR),
                 metadata={"unsaved": True,
                           "storageError": {"message": "I/O error", "timestamp": TS + 3,
                                            "errorType": ErrorType.STORAGE_IO_ERROR}})
@@ -96,7 +97,7 @@ def url_only_item(**changes: Any) -> Json:
 
 def lost_item() -> Json:
     return item(status=ItemStatus.LOST, durable=False, bytesState=BytesState.GONE, localPath=None,
-                storageError=storage_error(None, "StorageIOError"),
+                storageError=storage_error(None, ErrorType.STORAGE_IO_ERROR),
                 metadata={"unsaved": True,
                           "storageError": {"message": "the held bytes were lost",
                                            "timestamp": TS + 3,

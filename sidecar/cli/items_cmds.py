@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from protocol.vocabulary import ItemStatus
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.cli.attach import add_attach_args
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("source", help="a file path, '-' (stdin), or an https:// URL")
     p.add_argument("-p", "--project", required=True, help="the project it belongs to")
     p.add_argument("--name", help="display name (default: the file or URL's base name)")
-    p.add_argument("--type", choices=["video", "image", "audio"],
+    p.add_argument("--type", choices=list(MediaType),
                    help="media type (default: guessed from the MIME type)")
     p.add_argument("--mime", help="MIME type (default: guessed from the name)")
     p.add_argument("--id", help="client-chosen item id (repeating an add is idempotent)")
@@ -90,7 +90,7 @@ def guess_type(name: str, mime: str | None) -> tuple[str | None, str | None]:
     if mime is None and name.lower().endswith(".webm"):
         mime = "video/webm"
     kind = mime.split("/", 1)[0] if mime else None
-    return mime, kind if kind in {"video", "image", "audio"} else None
+    return mime, kind if kind in set(MediaType) else None
 
 
 def _meta(entries: list[str]) -> dict[str, object]:

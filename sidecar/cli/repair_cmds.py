@@ -60,9 +60,9 @@ def print_summary(verb: str, project: str, result: dict[str, Any]) -> None:
         render.console().print(f"nothing to {what} in project {project}")
         return
     parts = Text(f"{verb} {result.get('attempted', 0)} item(s) of project {project}: ")
-    for key, status in (("saved", "saved"), ("unsaved", "unsaved"), ("urlOnly", "urlOnly"),
-                        ("expired", "expired")):
-        n = result.get(key, 0)
+    # a batch summary counts by status, under the status's own name
+    for status in (ItemStatus.SAVED, ItemStatus.UNSAVED, ItemStatus.URL_ONLY, ItemStatus.EXPIRED):
+        n = result.get(status, 0)
         if n:
             parts.append_text(render.badge(status))
             parts.append(f" {n}  ")

@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from protocol.vocabulary import MediaType
+from protocol.vocabulary import ByteLocation, MediaType
 from sidecar.client import SyncClient
 from tests.cli.conftest import CliFn
 
@@ -21,7 +21,8 @@ def test_source_and_read_a_saved_item(cli: CliFn, at: list[str], client: SyncCli
     r = cli("source", "v", "-p", "p1", *at, "--json")
     assert r.code == 0, r.err
     src = r.json()
-    assert (src["bytes"], src["mimeType"], src["size"]) == ("file", "video/webm", len(big))
+    assert (src["bytes"], src["mimeType"], src["size"]) == (ByteLocation.FILE, "video/webm",
+                                                            len(big))
     human = cli("source", "v", "-p", "p1", *at)
     assert "saved · bytes: file" in human.out and src["path"] in human.out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from protocol.vocabulary import MediaType
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import RemoteError, SyncClient
 from tests.fetch.server import MediaServer, serve
 from tests.support import ROOT, spawn_sidecar
@@ -51,7 +51,7 @@ def test_map_host_and_ca_file_download_from_a_local_https_server(
                        "--no-parent-watch")
     try:
         item = _download(sc.connection_file, "https://v3.fal.media/files/clip.mp4")
-        assert (item["status"], item["sha256"]) == ("saved", SHA)
+        assert (item["status"], item["sha256"]) == (ItemStatus.SAVED, SHA)
         seen = local_fal.log.requests[-1]
         assert seen.sni == "v3.fal.media"  # TLS kept the real name...
         assert seen.headers["host"] == "v3.fal.media"  # ...and so did HTTP
@@ -66,7 +66,7 @@ def test_the_same_through_the_environment(tmp_path: Path, local_fal: MediaServer
         "MEDIA_SIDECAR_CA_FILE": str(ca_file), "MEDIA_SIDECAR_ALLOW_PRIVATE_ADDRESSES": "1"})
     try:
         item = _download(sc.connection_file, "https://fal.media/files/clip.mp4")
-        assert (item["status"], item["sha256"]) == ("saved", SHA)
+        assert (item["status"], item["sha256"]) == (ItemStatus.SAVED, SHA)
     finally:
         sc.stop()
 
@@ -78,7 +78,7 @@ def test_allow_host_with_a_port_downloads_from_localhost(
                        "--no-parent-watch")
     try:
         item = _download(sc.connection_file, f"https://localhost:{local_fal.port}/files/clip.mp4")
-        assert (item["status"], item["sha256"]) == ("saved", SHA)
+        assert (item["status"], item["sha256"]) == (ItemStatus.SAVED, SHA)
         # the entry allows that port only
         with SyncClient(sc.connection_file, timeout=30) as c, pytest.raises(RemoteError) as e:
             c.call("addMediaItem", {"projectId": "p", "name": "x", "type": MediaType.VIDEO,

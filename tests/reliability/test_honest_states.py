@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from protocol.vocabulary import BytesState, ItemStatus, MediaType, RecordState
+from protocol.vocabulary import ByteLocation, BytesState, ItemStatus, MediaType, RecordState
 from sidecar.client import Client, RemoteError
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import connect, stop
@@ -111,7 +111,7 @@ async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
         res = await client.call("addMediaItem", {"id": "k1", "projectId": "kill", "name": "k1",
                                                  "type": MediaType.VIDEO}, payloads=[data])
         item = res["item"]
-        assert (item["status"], item["bytesState"]) == ("unsaved", "held")
+        assert (item["status"], item["bytesState"]) == (ItemStatus.UNSAVED, BytesState.HELD)
         assert res["recorded"] is True and item["storageError"]["errno"] == "ENOSPC"
     finally:
         await client.close()
@@ -121,7 +121,8 @@ async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
     client = await connect(sc2)
     try:
         got = (await client.call("getMediaItem", {"id": "k1"}))["item"]
-        assert (got["status"], got["bytesState"], got["durable"]) == ("lost", "gone", False)
+        assert (got["status"], got["bytesState"], got["durable"]) == (
+            ItemStatus.LOST, BytesState.GONE, False)
         counts = (await client.call("listMediaItems", {"projectId": "kill"}))["counts"]
         assert (counts["unsaved"], counts["lost"]) == (0, 1)
         with pytest.raises(RemoteError) as err:
@@ -131,7 +132,8 @@ async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
                                   "bytesState": BytesState.GONE}
         # playback: no local bytes, said the typed way (the media scheme answers 410 lost)
         source = await client.call("getMediaSource", {"id": "k1", "projectId": "kill"})
-        assert (source["status"], source["bytes"], source["path"]) == ("lost", "none", None)
+        assert (source["status"], source["bytes"], source["path"]) == (
+            ItemStatus.LOST, ByteLocation.NONE, None)
         with pytest.raises(RemoteError) as err:
             await client.read_range("kill", "k1", 0, 1024)
         assert (err.value.code, err.value.data) == ("no_local_bytes", {"status": ItemStatus.LOST})

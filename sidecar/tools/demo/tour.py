@@ -140,7 +140,7 @@ class Tour:
         self.clip_how = how
         return data
 
-    async def plays(self, item_id: str, data: bytes, where: str) -> None:
+    async def plays(self, item_id: str, data: bytes, where: ByteLocation) -> None:
         """What the shim's media-sidecar:// handler does for a <video>: ask where the bytes
         are, then read a range from the middle (a seek) and check it is the clip's."""
         src = await self.call("getMediaSource", {"projectId": PROJECT, "id": item_id})
@@ -243,7 +243,7 @@ class Tour:
                    [h.host for h in hits])
         saved = await self.ev.wait("itemSaved", since=mark, item_id="fox")
         self.check(saved is not None, "itemSaved event received")
-        await self.plays("fox", data, "file")
+        await self.plays("fox", data, ByteLocation.FILE)
         self.show_list(PROJECT, await self.listing(PROJECT))
 
     async def step_disk_full(self) -> None:
@@ -272,7 +272,7 @@ class Tour:
         self.check(ev is not None, "itemUnsaved event received (the app shows a toast)")
         self.toast(ev)
         self.say("unsaved is still playable: the sidecar serves the bytes it holds")
-        await self.plays("fox-edit", data, "memory")
+        await self.plays("fox-edit", data, ByteLocation.MEMORY)
         page = await self.listing(PROJECT)
         counts = page["counts"]
         self.check(counts.get("unsaved") == 1 and any(i["id"] == "fox-edit"

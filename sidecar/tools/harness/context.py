@@ -134,7 +134,7 @@ def add_inline(peer: Peer, project: str, data: bytes, *, item_id: str | None = N
                chunks: int = 1, timeout: float | None = None, **params: Any) -> Json:
     """addMediaItem with ``data`` in ``chunks`` payload frames; checks the reply's item."""
     body: Json = {"projectId": project, "name": params.pop("name", "clip.mp4"),
-                  "type": params.pop("type", "video"), **params}
+                  "type": params.pop("type", MediaType.VIDEO), **params}
     if item_id is not None:
         body["id"] = item_id
     size = len(data)

@@ -169,7 +169,8 @@ def counts_ignore_filters(ctx: Context) -> None:
     peer = ctx.peer()
     project = ctx.project("counts")
     for i in range(3):
-        add_inline(peer, project, os.urandom(32 + i), type=MediaType.IMAGE if i else "video")
+        kind = MediaType.IMAGE if i else MediaType.VIDEO
+        add_inline(peer, project, os.urandom(32 + i), type=kind)
     peer.call("addMediaItem", {"projectId": project, "name": "u", "type": MediaType.AUDIO,
                                "sourceUrl": ctx.media_url("counts")})
     whole = peer.call("listMediaItems", {"projectId": project})["counts"]

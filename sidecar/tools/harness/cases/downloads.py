@@ -136,5 +136,6 @@ def download_all(ctx: Context) -> None:
           f"{result['expired']}, not 3/2/1")
     statuses = {i: peer.call("getMediaItem", {"id": i})["item"]["status"]
                 for i in (*saved, gone)}
-    check(statuses == {saved[0]: "saved", saved[1]: "saved", gone: "expired"},
+    check(statuses == {saved[0]: ItemStatus.SAVED, saved[1]: ItemStatus.SAVED,
+                       gone: ItemStatus.EXPIRED},
           f"statuses after downloadAllUrlOnly: {statuses}")

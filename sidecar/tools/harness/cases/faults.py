@@ -77,7 +77,7 @@ def write_failure_then_retry(ctx: Context) -> None:
         _check_unsaved(result["item"], "reply")
         event = peer.event("itemUnsaved")
         check(event["data"]["item"]["id"] == item_id, "itemUnsaved names another item")
-        check(_listed_status(peer, project, item_id) == "unsaved",
+        check(_listed_status(peer, project, item_id) == ItemStatus.UNSAVED,
               "the unsaved item is not listed as unsaved")
         counts = peer.call("listMediaItems", {"projectId": project})["counts"]
         check(counts["unsaved"] == 1, f"counts.unsaved is {counts['unsaved']}, not 1")
@@ -99,7 +99,8 @@ def blocked_with_url(ctx: Context) -> None:
         result = add_inline(peer, project, f"blocked {item_id}".encode(), item_id=item_id,
                             sourceUrl=url)
         # checked while storage still fails: a server may fetch the URL once it works
-        check(_listed_status(peer, project, item_id) == "urlOnly", "not listed as urlOnly")
+        check(_listed_status(peer, project, item_id) == ItemStatus.URL_ONLY,
+              "not listed as urlOnly")
     item = result["item"]
     check(item["status"] == ItemStatus.URL_ONLY, f"status {item['status']}, not urlOnly")
     check(result["durable"] is False and item["durable"] is False, "claims to be durable")
@@ -122,7 +123,8 @@ def blocked_without_url(ctx: Context) -> None:
         _check_unsaved(result["item"], "reply")
         error = result["item"]["storageError"]
         check(error["errorType"] == ErrorType.STORAGE_BLOCKED, f"errorType {error['errorType']}")
-        check(_listed_status(peer, project, item_id) == "unsaved", "not listed as unsaved")
+        check(_listed_status(peer, project, item_id) == ItemStatus.UNSAVED,
+              "not listed as unsaved")
     _retry_saves(peer, item_id)
 
 

@@ -50,7 +50,7 @@ def saved_source(ctx: Context) -> None:
     item = add_inline(peer, project, data)["item"]
     src = _source(peer, project, item["id"])
     check(src["id"] == item["id"] and src["projectId"] == project, "another item's source")
-    check((src["status"], src["bytes"]) == ("saved", "file"),
+    check((src["status"], src["bytes"]) == (ItemStatus.SAVED, ByteLocation.FILE),
           f"a saved item's source is {src['status']}/{src['bytes']}, not saved/file")
     check(src["size"] == len(data) and src["sha256"] == sha256(data),
           "the source's size or sha256 is not the item's")
@@ -130,7 +130,8 @@ def url_only(ctx: Context) -> None:
                                       "type": MediaType.VIDEO, "sourceUrl": url})["item"]
     src = _source(peer, project, item["id"])
     check((src["status"], src["bytes"], src["path"], src["sourceUrl"]) ==
-          ("urlOnly", "none", None, url), f"a urlOnly item's source is {src}")
+          (ItemStatus.URL_ONLY, ByteLocation.NONE, None, url),
+          f"a urlOnly item's source is {src}")
     body = peer.error("readMediaRange", {"projectId": project, "id": item["id"],
                                          "offset": 0, "length": 1}, code="no_local_bytes")
     check(body.get("data") == {"status": ItemStatus.URL_ONLY},

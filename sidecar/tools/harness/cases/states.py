@@ -21,7 +21,7 @@ def bytes_and_record_state(ctx: Context) -> None:
     """A saved item: bytesState durable, recordState stored; a URL-only one: bytesState none."""
     peer, project = ctx.peer(), ctx.project()
     saved = add_inline(peer, project, os.urandom(1024))["item"]
-    check((saved["bytesState"], saved["recordState"]) == ("durable", "stored"),
+    check((saved["bytesState"], saved["recordState"]) == (BytesState.DURABLE, RecordState.STORED),
           f"a saved item says {saved['bytesState']}/{saved['recordState']}")
     res = peer.call("addMediaItem", {"projectId": project, "name": "u", "type": MediaType.VIDEO,
                                      "sourceUrl": ctx.media_url("states-u")})
@@ -48,7 +48,7 @@ def unsaved_is_held(ctx: Context) -> None:
     peer, project = ctx.peer(), ctx.project()
     with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.EAGAIN):
         item = add_inline(peer, project, os.urandom(2048))["item"]
-    check((item["status"], item["bytesState"]) == ("unsaved", "held"),
+    check((item["status"], item["bytesState"]) == (ItemStatus.UNSAVED, BytesState.HELD),
           f"after a transient failure the item is {item['status']}/{item['bytesState']}")
     counts = peer.call("listMediaItems", {"projectId": project})["counts"]
     check((counts["unsaved"], counts["lost"]) == (1, 0), f"counts {counts}")
