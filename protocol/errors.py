@@ -71,6 +71,22 @@ ERROR_DOCS: dict[ErrorCode, str] = {
     ErrorCode.INTERNAL: "An unexpected error; it is logged on the server with the request id.",
 }
 
+ANY_METHOD_ERRORS: tuple[ErrorCode, ...] = (
+    ErrorCode.INVALID_REQUEST,
+    ErrorCode.UNKNOWN_METHOD,
+    ErrorCode.INVALID_PARAMS,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.NOT_READY,
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    ErrorCode.BUSY,
+    ErrorCode.SHUTTING_DOWN,
+    ErrorCode.CANCELLED,
+    ErrorCode.INTERNAL,
+)
+"""The codes any request may get, whatever its method: they are about the frames, the
+session or the server's state (a request in flight at shutdown is ``cancelled``). Each
+method's entry in the method table lists the others."""
+
 
 class ErrorBody(Result):
     """The body of an error reply."""

@@ -28,7 +28,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from protocol.envelope import ErrorReply, EventMessage, Reply, Request
-from protocol.errors import ERROR_DOCS, ErrorBody
+from protocol.errors import ANY_METHOD_ERRORS, ERROR_DOCS, ErrorBody
 from protocol.registry import EVENTS, METHODS
 from protocol.version import PROTOCOL_VERSION
 
@@ -123,6 +123,7 @@ def build() -> dict[str, dict[str, Any]]:
         "envelopes": envelopes,
         "errorBody": ERROR_BODY_FILE,
         "errorCodes": {str(code): doc for code, doc in ERROR_DOCS.items()},
+        "anyMethodErrors": [str(code) for code in ANY_METHOD_ERRORS],
         "methods": methods,
         "events": events,
     }

@@ -102,7 +102,7 @@ class SortOrder(StrEnum):
 
 
 class FaultOp(StrEnum):
-    """The store operations the test-only ``fault`` method can make fail."""
+    """The store operations the test-only ``testFault`` method can make fail."""
 
     BLOB_WRITE = "blobWrite"
     BLOB_FSYNC = "blobFsync"
@@ -111,7 +111,7 @@ class FaultOp(StrEnum):
 
 
 class FaultErrno(StrEnum):
-    """The OS errors the test-only ``fault`` method can inject."""
+    """The OS errors the test-only ``testFault`` method can inject."""
 
     ENOSPC = "ENOSPC"
     EDQUOT = "EDQUOT"

@@ -327,6 +327,10 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
   if (canonical(codeType.schema.enum) !== canonical(codes)) {
     throw new SchemaError(codeType.where, "the ErrorCode enum differs from index.json's errorCodes");
   }
+  const anyMethodErrors = index.anyMethodErrors;
+  if (!Array.isArray(anyMethodErrors) || anyMethodErrors.some((c) => !codes.includes(c))) {
+    throw new SchemaError("protocol/schema/index.json", "anyMethodErrors is not a list of error codes");
+  }
   if (!/^\d+\.\d+\.\d+$/.test(index.protocolVersion)) throw new SchemaError("protocol/schema/index.json", "protocolVersion is not x.y.z");
 
   const emitted = new Set();
@@ -345,6 +349,9 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
       .map((c) => `${comment([index.errorCodes[c]], "  ")}  ${JSON.stringify(c)},\n`)
       .join("")}] as const;\n`,
     emit("ErrorCode"),
+    `/** The codes any request may get, whatever its method (each method's own are in METHOD_ERRORS). */\nexport const ANY_METHOD_ERRORS = [\n${anyMethodErrors
+      .map((c) => `  ${JSON.stringify(c)},\n`)
+      .join("")}] as const satisfies readonly ErrorCode[];\n`,
     emit(errorBody.name, [`Schema: \`protocol/schema/${errorBody.file}\`.`]),
   ]);
 
@@ -373,7 +380,7 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
     `/** Every method, in the protocol's order. */\nexport const METHOD_NAMES = [\n${names(methods.map((m) => m.method))}] as const satisfies readonly (keyof Methods)[];\n`,
     `/** The methods that accept binary payload frames. */\nexport const PAYLOAD_METHODS = [\n${names(methods.filter((m) => m.payloads).map((m) => m.method))}] as const satisfies readonly (keyof Methods)[];\n`,
     `/** The methods served only by a server started with \`--enable-test-hooks\`. */\nexport const TEST_ONLY_METHODS = [\n${names(methods.filter((m) => m.testOnly).map((m) => m.method))}] as const satisfies readonly (keyof Methods)[];\n`,
-    `/** The error codes each method declares (besides those any request may get: invalid_request, unauthorized, busy, ...). */\nexport const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[] } = {\n${methods
+    `/** The error codes each method declares (besides ANY_METHOD_ERRORS, which any request may get). */\nexport const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[] } = {\n${methods
       .map((m) => `  ${m.method}: [${m.errors.map((c) => JSON.stringify(c)).join(", ")}],\n`)
       .join("")}};\n`,
     `/** Every event: the type of its \`data\`. */\nexport interface Events {\n${eventEntries}}\n`,

@@ -12,7 +12,7 @@
 
 import * as G from "./generated/protocol";
 
-export { ERROR_CODES, EVENT_NAMES, METHOD_ERRORS, METHOD_NAMES, PROTOCOL_VERSION, TEST_ONLY_METHODS } from "./generated/protocol";
+export { ANY_METHOD_ERRORS, ERROR_CODES, EVENT_NAMES, METHOD_ERRORS, METHOD_NAMES, PROTOCOL_VERSION, TEST_ONLY_METHODS } from "./generated/protocol";
 // The vocabulary (protocol/vocabulary.py, and the error codes): each a const object naming its
 // words (`ItemStatus.urlOnly`) and the union type of the same name.
 export {

@@ -77,6 +77,20 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The codes any request may get, whatever its method (each method's own are in METHOD_ERRORS). */
+export const ANY_METHOD_ERRORS = [
+  "invalid_request",
+  "unknown_method",
+  "invalid_params",
+  "unauthorized",
+  "not_ready",
+  "payload_too_large",
+  "busy",
+  "shutting_down",
+  "cancelled",
+  "internal",
+] as const satisfies readonly ErrorCode[];
+
 /**
  * The body of an error reply.
  *
@@ -165,7 +179,7 @@ export const ErrorType = {
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
-/** The OS errors the test-only `fault` method can inject. */
+/** The OS errors the test-only `testFault` method can inject. */
 export const FaultErrno = {
   ENOSPC: "ENOSPC",
   EDQUOT: "EDQUOT",
@@ -178,7 +192,7 @@ export const FaultErrno = {
 } as const;
 export type FaultErrno = (typeof FaultErrno)[keyof typeof FaultErrno];
 
-/** The store operations the test-only `fault` method can make fail. */
+/** The store operations the test-only `testFault` method can make fail. */
 export const FaultOp = {
   blobWrite: "blobWrite",
   blobFsync: "blobFsync",
@@ -1206,7 +1220,7 @@ export const TEST_ONLY_METHODS = [
   "testFault",
 ] as const satisfies readonly (keyof Methods)[];
 
-/** The error codes each method declares (besides those any request may get: invalid_request, unauthorized, busy, ...). */
+/** The error codes each method declares (besides ANY_METHOD_ERRORS, which any request may get). */
 export const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[] } = {
   hello: ["version_mismatch"],
   ping: [],
