@@ -1,4 +1,5 @@
-"""The one enum of error codes. Each member's docstring is its documentation."""
+"""The one enum of error codes, what each means (``ERROR_DOCS``: the docs' and index.json's
+text), and the codes any method may answer (``ANY_METHOD_ERRORS``)."""
 
 from __future__ import annotations
 
