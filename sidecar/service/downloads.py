@@ -63,7 +63,7 @@ from sidecar.errors import (
 )
 from sidecar.fetch.api import Fetched, ProgressFn, Resume, SinkWriteError
 from sidecar.rpc.dispatch import CallContext
-from sidecar.service.batch import REMOVED, tally
+from sidecar.service.batch import FAILED, REMOVED, tally
 from sidecar.service.convert import error_model
 from sidecar.service.workers import StoreWorkers, storage_error
 from sidecar.store.classify import classify
@@ -311,7 +311,7 @@ class Downloads:
         """Download every urlOnly item (of a project), a few at a time."""
         recs = await self.workers.run(self.store.with_status, ItemStatus.URL_ONLY, project_id)
         ids = [r.id for r in recs]
-        counts: Counter[str] = Counter({DownloadOutcome.FAILED: len(ids)})
+        counts: Counter[str] = Counter({FAILED: len(ids)})
         if self.fetcher is not None:
             each = functools.partial(tally, ids, self.download_status,
                                      self.workers.settings.fetch.concurrency, "download")
@@ -324,7 +324,7 @@ class Downloads:
         return DownloadAllUrlOnlyResult(
             attempted=len(recs), saved=counts[ItemStatus.SAVED],
             unsaved=counts[ItemStatus.UNSAVED], url_only=counts[ItemStatus.URL_ONLY],
-            expired=counts[ItemStatus.EXPIRED], failed=counts[DownloadOutcome.FAILED],
+            expired=counts[ItemStatus.EXPIRED], failed=counts[FAILED],
             item_ids=ids)
 
     async def download_status(self, item_id: str) -> str:

@@ -14,7 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from protocol.vocabulary import ItemStatus, RecordState
+from protocol.vocabulary import ItemStatus, RecordState, SortOrder
 from sidecar.store.classify import StorageError
 from sidecar.store.db import MetadataDB
 from sidecar.store.journal import Journal
@@ -80,7 +80,7 @@ class Catalog:
             if query is not None:
                 rows = [r for r in rows if r.id not in by_id]
                 rows.extend(r for r in pending if query.matches(r))
-                rows.sort(key=query.key_of, reverse=query.order == "desc")
+                rows.sort(key=query.key_of, reverse=query.order == SortOrder.DESC)
             for rec in pending:
                 stored = self.db.get(rec.id)
                 if stored is not None:

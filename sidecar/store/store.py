@@ -187,13 +187,9 @@ class MediaStore:
     def flush_pending(self) -> bool:
         return self.catalog.flush_pending()
 
-    def persist(self, rec: ItemRecord) -> bool:
-        """Write a record without bytes (the database, else the journal, else memory only).
-        True when it reached the database."""
-        return self.catalog.persist(rec) is None
-
     def register(self, rec: ItemRecord) -> SaveOutcome:
-        """Record an item that has no bytes here (urlOnly / expired)."""
+        """Record an item without saving bytes (urlOnly / expired, or a change of its record):
+        the database, else the journal, else memory only."""
         return SaveOutcome(rec, refused=self.catalog.persist(rec))
 
     # blob files -------------------------------------------------------------------------
