@@ -465,8 +465,8 @@ class Downloads:
             if rec.mime_type is None and fetched.mime_type:
                 rec = rec.evolve(mime_type=fetched.mime_type)
             outcome = await workers.run(self.store.save, rec,
-                                     Downloaded(dest, fetched.sha256, fetched.size),
-                                     new=not registered)
+                                        Downloaded(dest, fetched.sha256, fetched.size),
+                                        new=not registered)
             await workers.report(outcome, added=not registered)
         return outcome
 

@@ -161,8 +161,8 @@ class MediaService:
                     assert p.source_path is not None
                     cfg = workers.settings.store
                     opened = await workers.run(open_import, p.source_path, cfg.import_roots,
-                                            max_bytes=cfg.import_max_bytes,
-                                            allow_hardlinks=cfg.import_hardlinks)
+                                               max_bytes=cfg.import_max_bytes,
+                                               allow_hardlinks=cfg.import_hardlinks)
                 existing = await workers.run(self.store.get, item_id)
                 if existing is not None:
                     return await self._readd(existing, plan, ctx, opened, p)
@@ -203,8 +203,8 @@ class MediaService:
             source = LocalFile(opened.fd, opened.path, opened.size, opened.cancel)
         try:
             return await self.workers.run(self.store.save, rec, source, new=new,
-                                       expected_sha256=expected,
-                                       interrupt=opened.cancel if opened else None)
+                                          expected_sha256=expected,
+                                          interrupt=opened.cancel if opened else None)
         except ShaMismatch as exc:
             raise InvalidParams(f"the bytes hash to {exc.actual}, not expectedSha256",
                                 field="params.expectedSha256") from exc
@@ -235,7 +235,7 @@ class MediaService:
             assert opened is not None
             try:
                 sha, _ = await self.workers.run(hash_fd, opened.fd, opened.size, opened.cancel,
-                                             interrupt=opened.cancel)
+                                                interrupt=opened.cancel)
             except SourceReadError as exc:
                 raise InvalidParams(str(exc), field="params.sourcePath") from exc
         self._match(existing, p.project_id, sha, p.source_url)
@@ -266,7 +266,7 @@ class MediaService:
             self.downloads.cancel_running(rec.id, rec.project_id)
             removed, blob_deleted = await workers.run(self.store.remove, rec)
         workers.emit(ItemRemoved(id=rec.id, project_id=rec.project_id,
-                              counts=await workers.counts(rec.project_id)))
+                                 counts=await workers.counts(rec.project_id)))
         return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
 
     async def list_media_items(self, ctx: CallContext, p: ListMediaItemsParams
