@@ -23,6 +23,7 @@ from sidecar.store.records import BLOB_HOLDERS, ItemRecord, next_rev
 
 log = logging.getLogger("sidecar.store")
 
+
 @dataclass(frozen=True)
 class Page:
     records: list[ItemRecord]
