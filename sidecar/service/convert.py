@@ -21,7 +21,7 @@ from protocol.media import (
     StorageErrorInfo,
 )
 from protocol.vocabulary import ItemStatus
-from sidecar.store.records import BYTES_STATE, ErrorInfo, ItemRecord
+from sidecar.store.records import BYTES_STATE, STATUSES, ErrorInfo, ItemRecord
 from sidecar.store.store import MediaStore
 
 DERIVED_KEYS = ("unsaved", "urlOnly", "storageError")
@@ -68,7 +68,7 @@ def item_model(rec: ItemRecord, store: MediaStore) -> MediaItem:
 
 
 def counts_wire(counts: dict[str, int]) -> dict[str, int]:
-    wire = {s.value: counts.get(s, 0) for s in ItemStatus}
+    wire = {s: counts.get(s, 0) for s in STATUSES}
     wire["total"] = sum(counts.values())
     return wire
 

@@ -14,12 +14,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from protocol.vocabulary import ItemStatus, RecordState, SortOrder
+from protocol.vocabulary import RecordState, SortOrder
 from sidecar.store.classify import StorageError
 from sidecar.store.db import MetadataDB
 from sidecar.store.journal import Journal
 from sidecar.store.query import ListQuery
-from sidecar.store.records import BLOB_HOLDERS, ItemRecord, next_rev
+from sidecar.store.records import BLOB_HOLDERS, STATUSES, ItemRecord, next_rev
 
 log = logging.getLogger("sidecar.store")
 
@@ -75,8 +75,8 @@ class Catalog:
         """The database's ``rows`` and ``counts`` with the ``pending`` records laid over
         them: a pending record replaces its row (and ``query``'s rows gain those it
         matches), and counts under its status instead of its row's."""
-        counts = dict(counts)
         if pending:
+            counts = dict(counts)
             by_id = {r.id: r for r in pending}
             if query is not None:
                 rows = [r for r in rows if r.id not in by_id]
@@ -87,7 +87,7 @@ class Catalog:
                 if stored is not None:
                     counts[stored.status] = counts.get(stored.status, 0) - 1
                 counts[rec.status] = counts.get(rec.status, 0) + 1
-        return rows, {s.value: counts.get(s, 0) for s in ItemStatus}
+        return rows, {s: counts.get(s, 0) for s in STATUSES}
 
     def pending_shas(self, *, exclude_id: str | None = None) -> set[str]:
         """The blobs named by pending records that hold on to theirs."""

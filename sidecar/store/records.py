@@ -20,6 +20,8 @@ BYTES_STATE: dict[str, BytesState] = {
     ItemStatus.SAVED: BytesState.DURABLE, ItemStatus.UNSAVED: BytesState.HELD,
     ItemStatus.LOST: BytesState.GONE, ItemStatus.URL_ONLY: BytesState.NONE,
     ItemStatus.EXPIRED: BytesState.NONE}
+# Every status as its plain string, in the vocabulary's order (counts are keyed by these).
+STATUSES = tuple(s.value for s in ItemStatus)
 # The statuses whose records hold on to their blob (a blob they name is not an orphan).
 BLOB_HOLDERS = (ItemStatus.SAVED, ItemStatus.UNSAVED)
 _STORAGE_ERROR_TYPES = frozenset(t for t in ErrorType if t.is_storage)
