@@ -24,6 +24,7 @@ from bench.procs import start_sidecar
 from bench.stats import interleave, median, paired_ratio
 from bench.table import Row
 from bench.wire_client import WireClient
+from protocol.vocabulary import MediaType
 
 MIB = 1 << 20
 
@@ -49,7 +50,7 @@ def _sidecar_parallel(clients: list[WireClient], mib: int) -> float:
     prepared = []
     for i, c in enumerate(clients):
         rid, frames = c.frames("addMediaItem", {"projectId": "many", "name": f"c{i}.mp4",
-                                                "type": "video"}, [os.urandom(mib * MIB)])
+                                                "type": MediaType.VIDEO}, [os.urandom(mib * MIB)])
         prepared.append((c, rid, frames))
     t0 = time.perf_counter()
     for c, _, frames in prepared:

@@ -30,6 +30,7 @@ from bench.procs import Child, start_sidecar
 from bench.stats import interleave, median, paired_ratio
 from bench.table import Row
 from bench.wire_client import WireClient
+from protocol.vocabulary import MediaType
 
 MIB = 1 << 20
 RSS_LIMIT_MIB = 32.0
@@ -137,8 +138,8 @@ def _inline_rows(side: Child, client: WireClient, raw_dir: Path, reps: int,
     for mib in sizes:
         def sidecar_once(mib: int = mib) -> float:
             data = os.urandom(mib * MIB)
-            go = _add(client, {"projectId": "inline", "name": f"{mib} MiB", "type": "video"},
-                      [data])
+            go = _add(client, {"projectId": "inline", "name": f"{mib} MiB",
+                               "type": MediaType.VIDEO}, [data])
             return go()
 
         def raw_once(mib: int = mib) -> float:
@@ -161,7 +162,7 @@ def _inline_rows(side: Child, client: WireClient, raw_dir: Path, reps: int,
 def _path_row(client: WireClient, src: Path, raw_dir: Path, reps: int, mib: int) -> Row:
     def sidecar_once() -> float:
         _touch_head(src)
-        return _add(client, {"projectId": "path", "name": "from path", "type": "video",
+        return _add(client, {"projectId": "path", "name": "from path", "type": MediaType.VIDEO,
                              "sourcePath": str(src)})()
 
     def raw_once() -> float:
@@ -202,7 +203,7 @@ def _url_rows(work: Path, reps: int, mib: int, rss_mib: int) -> tuple[list[Row],
 
         def sidecar_once() -> float:
             i = next(counter)
-            return _add(client, {"projectId": "url", "name": f"clip {i}", "type": "video",
+            return _add(client, {"projectId": "url", "name": f"clip {i}", "type": MediaType.VIDEO,
                                  "sourceUrl": f"https://fal.media/clip-{i}.mp4",
                                  "download": True})()
 
@@ -235,7 +236,7 @@ def _url_rows(work: Path, reps: int, mib: int, rss_mib: int) -> tuple[list[Row],
                          f"{mib * MIB / cf / 1e6:.0f} MB/s")]
         growth = float("nan")
         if rss_mib:
-            go = _add(client, {"projectId": "url", "name": "big", "type": "video",
+            go = _add(client, {"projectId": "url", "name": "big", "type": MediaType.VIDEO,
                                "sourceUrl": "https://fal.media/big.mp4", "download": True})
             with RssSampler(side.pid) as rss:
                 go()
@@ -254,15 +255,15 @@ def _rss_path_and_inline(work: Path, mib: int) -> dict[str, float]:
     client.hello()
     small = work / "small.mp4"
     _make_file(small, 1)
-    _add(client, {"projectId": "rss", "name": "warm", "type": "video",
+    _add(client, {"projectId": "rss", "name": "warm", "type": MediaType.VIDEO,
                   "sourcePath": str(small)})()
-    go = _add(client, {"projectId": "rss", "name": "big", "type": "video",
+    go = _add(client, {"projectId": "rss", "name": "big", "type": MediaType.VIDEO,
                        "sourcePath": str(src)})
     with RssSampler(side.pid) as rss_path:
         go()
     src.unlink()
     data = os.urandom(mib * MIB)
-    go = _add(client, {"projectId": "rss", "name": "inline", "type": "video"}, [data])
+    go = _add(client, {"projectId": "rss", "name": "inline", "type": MediaType.VIDEO}, [data])
     with RssSampler(side.pid) as rss_inline:
         t_inline = go()
     del data

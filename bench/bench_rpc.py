@@ -22,7 +22,10 @@ from bench.procs import Child, start_echo, start_sidecar
 from bench.stats import interleave, median, paired_ratio, percentile
 from bench.table import Row
 from bench.wire_client import WireClient, pipelined, round_trips
-from sidecar.loop import ENV, loop_factory
+from sidecar.setting import env_name, env_values
+from sidecar.settings import Settings
+
+LOOP_ENV = env_name(Settings, "event_loop")
 
 ZERORPC_SCRIPT = Path(__file__).resolve().parent / "zerorpc_echo.py"
 
@@ -62,13 +65,14 @@ def run(quick: bool) -> tuple[list[Row], dict[str, Any]]:
         side = start_sidecar(tmp)
         children.append(side)
         info["server"] = side.kind
-        info["loop"] = loop_factory(os.environ)[1]  # what serves by default
+        # what serves by default: the event_loop setting as the environment leaves it
+        info["loop"] = env_values(Settings, os.environ).get("event_loop", Settings.event_loop)
         client = WireClient(side.endpoint, side.secret)
         client.hello()
         # The same sidecar on the other loop: uvloop would be the default only if it won.
         other = "uvloop" if _has_uvloop() else "asyncio"
         info["otherLoop"] = other
-        std = start_sidecar(tmp / "std", env={ENV: other})
+        std = start_sidecar(tmp / "std", env={LOOP_ENV: other})
         children.append(std)
         std_client = WireClient(std.endpoint, std.secret)
         std_client.hello()

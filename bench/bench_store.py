@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from protocol.media import AddMediaItemParams, ListMediaItemsParams  # noqa: E402
+from protocol.vocabulary import ItemStatus, MediaType  # noqa: E402
 from sidecar.events import EventBus  # noqa: E402
 from sidecar.rpc.dispatch import CallContext  # noqa: E402
 from sidecar.service.media import MediaService  # noqa: E402
@@ -75,8 +76,8 @@ def fill(service: MediaService, items: int) -> None:
         t = base + i * 3
         batch.append(ItemRecord(
             id=f"item-{i:07d}-{uuid.uuid4().hex[:6]}", project_id=project,
-            name=f"AI: generated clip {i % 977}", type=("video", "image", "audio")[i % 3],
-            status="saved" if i % 50 else "unsaved", created_at=t, updated_at=t,
+            name=f"AI: generated clip {i % 977}", type=list(MediaType)[i % 3],
+            status=ItemStatus.SAVED if i % 50 else ItemStatus.UNSAVED, created_at=t, updated_at=t,
             rev=next_rev(), mime_type="video/mp4", size=1_000_000 + i,
             sha256=hashlib.sha256(str(i).encode()).hexdigest(),
             source_url=f"https://v3.fal.media/files/{i}.mp4",
@@ -163,7 +164,7 @@ def bench_add(loop: asyncio.AbstractEventLoop, service: MediaService, scratch: P
         digest = hashlib.sha256(data).hexdigest()  # the transport's job, not timed
         ctx = CallContext(request_id="bench", client=b"bench", payloads=[memoryview(data)],
                           payload_sha256=digest, payload_size=size)
-        p = AddMediaItemParams(project_id="adds", name="8 MiB clip", type="video")
+        p = AddMediaItemParams(project_id="adds", name="8 MiB clip", type=MediaType.VIDEO)
         t0 = time.perf_counter()
         res = loop.run_until_complete(service.add_media_item(ctx, p))
         elapsed = time.perf_counter() - t0

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _text_only(value: object) -> object:
+    if isinstance(value, bytes | bytearray):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return value
+
+
+WireEnum = Annotated[E, Strict(False), BeforeValidator(_text_only)]
+"""A ``protocol.vocabulary`` enum as a field of a strict ``Params`` model: msgpack has no
+enums, so the member is looked up from its wire string (and from nothing but a string)."""
 
 
 class Params(BaseModel):

@@ -1,8 +1,8 @@
 """The generated reference tables at the end of ``docs/PROTOCOL.md``.
 
-Methods, events, shared types and error codes are rendered from the same JSON Schemas as
-``protocol/schema/`` (so from the models) and written between two marker comments; the
-hand-written text above the markers is never touched.
+Methods, events, shared types, the vocabulary and error codes are rendered from the same
+JSON Schemas as ``protocol/schema/`` (so from the models) and written between two marker
+comments; the hand-written text above the markers is never touched.
 
     python -m protocol.docs --write   # rewrite the generated block
     python -m protocol.docs --check   # exit 1 when docs/PROTOCOL.md drifted
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from protocol.errors import ERROR_DOCS
+from protocol.errors import ANY_METHOD_ERRORS, ERROR_DOCS
 from protocol.generated import block_cli
 from protocol.registry import EVENTS, METHODS
 from protocol.schema import build
@@ -74,7 +74,8 @@ def _methods(files: Mapping[str, Schema]) -> list[str]:
         "### Methods",
         "",
         "Params marked `?` may be omitted. Full schemas: `protocol/schema/<method>.params.json` "
-        "and `<method>.result.json`.",
+        "and `<method>.result.json`. The errors column lists each method's own codes; any "
+        "method may also answer " + ", ".join(f"`{code}`" for code in ANY_METHOD_ERRORS) + ".",
         "",
         "| method | params | result | errors | what it does |",
         "|---|---|---|---|---|",
@@ -129,6 +130,28 @@ def _types(files: Mapping[str, Schema]) -> list[str]:
     return lines
 
 
+def _words(files: Mapping[str, Schema]) -> list[str]:
+    sets: dict[str, Schema] = {}
+    for body in files.values():
+        for def_name, definition in body.get("$defs", {}).items():
+            if "enum" in definition and def_name != "ErrorCode":  # error codes: their own table
+                sets.setdefault(def_name, definition)
+    lines = [
+        "### Vocabulary",
+        "",
+        "The closed sets of words the types above name (`protocol/vocabulary.py`; the "
+        "TypeScript types have each as a const object and a union type).",
+        "",
+        "| type | words | what it is |",
+        "|---|---|---|",
+    ]
+    for def_name in sorted(sets):
+        definition = sets[def_name]
+        words = ", ".join(f"`{word}`" for word in definition["enum"])
+        lines.append(f"| `{def_name}` | {words} | {_one_line(definition.get('description'))} |")
+    return lines
+
+
 def _errors() -> list[str]:
     lines = [
         "### Error codes",
@@ -155,6 +178,8 @@ def generated_block() -> str:
         *_events(files),
         "",
         *_types(files),
+        "",
+        *_words(files),
         "",
         *_errors(),
         "",

@@ -1,4 +1,5 @@
-"""The one enum of error codes. Each member's docstring is its documentation."""
+"""The one enum of error codes, what each means (``ERROR_DOCS``: the docs' and index.json's
+text), and the codes any method may answer (``ANY_METHOD_ERRORS``)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,22 @@ ERROR_DOCS: dict[ErrorCode, str] = {
     ErrorCode.SHUTTING_DOWN: "The server is draining and accepts no new work.",
     ErrorCode.INTERNAL: "An unexpected error; it is logged on the server with the request id.",
 }
+
+ANY_METHOD_ERRORS: tuple[ErrorCode, ...] = (
+    ErrorCode.INVALID_REQUEST,
+    ErrorCode.UNKNOWN_METHOD,
+    ErrorCode.INVALID_PARAMS,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.NOT_READY,
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    ErrorCode.BUSY,
+    ErrorCode.SHUTTING_DOWN,
+    ErrorCode.CANCELLED,
+    ErrorCode.INTERNAL,
+)
+"""The codes any request may get, whatever its method: they are about the frames, the
+session or the server's state (a request in flight at shutdown is ``cancelled``). Each
+method's entry in the method table lists the others."""
 
 
 class ErrorBody(Result):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 
 from protocol.base import Result
 from protocol.media import MediaItem, StatusCounts, StorageErrorInfo
+from protocol.vocabulary import DownloadOutcome
 
 
 class Event(Result):
@@ -79,10 +80,6 @@ class ItemRemoved(Event):
 
     def project(self) -> str | None:
         return self.project_id
-
-
-DownloadOutcome = Literal["saved", "unsaved", "urlOnly", "expired", "failed", "cancelled",
-                          "paused"]
 
 
 class DownloadProgress(Event):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
-from protocol.base import Params, Result
-
-MediaType = Literal["video", "image", "audio"]
-ItemStatus = Literal["saved", "unsaved", "urlOnly", "expired", "lost"]
-ITEM_STATUSES: tuple[ItemStatus, ...] = ("saved", "unsaved", "urlOnly", "expired", "lost")
-BytesState = Literal["durable", "held", "gone", "none"]
-RecordState = Literal["stored", "journalled", "memory"]
-ErrorType = Literal["StorageBlocked", "StorageTransient", "StorageIOError", "UrlExpired",
-                    "DownloadFailed"]
+from protocol.base import Params, Result, WireEnum
+from protocol.vocabulary import (
+    ByteLocation,
+    BytesState,
+    ErrorType,
+    FaultErrno,
+    FaultOp,
+    ItemStatus,
+    MediaType,
+    RecordState,
+    SortKey,
+    SortOrder,
+)
 
 ItemId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 ProjectId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -62,9 +66,10 @@ class MediaItem(Result):
                                     "gone (lost; only re-adding them helps), none (never had "
                                     "local bytes: urlOnly, expired).")
     record_state: RecordState = Field(
-        default="stored", description="Where the item's record is: stored (in the database), "
-        "journalled (the database refused it; in the fallback journal, replayed at the next "
-        "start) or memory (in memory only: lost if the sidecar stops before storage recovers).")
+        default=RecordState.STORED, description="Where the item's record is: stored (in the "
+        "database), journalled (the database refused it; in the fallback journal, replayed at "
+        "the next start) or memory (in memory only: lost if the sidecar stops before storage "
+        "recovers).")
     storage_error: StorageErrorInfo | None = None
     local_path: str | None = Field(default=None, description="Absolute path of the blob when "
                                    "saved, for playback by the app.")
@@ -84,7 +89,7 @@ class AddMediaItemParams(Params):
                               "the same id and content are idempotent.")
     project_id: ProjectId
     name: Name
-    type: MediaType
+    type: WireEnum[MediaType]
     mime_type: Annotated[str, Field(max_length=255)] | None = Field(
         default=None, description="Optional: the bytes' container decides; a type naming "
         "another container than the bytes is replaced by the sniffed one, and a type that is "
@@ -140,19 +145,16 @@ class RemoveMediaItemResult(Result):
     blob_deleted: bool
 
 
-SortKey = Literal["createdAt", "updatedAt", "name", "size"]
-
-
 class ListMediaItemsParams(Params):
     """List one project's items. Pagination is by opaque cursor, stable under inserts."""
 
     project_id: ProjectId
-    type: MediaType | None = None
-    status: Annotated[list[ItemStatus], Field(max_length=5)] | None = None
+    type: WireEnum[MediaType] | None = None
+    status: Annotated[list[WireEnum[ItemStatus]], Field(max_length=5)] | None = None
     folder_id: FolderId | None = None
     text: Annotated[str, Field(max_length=256)] | None = None
-    sort: SortKey = "createdAt"
-    order: Literal["asc", "desc"] = "desc"
+    sort: WireEnum[SortKey] = SortKey.CREATED_AT
+    order: WireEnum[SortOrder] = SortOrder.DESC
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     cursor: Annotated[str, Field(max_length=1024)] | None = None
 
@@ -178,7 +180,6 @@ class ListMediaItemsResult(Result):
                                  "ignoring filters (the app's 'N unsaved items' banner).")
 
 
-ByteLocation = Literal["file", "memory", "none"]
 MAX_OFFSET = 2**53 - 1  # the largest integer a JavaScript number holds exactly
 
 
@@ -290,10 +291,8 @@ class FaultParams(Params):
     """Test-only: make the next ``count`` store operations ``op`` fail with ``errno``.
     Served only by a server started with ``--enable-test-hooks``."""
 
-    op: Literal["blobWrite", "blobFsync", "dbCommit", "clear"]
-    errno: Literal["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO", "EAGAIN", "EBUSY"] = (
-        "ENOSPC"
-    )
+    op: WireEnum[FaultOp]
+    errno: WireEnum[FaultErrno] = FaultErrno.ENOSPC
     count: Annotated[int, Field(ge=0, le=1_000_000)] = 1
 
 

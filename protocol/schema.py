@@ -30,7 +30,7 @@ from pydantic_core import core_schema
 
 from protocol.connection import ConnectionFile, ReadyLine
 from protocol.envelope import ErrorReply, EventMessage, Reply, Request
-from protocol.errors import ERROR_DOCS, ErrorBody
+from protocol.errors import ANY_METHOD_ERRORS, ERROR_DOCS, ErrorBody
 from protocol.registry import EVENTS, METHODS
 from protocol.version import PROTOCOL_VERSION
 
@@ -132,6 +132,7 @@ def build() -> dict[str, dict[str, Any]]:
         "envelopes": envelopes,
         "errorBody": ERROR_BODY_FILE,
         "errorCodes": {str(code): doc for code, doc in ERROR_DOCS.items()},
+        "anyMethodErrors": [str(code) for code in ANY_METHOD_ERRORS],
         "methods": methods,
         "events": events,
         "startup": {name: file for name, (_, file) in STARTUP.items()},

@@ -1,4 +1,5 @@
-"""The in-process event bus: services emit protocol events, the transport fans them out.
+"""The in-process event bus: services emit protocol events; the RPC server
+(``sidecar.rpc.server``) is the listener that signs and sends each to the subscribed sessions.
 
 ``emit`` may be called from worker threads (store I/O runs off the loop); delivery to
 listeners always happens on the loop thread, in emission order.

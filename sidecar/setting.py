@@ -164,6 +164,14 @@ def env_values(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def env_name(cls: type, name: str) -> str:
+    """The environment variable of the field ``name`` of ``cls`` (for launchers and tests)."""
+    for item in declared(cls):
+        if item.name == name and item.spec.env is not None:
+            return item.spec.env
+    raise KeyError(f"{cls.__name__}.{name} has no environment variable")
+
+
 def from_env(cls: type, env: Mapping[str, str], **overrides: Any) -> Any:
     """An instance of ``cls``: defaults, then the environment, then ``overrides``."""
     return cls(**{**env_values(cls, env), **overrides})

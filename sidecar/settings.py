@@ -166,10 +166,6 @@ class Settings:
         """readMediaRange's largest length: the setting, never above one frame."""
         return max(1, min(self.max_range_bytes, self.max_frame_bytes))
 
-    @property
-    def secret_hex_ok(self) -> bool:
-        return len(self.secret) >= 16
-
 
 def secret_from(env: Mapping[str, str], stdin_line: str | None) -> bytes:
     """The launcher's secret (stdin first, then environment), or a fresh one."""

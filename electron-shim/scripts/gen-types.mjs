@@ -259,7 +259,25 @@ function members(schema, where, types, indent) {
   return out;
 }
 
-/** `export interface Name {...}` for an object with properties, else `export type Name = ...`. */
+/** A named enum of strings (a StrEnum of protocol/vocabulary.py or ErrorCode). */
+const isWordSet = (schema) => schema.type === "string" && Array.isArray(schema.enum) && schema.enum.every((v) => typeof v === "string");
+
+/**
+ * A word set as a const object (each word keyed by itself: `ItemStatus.urlOnly`) and the
+ * union type of the same name, so code names a word instead of repeating a string literal.
+ */
+function wordSet(name, schema, where) {
+  for (const word of schema.enum) {
+    if (!IDENT.test(word)) throw new SchemaError(`${where}/enum`, `${JSON.stringify(word)} is not a TypeScript identifier`);
+  }
+  const entries = schema.enum.map((w) => `  ${w}: ${JSON.stringify(w)},\n`).join("");
+  return `export const ${name} = {\n${entries}} as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`;
+}
+
+/**
+ * `export interface Name {...}` for an object with properties, a const object and a union
+ * type for a word set, else `export type Name = ...`.
+ */
 function declaration(name, schema, where, types, extraDoc = []) {
   checkKeywords(schema, where);
   const doc = [...docLines(schema)];
@@ -269,7 +287,9 @@ function declaration(name, schema, where, types, extraDoc = []) {
   }
   let out = comment(doc, "");
   const isInterface = schema.type === "object" && schema.properties && Object.keys(schema.properties).length > 0 && !schema.anyOf;
-  if (isInterface) {
+  if (isWordSet(schema)) {
+    out += wordSet(name, schema, where);
+  } else if (isInterface) {
     if (schema.additionalProperties !== undefined && typeof schema.additionalProperties !== "boolean") {
       throw new SchemaError(where, "properties together with an additionalProperties schema");
     }
@@ -308,6 +328,10 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
   if (canonical(codeType.schema.enum) !== canonical(codes)) {
     throw new SchemaError(codeType.where, "the ErrorCode enum differs from index.json's errorCodes");
   }
+  const anyMethodErrors = index.anyMethodErrors;
+  if (!Array.isArray(anyMethodErrors) || anyMethodErrors.some((c) => !codes.includes(c))) {
+    throw new SchemaError("protocol/schema/index.json", "anyMethodErrors is not a list of error codes");
+  }
   if (!/^\d+\.\d+\.\d+$/.test(index.protocolVersion)) throw new SchemaError("protocol/schema/index.json", "protocolVersion is not x.y.z");
 
   const emitted = new Set();
@@ -326,6 +350,9 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
       .map((c) => `${comment([index.errorCodes[c]], "  ")}  ${JSON.stringify(c)},\n`)
       .join("")}] as const;\n`,
     emit("ErrorCode"),
+    `/** The codes any request may get, whatever its method (each method's own are in METHOD_ERRORS). */\nexport const ANY_METHOD_ERRORS = [\n${anyMethodErrors
+      .map((c) => `  ${JSON.stringify(c)},\n`)
+      .join("")}] as const satisfies readonly ErrorCode[];\n`,
     emit(errorBody.name, [`Schema: \`protocol/schema/${errorBody.file}\`.`]),
   ]);
 
@@ -356,7 +383,7 @@ export function generate(schemaDir = DEFAULT_SCHEMA_DIR) {
     `/** Every method, in the protocol's order. */\nexport const METHOD_NAMES = [\n${names(methods.map((m) => m.method))}] as const satisfies readonly (keyof Methods)[];\n`,
     `/** The methods that accept binary payload frames. */\nexport const PAYLOAD_METHODS = [\n${names(methods.filter((m) => m.payloads).map((m) => m.method))}] as const satisfies readonly (keyof Methods)[];\n`,
     `/** The methods served only by a server started with \`--enable-test-hooks\`. */\nexport const TEST_ONLY_METHODS = [\n${names(methods.filter((m) => m.testOnly).map((m) => m.method))}] as const satisfies readonly (keyof Methods)[];\n`,
-    `/** The error codes each method declares (besides those any request may get: invalid_request, unauthorized, busy, ...). */\nexport const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[] } = {\n${methods
+    `/** The error codes each method declares (besides ANY_METHOD_ERRORS, which any request may get). */\nexport const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[] } = {\n${methods
       .map((m) => `  ${m.method}: [${m.errors.map((c) => JSON.stringify(c)).join(", ")}],\n`)
       .join("")}};\n`,
     `/** Every event: the type of its \`data\`. */\nexport interface Events {\n${eventEntries}}\n`,

@@ -1,6 +1,6 @@
 // Copy the one CSP policy (protocol/csp_policy.json) into the package (src/csp_policy.json),
 // from where tsc ships it in dist/. Run after editing the policy: `npm run sync-policy`.
-// test/csp-policy-drift.test.ts fails while the two differ.
+// test/csp.test.ts fails while the two differ.
 import { copyFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -22,7 +22,7 @@ import {
   type SidecarState,
   methodChannel,
 } from "./preload";
-import { EVENT_NAMES, type MethodName, type SidecarEvent } from "./protocol";
+import { ErrorCode, EVENT_NAMES, type MethodName, type SidecarEvent } from "./protocol";
 import { RENDERER_RULES, type RendererMethod, validateBytes, validateParams } from "./validate";
 
 export interface BridgeOptions {
@@ -75,17 +75,17 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
     channels.push(channel);
     ipcMain.handle(channel, async (event, params: unknown, bytes: unknown, callOptions: unknown): Promise<Outcome<unknown>> => {
       try {
-        if (!senderOk(event)) throw new SidecarError("unauthorized", "this sender may not use the media store", { method });
+        if (!senderOk(event)) throw new SidecarError(ErrorCode.unauthorized, "this sender may not use the media store", { method });
         const checked = validateParams(method, rules, params);
         if (checked["sourcePath"] !== undefined && !options.allowSourcePath) {
-          throw new SidecarError("path_not_allowed", "sourcePath is not accepted from the renderer", {
+          throw new SidecarError(ErrorCode.path_not_allowed, "sourcePath is not accepted from the renderer", {
             method,
             field: "params.sourcePath",
           });
         }
         const payload = method === "addMediaItem" ? validateBytes(method, bytes, maxInline) : undefined;
         if (method !== "addMediaItem" && bytes !== undefined) {
-          throw new SidecarError("invalid_params", `${method} takes no bytes`, { method, field: "bytes" });
+          throw new SidecarError(ErrorCode.invalid_params, `${method} takes no bytes`, { method, field: "bytes" });
         }
         const opts: CallOptions = { ...checkCallOptions(method, checked, callOptions) };
         if (payload) opts.payloads = payload;
@@ -98,9 +98,9 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
   }
 
   ipcMain.handle(SUBSCRIBE_CHANNEL, (event, names: unknown): Outcome<{ events: string[] }> => {
-    if (!senderOk(event)) return { ok: false, error: { code: "unauthorized", message: "sender refused", field: null } };
+    if (!senderOk(event)) return { ok: false, error: { code: ErrorCode.unauthorized, message: "sender refused", field: null } };
     if (!Array.isArray(names) || names.length > 64 || !names.every((n) => n === "*" || (EVENT_NAMES as readonly unknown[]).includes(n))) {
-      return { ok: false, error: { code: "invalid_params", message: "names must be event names or '*'", field: "names" } };
+      return { ok: false, error: { code: ErrorCode.invalid_params, message: "names must be event names or '*'", field: "names" } };
     }
     const wc = event.sender;
     if (names.length === 0) eventSubs.delete(wc.id);
@@ -113,7 +113,7 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
   channels.push(SUBSCRIBE_CHANNEL);
 
   ipcMain.handle(RESTART_CHANNEL, async (event): Promise<Outcome<{ state: SidecarState }>> => {
-    if (!senderOk(event)) return { ok: false, error: { code: "unauthorized", message: "sender refused", field: null } };
+    if (!senderOk(event)) return { ok: false, error: { code: ErrorCode.unauthorized, message: "sender refused", field: null } };
     const start = store.start;
     try {
       if (store.state !== "dead" || !start) {
@@ -173,10 +173,10 @@ export function registerBridge(ipcMain: IpcMainLike, store: BridgeTarget, option
 /** The renderer's per-call options: only `inactivityMs`, only for download calls, in bounds. */
 function checkCallOptions(method: string, params: Record<string, unknown>, options: unknown): CallOptions {
   if (options === undefined || options === null) return {};
-  const bad = (why: string): SidecarError => new SidecarError("invalid_params", `options.inactivityMs ${why}`, { method, field: "options.inactivityMs" });
-  if (typeof options !== "object" || Array.isArray(options)) throw new SidecarError("invalid_params", "options must be an object", { method, field: "options" });
+  const bad = (why: string): SidecarError => new SidecarError(ErrorCode.invalid_params, `options.inactivityMs ${why}`, { method, field: "options.inactivityMs" });
+  if (typeof options !== "object" || Array.isArray(options)) throw new SidecarError(ErrorCode.invalid_params, "options must be an object", { method, field: "options" });
   const keys = Object.keys(options);
-  if (keys.some((k) => k !== "inactivityMs")) throw new SidecarError("invalid_params", "options may only name inactivityMs", { method, field: "options" });
+  if (keys.some((k) => k !== "inactivityMs")) throw new SidecarError(ErrorCode.invalid_params, "options may only name inactivityMs", { method, field: "options" });
   const ms = (options as { inactivityMs?: unknown }).inactivityMs;
   if (ms === undefined) return {};
   if (downloadActivity(method as MethodName, params) === null) throw bad("applies only to download calls");
@@ -188,5 +188,5 @@ function checkCallOptions(method: string, params: Record<string, unknown>, optio
 function toRendererError(err: unknown, method: string, log: Logger): MediaStoreError {
   if (err instanceof SidecarError) return err.toJSON();
   log.error(`media-sidecar bridge: ${method} failed unexpectedly`, err);
-  return { code: "internal", message: `${method} failed (see the main process log)`, field: null };
+  return { code: ErrorCode.internal, message: `${method} failed (see the main process log)`, field: null };
 }

@@ -44,7 +44,7 @@ import { SidecarError } from "./errors";
 import { type ByteRange, contentRange, ifRangeAllows, parseRange, strongEtag } from "./http-range";
 import { type Logger, silentLogger } from "./logger";
 import { DEFAULT_MEDIA_SCHEME, MEDIA_ID } from "./preload";
-import type { GetMediaSourceParams, GetMediaSourceResult, ReadMediaRangeParams } from "./protocol";
+import { ByteLocation, ErrorCode, type GetMediaSourceParams, type GetMediaSourceResult, ItemStatus, type ReadMediaRangeParams } from "./protocol";
 
 /** What the handler needs of the sidecar: a `Supervisor` or a `SidecarClient` is one. */
 export interface MediaBytesSource {
@@ -99,9 +99,9 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   "client_closed",
   "sidecar_dead",
   "start_failed",
-  "not_ready",
-  "busy",
-  "shutting_down",
+  ErrorCode.not_ready,
+  ErrorCode.busy,
+  ErrorCode.shutting_down,
 ]);
 
 /** A parsed media URL: the item it names. */
@@ -182,20 +182,20 @@ export function createMediaHandler(source: MediaBytesSource, options: MediaHandl
   };
 
   /** 410: nothing local and nothing the page can fetch; the code tells which. */
-  const gone = (request: Request, status: "expired" | "lost"): Response =>
-    status === "expired"
+  const gone = (request: Request, status: typeof ItemStatus.expired | typeof ItemStatus.lost): Response =>
+    status === ItemStatus.expired
       ? fail(request, 410, "expired", "the item expired: its remote URL is gone")
       : fail(request, 410, "lost", "the item's bytes were lost before they were saved: add it again");
 
   const fromError = (request: Request, err: unknown): Response => {
     if (err instanceof SidecarError) {
-      if (err.code === "not_found") return fail(request, 404, "not_found", "no such item in this project");
-      if (err.code === "no_local_bytes") {
+      if (err.code === ErrorCode.not_found) return fail(request, 404, "not_found", "no such item in this project");
+      if (err.code === ErrorCode.no_local_bytes) {
         const status = (err.data as { status?: unknown } | null)?.status;
-        if (status === "expired" || status === "lost") return gone(request, status);
+        if (status === ItemStatus.expired || status === ItemStatus.lost) return gone(request, status);
         return fail(request, 404, "no_local_bytes", `the item has no local bytes (${String(status ?? "unknown")})`);
       }
-      if (err.code === "invalid_params") return fail(request, 400, "bad_url", `the sidecar refused the ids: ${err.message}`);
+      if (err.code === ErrorCode.invalid_params) return fail(request, 400, "bad_url", `the sidecar refused the ids: ${err.message}`);
       if (UNAVAILABLE_CODES.has(err.code)) {
         return fail(request, 503, "unavailable", `the media library is not available (${err.code})`, { "Retry-After": "1" });
       }
@@ -211,7 +211,7 @@ export function createMediaHandler(source: MediaBytesSource, options: MediaHandl
       if (info.id !== ref.id || info.projectId !== ref.projectId) {
         throw new SidecarError("bad_reply", "getMediaSource answered for another item", { method: "getMediaSource" });
       }
-      if (!wantFile || info.bytes !== "file" || info.path === null) return { info, file: null };
+      if (!wantFile || info.bytes !== ByteLocation.file || info.path === null) return { info, file: null };
       const file = await openExact(info.path, info.size);
       if (file) return { info, file };
       if (attempt >= 1) throw new SidecarError("bad_reply", "the item's file vanished twice", { method: "getMediaSource" });
@@ -240,9 +240,9 @@ export function createMediaHandler(source: MediaBytesSource, options: MediaHandl
     };
 
     try {
-      if (info.status === "expired" || info.status === "lost") return gone(request, info.status);
-      if (info.bytes === "none") {
-        if (info.status === "urlOnly" && info.sourceUrl !== null && hostAllowed(info.sourceUrl, redirectHosts)) {
+      if (info.status === ItemStatus.expired || info.status === ItemStatus.lost) return gone(request, info.status);
+      if (info.bytes === ByteLocation.none) {
+        if (info.status === ItemStatus.urlOnly && info.sourceUrl !== null && hostAllowed(info.sourceUrl, redirectHosts)) {
           const h = baseHeaders(request);
           h.set("Location", info.sourceUrl);
           return new Response(null, { status: 307, headers: h });

@@ -6,13 +6,29 @@
  * `test/generated-types.test.ts` fails on drift). This module only gives the shim's public
  * names to those types (names the API used before the types were generated, and shorter
  * names for parts of them) and adds the few helpers the client needs. Nothing about the
- * protocol's shapes is written by hand here: change the models, re-export the schema, then
+ * protocol's shapes or words is written by hand here: change the models, re-export the schema, then
  * regenerate.
  */
 
 import * as G from "./generated/protocol";
 
-export { ERROR_CODES, EVENT_NAMES, METHOD_ERRORS, METHOD_NAMES, PROTOCOL_VERSION, TEST_ONLY_METHODS } from "./generated/protocol";
+export { ANY_METHOD_ERRORS, ERROR_CODES, EVENT_NAMES, METHOD_ERRORS, METHOD_NAMES, PROTOCOL_VERSION, TEST_ONLY_METHODS } from "./generated/protocol";
+// The vocabulary (protocol/vocabulary.py, and the error codes): each a const object naming its
+// words (`ItemStatus.urlOnly`) and the union type of the same name.
+export {
+  ByteLocation,
+  BytesState,
+  DownloadOutcome,
+  ErrorCode,
+  ErrorType,
+  FaultErrno,
+  FaultOp,
+  ItemStatus,
+  MediaType,
+  RecordState,
+  SortKey,
+  SortOrder,
+} from "./generated/protocol";
 export type {
   AddMediaItemParams,
   AddMediaItemResult,
@@ -26,7 +42,6 @@ export type {
   DownloadUrlOnlyItemParams,
   DownloadUrlOnlyItemResult,
   ErrorBody,
-  ErrorCode,
   Events,
   FaultParams,
   FaultResult,
@@ -76,14 +91,8 @@ export type {
 
 // ---------------------------------------------------------------- names for parts of the types
 
-export type MediaType = G.MediaItem["type"];
-export type ItemStatus = G.MediaItem["status"];
-export type BytesState = G.MediaItem["bytesState"];
-export type RecordState = NonNullable<G.MediaItem["recordState"]>;
-export type StorageErrorType = G.StorageErrorInfo["errorType"];
-export type SortKey = NonNullable<G.ListMediaItemsParams["sort"]>;
-export type FaultOp = G.FaultParams["op"];
-export type FaultErrno = NonNullable<G.FaultParams["errno"]>;
+/** The older name of `ErrorType` (why an item is not durable). */
+export type StorageErrorType = G.ErrorType;
 /** What retryAllUnsaved and downloadAllUrlOnly answer (the same shape; a test checks it). */
 export type BatchSummary = G.RetryAllUnsavedResult;
 /** The params of the methods that name one item (get, remove, retry, download, cancel). */

@@ -16,7 +16,7 @@ import { registerBridge } from "../src/bridge";
 import { PRELOAD_PATH } from "../src/index";
 import { SidecarError } from "../src/errors";
 import { EVENT_CHANNEL, MEDIA_STORE_METHODS, type MediaStore, type SidecarState, createMediaStore, exposeMediaStore, methodChannel } from "../src/preload";
-import type { MethodName, ParamsOf, ResultOf, SidecarEvent } from "../src/protocol";
+import { ErrorCode, ItemStatus, MediaType, type MethodName, type ParamsOf, type ResultOf, type SidecarEvent } from "../src/protocol";
 import { FakeIpcMain, FakePage } from "./support/fake-ipc";
 import { PACKAGE_ROOT } from "./support/paths";
 
@@ -51,7 +51,7 @@ class FakeStore extends MediaStoreApi {
   }
 }
 
-const ADD = { projectId: "p1", name: "clip.webm", type: "video" as const };
+const ADD = { projectId: "p1", name: "clip.webm", type: MediaType.video };
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 const saved = (id: string, seq: number): SidecarEvent => ({
   name: "itemSaved",
@@ -85,8 +85,8 @@ describe("registerBridge", () => {
 
   test("a valid call reaches the store and its result comes back as { ok: true, value }", async () => {
     store.answer = (_m, params) => ({ items: [], nextCursor: null, counts: { total: 0 }, asked: params });
-    const out = await api.listMediaItems({ projectId: "p1", status: ["unsaved"], limit: 10 });
-    assert.deepEqual(out, { ok: true, value: { items: [], nextCursor: null, counts: { total: 0 }, asked: { projectId: "p1", status: ["unsaved"], limit: 10 } } });
+    const out = await api.listMediaItems({ projectId: "p1", status: [ItemStatus.unsaved], limit: 10 });
+    assert.deepEqual(out, { ok: true, value: { items: [], nextCursor: null, counts: { total: 0 }, asked: { projectId: "p1", status: [ItemStatus.unsaved], limit: 10 } } });
     assert.deepEqual(store.calls.map((c) => c.method), ["listMediaItems"]);
   });
 
@@ -100,7 +100,7 @@ describe("registerBridge", () => {
 
   test("sourcePath is refused from the renderer unless allowed", async () => {
     const out = await api.addMediaItem({ ...ADD, sourcePath: "/etc/passwd" });
-    assert.equal(out.ok ? "" : out.error.code, "path_not_allowed");
+    assert.equal(out.ok ? "" : out.error.code, ErrorCode.path_not_allowed);
     assert.equal(store.calls.length, 0);
     setup({ allowSourcePath: true });
     assert.equal((await api.addMediaItem({ ...ADD, sourcePath: "/home/me/clip.webm" })).ok, true);
@@ -112,7 +112,7 @@ describe("registerBridge", () => {
     assert.equal((await api.addMediaItem(ADD, new Uint8Array([4, 5]).buffer)).ok, true);
     assert.deepEqual(store.calls.map((c) => Array.from(c.payloads as Uint8Array)), [[1, 2, 3], [4, 5]]);
     const big = await api.addMediaItem(ADD, new Uint8Array(9));
-    assert.equal(big.ok ? "" : big.error.code, "payload_too_large");
+    assert.equal(big.ok ? "" : big.error.code, ErrorCode.payload_too_large);
     const wrong = await page.ipcRenderer.invoke(methodChannel("addMediaItem"), ADD, "not bytes");
     assert.equal(wrong.error.field, "bytes");
     const elsewhere = await page.ipcRenderer.invoke(methodChannel("ping"), {}, new Uint8Array(1));
@@ -122,7 +122,7 @@ describe("registerBridge", () => {
 
   test("the store's SidecarError codes reach the renderer intact; unexpected errors become `internal`", async () => {
     store.answer = () => {
-      throw new SidecarError("not_found", "no item x in p1", { field: "params.id" });
+      throw new SidecarError(ErrorCode.not_found, "no item x in p1", { field: "params.id" });
     };
     assert.deepEqual(await api.getMediaItem({ id: "x", projectId: "p1" }), {
       ok: false,
@@ -130,15 +130,15 @@ describe("registerBridge", () => {
     });
     // Error data reaches the renderer too (a failed download add names the item it left).
     store.answer = () => {
-      throw new SidecarError("download_failed", "gone", { data: { itemId: "i1", status: "urlOnly", created: true } });
+      throw new SidecarError(ErrorCode.download_failed, "gone", { data: { itemId: "i1", status: ItemStatus.urlOnly, created: true } });
     };
     const failed = await api.addMediaItem({ ...ADD, sourceUrl: "https://fal.media/a.mp4", download: true });
-    assert.deepEqual(failed.ok ? null : failed.error.data, { itemId: "i1", status: "urlOnly", created: true });
+    assert.deepEqual(failed.ok ? null : failed.error.data, { itemId: "i1", status: ItemStatus.urlOnly, created: true });
     store.answer = () => {
       throw new TypeError("bug");
     };
     const out = await api.storageStatus();
-    assert.equal(out.ok ? "" : out.error.code, "internal");
+    assert.equal(out.ok ? "" : out.error.code, ErrorCode.internal);
     assert.equal(logged.length, 1);
   });
 
@@ -177,7 +177,7 @@ describe("registerBridge", () => {
     setup({ allowSender: (e) => e.senderFrame?.url.startsWith("https://app.test/") ?? false });
     page.senderFrame = { url: "https://evil.test/" };
     const out = await api.ping();
-    assert.equal(out.ok ? "" : out.error.code, "unauthorized");
+    assert.equal(out.ok ? "" : out.error.code, ErrorCode.unauthorized);
     page.senderFrame = { url: "https://app.test/x" };
     assert.equal((await api.ping()).ok, true);
     assert.equal(store.calls.length, 1);

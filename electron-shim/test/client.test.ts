@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import { SidecarClient, type StrayMessage } from "../src/client";
 import { SidecarError } from "../src/errors";
 import type { Logger } from "../src/logger";
-import type { SidecarEvent } from "../src/protocol";
+import { ErrorCode, MediaType, type SidecarEvent } from "../src/protocol";
 import { payloadDigest } from "../src/signing";
 import { FakePeer, type Incoming } from "./support/fake-peer";
 import { WAIT_MS, onceWithin, within } from "./support/wait";
@@ -89,7 +89,7 @@ describe("SidecarClient", () => {
     const c = await connect();
     peer.handler = (msg, p) => p.error(msg, "invalid_params", "params.projectId: bad", "params.projectId");
     const err = await rejection(c.listMediaItems({ projectId: "x" }));
-    assert.equal(err.code, "invalid_params");
+    assert.equal(err.code, ErrorCode.invalid_params);
     assert.equal(err.message, "params.projectId: bad");
     assert.equal(err.field, "params.projectId");
     assert.equal(err.method, "listMediaItems");
@@ -185,7 +185,7 @@ describe("SidecarClient", () => {
     client = await SidecarClient.connect({ endpoint: peer.endpoint, secret: SECRET, maxChunkBytes: 4 });
     const received = nextRequest();
     const bytes = Buffer.from("0123456789");
-    const call = client.addMediaItem({ projectId: "p", name: "n", type: "image" }, [bytes, new Uint8Array([65, 66])]);
+    const call = client.addMediaItem({ projectId: "p", name: "n", type: MediaType.image }, [bytes, new Uint8Array([65, 66])]);
     const msg = await received;
     assert.equal(msg.signatureOk, true);
     assert.deepEqual(msg.payloads.map((p) => p.toString()), ["0123", "4567", "89", "AB"]);
@@ -198,9 +198,9 @@ describe("SidecarClient", () => {
   test("only addMediaItem takes bytes; too many frames are refused before sending", async () => {
     const c = await connect();
     const err = await rejection(c.call("ping", {}, { payloads: new Uint8Array(1) }));
-    assert.equal(err.code, "invalid_params");
+    assert.equal(err.code, ErrorCode.invalid_params);
     const many = Array.from({ length: 65 }, () => new Uint8Array(1));
-    assert.equal((await rejection(c.addMediaItem({ projectId: "p", name: "n", type: "image" }, many))).code, "payload_too_large");
+    assert.equal((await rejection(c.addMediaItem({ projectId: "p", name: "n", type: MediaType.image }, many))).code, ErrorCode.payload_too_large);
   });
 
   test("events arrive on the emitter (all and by name) and through the async iterator; a seq gap is reported", async () => {
@@ -243,7 +243,7 @@ describe("SidecarClient", () => {
     const original = peer.reply.bind(peer);
     peer.reply = (msg, result, key) => original(msg, msg.envelope.method === "hello" ? { ...result, protocol: "2.0.0" } : result, key);
     const err = await rejection(SidecarClient.connect({ endpoint: peer.endpoint, secret: SECRET }));
-    assert.equal(err.code, "version_mismatch");
+    assert.equal(err.code, ErrorCode.version_mismatch);
   });
 });
 
@@ -259,7 +259,7 @@ describe("SidecarClient's onMessage observer (the debugging and validation hook)
     client = await SidecarClient.connect({ endpoint: peer.endpoint, secret: SECRET, logger, onMessage });
     const identity = peer.received[0]!.identity;
     peer.handler = (msg, p) => p.reply(msg, { created: true });
-    await client.addMediaItem({ projectId: "p", name: "n", type: "image", mimeType: undefined }, [Buffer.from("abc"), Buffer.from("de")]);
+    await client.addMediaItem({ projectId: "p", name: "n", type: MediaType.image, mimeType: undefined }, [Buffer.from("abc"), Buffer.from("de")]);
     const stray = onceWithin(client, "stray");
     peer.send(identity, { type: "reply", id: "x", ts: 1 }); // no result: refused by the client's shape check
     await stray;
@@ -273,7 +273,7 @@ describe("SidecarClient's onMessage observer (the debugging and validation hook)
         ["receive", "reply", null, []],
       ],
     );
-    assert.deepEqual(seen[2]?.envelope["params"], { projectId: "p", name: "n", type: "image" }, "mimeType: undefined is not on the wire");
+    assert.deepEqual(seen[2]?.envelope["params"], { projectId: "p", name: "n", type: MediaType.image }, "mimeType: undefined is not on the wire");
     assert.deepEqual(seen[4]?.envelope, { type: "reply", id: "x", ts: 1 });
   });
 

@@ -12,6 +12,7 @@ import { readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
+import { ErrorType, FaultErrno, FaultOp, ItemStatus, MediaType } from "../src/protocol";
 import { Supervisor } from "../src/supervisor";
 import { tempDir } from "./support/paths";
 import { memoryLogger } from "./support/sidecar";
@@ -49,21 +50,21 @@ test("the Supervisor runs the frozen sidecar: add → list → unsaved → retry
     assert.ok(ready.hello.methods.includes("testFault"), "test hooks are on");
 
     const bytes = Buffer.from("frozen sidecar clip ".repeat(1000));
-    const added = await sidecar.addMediaItem({ id: "clip-1", projectId: "film", name: "clip.webm", type: "video" }, bytes);
-    assert.equal(added.item.status, "saved");
+    const added = await sidecar.addMediaItem({ id: "clip-1", projectId: "film", name: "clip.webm", type: MediaType.video }, bytes);
+    assert.equal(added.item.status, ItemStatus.saved);
     assert.equal(added.durable, true);
     const listed = await sidecar.listMediaItems({ projectId: "film" });
     assert.deepEqual(listed.items.map((i) => i.id), ["clip-1"]);
 
-    await sidecar.testFault({ op: "blobWrite", errno: "EAGAIN", count: 1 });
-    const failed = await sidecar.addMediaItem({ id: "clip-2", projectId: "film", name: "clip2.webm", type: "video" }, Buffer.concat([bytes, Buffer.from("2")]));
-    assert.equal(failed.item.status, "unsaved");
+    await sidecar.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.EAGAIN, count: 1 });
+    const failed = await sidecar.addMediaItem({ id: "clip-2", projectId: "film", name: "clip2.webm", type: MediaType.video }, Buffer.concat([bytes, Buffer.from("2")]));
+    assert.equal(failed.item.status, ItemStatus.unsaved);
     assert.equal(failed.durable, false);
-    assert.equal(failed.item.storageError?.errorType, "StorageTransient");
+    assert.equal(failed.item.storageError?.errorType, ErrorType.StorageTransient);
     assert.equal((await sidecar.listMediaItems({ projectId: "film" })).counts.unsaved, 1);
 
     const retried = await sidecar.retrySaveItem({ id: "clip-2", projectId: "film" });
-    assert.equal(retried.item.status, "saved");
+    assert.equal(retried.item.status, ItemStatus.saved);
     assert.equal((await sidecar.listMediaItems({ projectId: "film" })).counts.saved, 2);
 
     const stopped = await sidecar.stop();

@@ -17,7 +17,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { registerBridge } from "../src/bridge";
 import { SidecarError } from "../src/errors";
 import { createMediaStore } from "../src/preload";
-import type { Events, MediaItem, SidecarEvent } from "../src/protocol";
+import { ByteLocation, BytesState, DownloadOutcome, ErrorCode, ErrorType, type Events, FaultErrno, FaultOp, ItemStatus, type MediaItem, MediaType, type SidecarEvent, SortKey, SortOrder } from "../src/protocol";
 import type { CrashInfo, Supervisor } from "../src/supervisor";
 import { FakeIpcMain, FakePage } from "./support/fake-ipc";
 import { type TestServer, serveBytes, startServer } from "./support/https-server";
@@ -129,10 +129,10 @@ describe("every method against the real sidecar", () => {
   test("addMediaItem with inline bytes (one buffer): saved, content-hashed, itemAdded + itemSaved", T, async () => {
     const added = nextEvent(s, "itemAdded", (d) => d.item.name === "inline.webm");
     const savedEvent = nextEvent(s, "itemSaved", (d) => d.item.name === "inline.webm");
-    const res = await s.addMediaItem({ id: "inline-1", projectId: project, name: "inline.webm", type: "video", mimeType: "video/webm" }, CLIP);
+    const res = await s.addMediaItem({ id: "inline-1", projectId: project, name: "inline.webm", type: MediaType.video, mimeType: "video/webm" }, CLIP);
     assert.equal(res.created, true);
     assert.equal(res.durable, true);
-    assert.equal(res.item.status, "saved");
+    assert.equal(res.item.status, ItemStatus.saved);
     assert.equal(res.item.size, CLIP.length);
     assert.equal(res.item.sha256, sha256(CLIP));
     assert.equal((await added).item.id, "inline-1");
@@ -142,16 +142,16 @@ describe("every method against the real sidecar", () => {
 
   test("addMediaItem with inline bytes in several frames; a repeated id is idempotent", T, async () => {
     const parts = [CLIP.subarray(0, 1000), CLIP.subarray(1000, 2000), CLIP.subarray(2000)];
-    const res = await s.addMediaItem({ id: "inline-2", projectId: project, name: "frames.webm", type: "video" }, parts);
+    const res = await s.addMediaItem({ id: "inline-2", projectId: project, name: "frames.webm", type: MediaType.video }, parts);
     assert.equal(res.item.sha256, sha256(CLIP));
-    const again = await s.addMediaItem({ id: "inline-2", projectId: project, name: "frames.webm", type: "video" }, parts);
+    const again = await s.addMediaItem({ id: "inline-2", projectId: project, name: "frames.webm", type: MediaType.video }, parts);
     assert.equal(again.created, false);
     assert.equal(again.item.id, "inline-2");
   });
 
   test("addMediaItem with only a URL registers a urlOnly item", T, async () => {
-    const res = await s.addMediaItem({ id: "url-1", projectId: project, name: "remote.webm", type: "video", sourceUrl: "https://v3.fal.media/files/clip.webm" });
-    assert.equal(res.item.status, "urlOnly");
+    const res = await s.addMediaItem({ id: "url-1", projectId: project, name: "remote.webm", type: MediaType.video, sourceUrl: "https://v3.fal.media/files/clip.webm" });
+    assert.equal(res.item.status, ItemStatus.urlOnly);
     assert.equal(res.item.sourceUrl, "https://v3.fal.media/files/clip.webm");
     assert.equal(res.durable, false);
   });
@@ -160,12 +160,12 @@ describe("every method against the real sidecar", () => {
     const got = await s.getMediaItem({ id: "inline-1", projectId: project });
     assert.equal(got.item.name, "inline.webm");
     const err = await rejection(s.getMediaItem({ id: "missing", projectId: project }));
-    assert.equal(err.code, "not_found");
+    assert.equal(err.code, ErrorCode.not_found);
   });
 
   test("getMediaSource and readMediaRange: where the bytes are, and signed byte ranges of them", T, async () => {
     const source = await s.getMediaSource({ projectId: project, id: "inline-1" });
-    assert.equal(source.bytes, "file");
+    assert.equal(source.bytes, ByteLocation.file);
     assert.equal(source.size, CLIP.length);
     assert.equal(source.sha256, sha256(CLIP));
     assert.deepEqual(readFileSync(source.path!), CLIP);
@@ -176,18 +176,18 @@ describe("every method against the real sidecar", () => {
     assert.equal(tail.length, 5);
     assert.deepEqual(Buffer.from(tail.bytes), CLIP.subarray(CLIP.length - 5));
     const beyond = await rejection(s.readMediaRange({ projectId: project, id: "inline-1", offset: CLIP.length, length: 1 }));
-    assert.equal(beyond.code, "invalid_params");
+    assert.equal(beyond.code, ErrorCode.invalid_params);
     assert.equal(beyond.field, "params.offset");
     const remote = await s.getMediaSource({ projectId: project, id: "url-1" });
-    assert.equal(remote.bytes, "none");
+    assert.equal(remote.bytes, ByteLocation.none);
     const none = await rejection(s.readMediaRange({ projectId: project, id: "url-1", offset: 0, length: 1 }));
-    assert.equal(none.code, "no_local_bytes");
-    assert.equal((await rejection(s.getMediaSource({ projectId: "other", id: "inline-1" }))).code, "not_found");
+    assert.equal(none.code, ErrorCode.no_local_bytes);
+    assert.equal((await rejection(s.getMediaSource({ projectId: "other", id: "inline-1" }))).code, ErrorCode.not_found);
   });
 
   test("invalid params come back as invalid_params naming the field", T, async () => {
     const err = await rejection(s.call("listMediaItems", { projectId: "bad/id" }));
-    assert.equal(err.code, "invalid_params");
+    assert.equal(err.code, ErrorCode.invalid_params);
     assert.equal(err.field, "params.projectId");
     // The schema refuses what the server refused (and only that): the one expected violation.
     const caught = wire.take();
@@ -196,26 +196,26 @@ describe("every method against the real sidecar", () => {
   });
 
   test("a storage failure keeps the item as unsaved (itemUnsaved); retrySaveItem saves it", T, async () => {
-    await s.testFault({ op: "blobWrite", errno: "EAGAIN", count: 1 });
+    await s.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.EAGAIN, count: 1 });
     const unsavedEvent = nextEvent(s, "itemUnsaved", (d) => d.item.id === "fail-1");
     // New content: the same bytes as a saved item would share its blob and need no write.
-    const res = await s.addMediaItem({ id: "fail-1", projectId: project, name: "fail.webm", type: "video" }, Buffer.concat([CLIP, Buffer.from("fail-1")]));
-    assert.equal(res.item.status, "unsaved");
+    const res = await s.addMediaItem({ id: "fail-1", projectId: project, name: "fail.webm", type: MediaType.video }, Buffer.concat([CLIP, Buffer.from("fail-1")]));
+    assert.equal(res.item.status, ItemStatus.unsaved);
     assert.equal(res.durable, false);
     assert.ok(res.item.storageError);
-    assert.equal((await unsavedEvent).error.errorType, "StorageTransient");
+    assert.equal((await unsavedEvent).error.errorType, ErrorType.StorageTransient);
     const retried = await s.retrySaveItem({ id: "fail-1", projectId: project });
-    assert.equal(retried.item.status, "saved");
+    assert.equal(retried.item.status, ItemStatus.saved);
     assert.equal(retried.durable, true);
   });
 
   test("retryAllUnsaved saves every unsaved item of the project (the 'Retry all' banner)", T, async () => {
-    await s.testFault({ op: "blobWrite", errno: "EAGAIN", count: 2 });
+    await s.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.EAGAIN, count: 2 });
     for (const id of ["fail-2", "fail-3"]) {
-      const res = await s.addMediaItem({ id, projectId: project, name: `${id}.webm`, type: "video" }, Buffer.concat([CLIP, Buffer.from(id)]));
-      assert.equal(res.item.status, "unsaved");
+      const res = await s.addMediaItem({ id, projectId: project, name: `${id}.webm`, type: MediaType.video }, Buffer.concat([CLIP, Buffer.from(id)]));
+      assert.equal(res.item.status, ItemStatus.unsaved);
     }
-    const before = await s.listMediaItems({ projectId: project, status: ["unsaved"] });
+    const before = await s.listMediaItems({ projectId: project, status: [ItemStatus.unsaved] });
     assert.equal(before.counts.unsaved, 2);
     const summary = await s.retryAllUnsaved({ projectId: project });
     assert.equal(summary.attempted, 2);
@@ -224,17 +224,17 @@ describe("every method against the real sidecar", () => {
   });
 
   test("listMediaItems: one project's items, filters, pagination and counts", T, async () => {
-    await s.addMediaItem({ id: "other-1", projectId: "proj-2", name: "other.png", type: "image" }, Buffer.from("png"));
-    const all = await s.listMediaItems({ projectId: project, limit: 2, sort: "name", order: "asc" });
+    await s.addMediaItem({ id: "other-1", projectId: "proj-2", name: "other.png", type: MediaType.image }, Buffer.from("png"));
+    const all = await s.listMediaItems({ projectId: project, limit: 2, sort: SortKey.name, order: SortOrder.asc });
     assert.equal(all.items.length, 2);
     assert.ok(all.nextCursor);
     assert.ok(all.items.every((i: MediaItem) => i.projectId === project));
-    const rest = await s.listMediaItems({ projectId: project, limit: 100, sort: "name", order: "asc", cursor: all.nextCursor ?? "" });
+    const rest = await s.listMediaItems({ projectId: project, limit: 100, sort: SortKey.name, order: SortOrder.asc, cursor: all.nextCursor ?? "" });
     const ids = [...all.items, ...rest.items].map((i) => i.id);
     assert.equal(new Set(ids).size, ids.length, "no item twice across pages");
     assert.ok(!ids.includes("other-1"), "never another project's item");
     assert.equal(all.counts.total, ids.length);
-    const onlyUrl = await s.listMediaItems({ projectId: project, status: ["urlOnly"] });
+    const onlyUrl = await s.listMediaItems({ projectId: project, status: [ItemStatus.urlOnly] });
     assert.deepEqual(onlyUrl.items.map((i) => i.id), ["url-1"]);
   });
 
@@ -248,23 +248,23 @@ describe("every method against the real sidecar", () => {
   test("downloadUrlOnlyItem downloads from (local) fal.media and saves, with downloadProgress", T, async () => {
     const final = nextEvent(s, "downloadProgress", (d) => d.id === "url-1" && d.final);
     const res = await s.downloadUrlOnlyItem({ id: "url-1", projectId: project });
-    assert.equal(res.item.status, "saved");
+    assert.equal(res.item.status, ItemStatus.saved);
     assert.equal(res.item.sha256, sha256(CLIP));
-    assert.equal((await final).outcome, "saved");
+    assert.equal((await final).outcome, DownloadOutcome.saved);
     assert.ok(server.requests.includes("v3.fal.media /files/clip.webm"));
   });
 
   test("an expired URL marks the item expired (url_expired, itemExpired)", T, async () => {
-    await s.addMediaItem({ id: "gone-1", projectId: project, name: "gone.webm", type: "video", sourceUrl: "https://fal.media/files/gone.webm" });
+    await s.addMediaItem({ id: "gone-1", projectId: project, name: "gone.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/gone.webm" });
     const expired = nextEvent(s, "itemExpired", (d) => d.item.id === "gone-1");
     const err = await rejection(s.downloadUrlOnlyItem({ id: "gone-1", projectId: project }));
-    assert.equal(err.code, "url_expired");
-    assert.equal((await expired).item.status, "expired");
+    assert.equal(err.code, ErrorCode.url_expired);
+    assert.equal((await expired).item.status, ItemStatus.expired);
   });
 
   test("downloadAllUrlOnly downloads every urlOnly item of a project", T, async () => {
     for (const id of ["url-2", "url-3"]) {
-      await s.addMediaItem({ id, projectId: "proj-3", name: `${id}.webm`, type: "video", sourceUrl: `https://v3b.fal.media/files/clip.webm?${id}` });
+      await s.addMediaItem({ id, projectId: "proj-3", name: `${id}.webm`, type: MediaType.video, sourceUrl: `https://v3b.fal.media/files/clip.webm?${id}` });
     }
     const summary = await s.downloadAllUrlOnly({ projectId: "proj-3" });
     assert.equal(summary.attempted, 2);
@@ -272,28 +272,28 @@ describe("every method against the real sidecar", () => {
   });
 
   test("cancelDownload ends a running download: its call answers `cancelled`", T, async () => {
-    await s.addMediaItem({ id: "slow-1", projectId: project, name: "slow.webm", type: "video", sourceUrl: "https://fal.media/files/slow.webm" });
+    await s.addMediaItem({ id: "slow-1", projectId: project, name: "slow.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/slow.webm" });
     const requested = new Promise<void>((resolve) => (slowRequested = resolve));
     const download = s.downloadUrlOnlyItem({ id: "slow-1", projectId: project });
     await within(requested, 20_000, "the sidecar's request for slow.webm"); // the download is running
     const cancelled = await s.cancelDownload({ id: "slow-1", projectId: project });
     assert.equal(cancelled.cancelled, true);
-    assert.equal((await rejection(download)).code, "cancelled");
-    assert.equal((await s.getMediaItem({ id: "slow-1" })).item.status, "urlOnly");
+    assert.equal((await rejection(download)).code, ErrorCode.cancelled);
+    assert.equal((await s.getMediaItem({ id: "slow-1" })).item.status, ItemStatus.urlOnly);
   });
 
   test("a download call times out on inactivity, not in total: one that keeps moving outlives inactivityMs", T, async () => {
-    await s.addMediaItem({ id: "trickle-1", projectId: project, name: "trickle.webm", type: "video", sourceUrl: "https://fal.media/files/trickle.webm" });
+    await s.addMediaItem({ id: "trickle-1", projectId: project, name: "trickle.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/trickle.webm" });
     const started = Date.now();
     const res = await s.downloadUrlOnlyItem({ id: "trickle-1", projectId: project }, { inactivityMs: 1_500 });
-    assert.equal(res.item.status, "saved");
+    assert.equal(res.item.status, ItemStatus.saved);
     assert.equal(res.item.sha256, sha256(TRICKLE));
     // Not a timing assertion: the point is that a total of 1.5 s would have cut this call.
     assert.ok(Date.now() - started > 1_500, "the download took longer than inactivityMs in all");
   });
 
   test("no progress for inactivityMs: the call answers timeout; the download goes on (listDownloads), cancel ends it", T, async () => {
-    await s.addMediaItem({ id: "slow-2", projectId: project, name: "slow.webm", type: "video", sourceUrl: "https://fal.media/files/slow.webm?2" });
+    await s.addMediaItem({ id: "slow-2", projectId: project, name: "slow.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/slow.webm?2" });
     const requested = new Promise<void>((resolve) => (slowRequested = resolve));
     const download = s.downloadUrlOnlyItem({ id: "slow-2", projectId: project }, { inactivityMs: 1_500 });
     await within(requested, 20_000, "the sidecar's request for slow.webm");
@@ -307,30 +307,30 @@ describe("every method against the real sidecar", () => {
     assert.equal(mine.resumedFromBytes, 0);
     const final = nextEvent(s, "downloadProgress", (d) => d.id === "slow-2" && d.final);
     assert.equal((await s.cancelDownload({ id: "slow-2", projectId: project })).cancelled, true);
-    assert.equal((await final).outcome, "cancelled");
+    assert.equal((await final).outcome, DownloadOutcome.cancelled);
     assert.deepEqual((await s.listDownloads({ projectId: project })).downloads.filter((d) => d.id === "slow-2"), []);
   });
 
   test("held bytes that are gone: retrySaveItem answers conflict with typed data, itemLost carries the counts", T, async () => {
-    await s.testFault({ op: "blobWrite", errno: "EAGAIN", count: 1 });
+    await s.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.EAGAIN, count: 1 });
     const bytes = Buffer.concat([CLIP, Buffer.from("lost-1")]);
-    const res = await s.addMediaItem({ id: "lost-1", projectId: "proj-lost", name: "lost.webm", type: "video" }, bytes);
-    assert.equal(res.item.status, "unsaved");
-    assert.equal(res.item.bytesState, "held");
+    const res = await s.addMediaItem({ id: "lost-1", projectId: "proj-lost", name: "lost.webm", type: MediaType.video }, bytes);
+    assert.equal(res.item.status, ItemStatus.unsaved);
+    assert.equal(res.item.bytesState, BytesState.held);
     rmSync(join(dataDir, "spill", "held", sha256(bytes))); // the held copy is gone
     const lost = nextEvent(s, "itemLost", (d) => d.item.id === "lost-1");
     const err = await rejection(s.retrySaveItem({ id: "lost-1", projectId: "proj-lost" }));
-    assert.equal(err.code, "conflict");
-    assert.deepEqual(err.data, { itemId: "lost-1", status: "lost", bytesState: "gone" });
+    assert.equal(err.code, ErrorCode.conflict);
+    assert.deepEqual(err.data, { itemId: "lost-1", status: ItemStatus.lost, bytesState: BytesState.gone });
     const event = await lost;
-    assert.equal(event.item.status, "lost");
+    assert.equal(event.item.status, ItemStatus.lost);
     assert.equal(event.counts?.lost, 1);
     assert.equal(event.counts?.unsaved, 0); // the "N unsaved [Retry all]" banner can clear
     const counts = (await s.listMediaItems({ projectId: "proj-lost" })).counts;
     assert.deepEqual([counts.unsaved, counts.lost], [0, 1]);
     // A real save tells that storage works again (the fault made it report failing).
     const writable = nextEvent(s, "storageStatusChanged", (d) => d.writable);
-    await s.addMediaItem({ id: "lost-2", projectId: "proj-lost", name: "ok.webm", type: "video" }, Buffer.from("lost-2"));
+    await s.addMediaItem({ id: "lost-2", projectId: "proj-lost", name: "ok.webm", type: MediaType.video }, Buffer.from("lost-2"));
     await writable;
   });
 
@@ -339,7 +339,7 @@ describe("every method against the real sidecar", () => {
     const res = await s.removeMediaItem({ id: "inline-1", projectId: project });
     assert.equal(res.removed, true);
     assert.equal((await removed).projectId, project);
-    assert.equal((await rejection(s.getMediaItem({ id: "inline-1" }))).code, "not_found");
+    assert.equal((await rejection(s.getMediaItem({ id: "inline-1" }))).code, ErrorCode.not_found);
   });
 
   test("events through the async iterator", T, async () => {
@@ -351,7 +351,7 @@ describe("every method against the real sidecar", () => {
         if (ev.name === "itemSaved") controller.abort();
       }
     })();
-    await s.addMediaItem({ id: "iter-1", projectId: project, name: "iter.webm", type: "video" }, Buffer.from("iterator"));
+    await s.addMediaItem({ id: "iter-1", projectId: project, name: "iter.webm", type: MediaType.video }, Buffer.from("iterator"));
     await within(reading, 10_000, "iterator");
     assert.deepEqual(names, ["itemAdded", "itemSaved"]);
   });
@@ -370,13 +370,13 @@ describe("every method against the real sidecar", () => {
         }),
       );
       await new Promise((r) => setImmediate(r)); // the subscription reaches main
-      const out = await store.addMediaItem({ projectId: project, name: "from-renderer.webm", type: "video" }, new Uint8Array(CLIP));
+      const out = await store.addMediaItem({ projectId: project, name: "from-renderer.webm", type: MediaType.video }, new Uint8Array(CLIP));
       assert.ok(out.ok, JSON.stringify(out));
       assert.equal(out.value.item.sha256, sha256(CLIP));
       await within(gotSaved, 10_000, "itemSaved in the renderer");
       assert.equal((seen[0]?.data as { item?: MediaItem } | undefined)?.item?.id, out.value.item.id);
       const bad = await store.getMediaItem({ id: "nope" });
-      assert.deepEqual(bad.ok ? null : bad.error.code, "not_found");
+      assert.deepEqual(bad.ok ? null : bad.error.code, ErrorCode.not_found);
     } finally {
       dispose();
     }
@@ -387,7 +387,7 @@ describe("every method against the real sidecar", () => {
     const dispose = registerBridge(ipcMain, s);
     const store = createMediaStore(new FakePage(ipcMain).ipcRenderer);
     try {
-      await s.addMediaItem({ id: "slow-3", projectId: project, name: "slow.webm", type: "video", sourceUrl: "https://fal.media/files/slow.webm?3" });
+      await s.addMediaItem({ id: "slow-3", projectId: project, name: "slow.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/slow.webm?3" });
       const tooShort = await store.downloadUrlOnlyItem({ id: "slow-3", projectId: project }, { inactivityMs: 10 });
       assert.deepEqual(tooShort.ok ? null : [tooShort.error.code, tooShort.error.field], ["invalid_params", "options.inactivityMs"]);
       const stalled = await store.downloadUrlOnlyItem({ id: "slow-3", projectId: project }, { inactivityMs: 1_500 });
@@ -396,14 +396,14 @@ describe("every method against the real sidecar", () => {
       assert.ok(cancelled.ok && cancelled.value.cancelled);
 
       // The sidecar chose the id; the error says it, so the retry reuses it (no duplicate).
-      const add = { projectId: "proj-dup", name: "gone.webm", type: "video" as const, sourceUrl: "https://fal.media/files/gone.webm", download: true };
+      const add = { projectId: "proj-dup", name: "gone.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/gone.webm", download: true };
       const first = await store.addMediaItem(add);
       assert.ok(!first.ok);
       const code: "url_expired" | string = first.error.code; // typed: the protocol's codes + local ones
       assert.equal(code, "url_expired");
       const itemId = first.error.data?.["itemId"];
       assert.equal(typeof itemId, "string");
-      assert.equal(first.error.data?.["status"], "expired");
+      assert.equal(first.error.data?.["status"], ItemStatus.expired);
       assert.equal(first.error.data?.["created"], true);
       const again = await store.addMediaItem({ ...add, id: itemId as string });
       assert.ok(again.ok, JSON.stringify(again)); // already expired: answered as it is
@@ -421,33 +421,33 @@ describe("every method against the real sidecar", () => {
     let count = 0;
     const counter = (): void => void count++;
     s.on("event", counter);
-    await s.addMediaItem({ id: "quiet-1", projectId: project, name: "quiet.webm", type: "video" }, Buffer.from("quiet"));
+    await s.addMediaItem({ id: "quiet-1", projectId: project, name: "quiet.webm", type: MediaType.video }, Buffer.from("quiet"));
     await s.ping(); // replies come in order after the add's events would have
     assert.equal(count, 0);
     await s.subscribe({});
     const added = nextEvent(s, "itemAdded", (d) => d.item.id === "loud-1");
-    await s.addMediaItem({ id: "loud-1", projectId: project, name: "loud.webm", type: "video" }, Buffer.from("loud"));
+    await s.addMediaItem({ id: "loud-1", projectId: project, name: "loud.webm", type: MediaType.video }, Buffer.from("loud"));
     await added;
     s.off("event", counter);
   });
 
   test("blocked storage (ENOSPC) keeps an item with a URL as urlOnly (itemUrlOnly); the next save unblocks it", T, async () => {
-    await s.testFault({ op: "blobWrite", errno: "ENOSPC", count: 100 });
+    await s.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.ENOSPC, count: 100 });
     try {
       const urlOnly = nextEvent(s, "itemUrlOnly", (d) => d.item.id === "blocked-1");
       const blocked = nextEvent(s, "storageStatusChanged", (d) => d.blocked);
       const bytes = Buffer.concat([CLIP, Buffer.from("blocked-1")]);
-      const res = await s.addMediaItem({ id: "blocked-1", projectId: "proj-4", name: "blocked.webm", type: "video", sourceUrl: "https://v3.fal.media/files/clip.webm" }, bytes);
-      assert.equal(res.item.status, "urlOnly");
+      const res = await s.addMediaItem({ id: "blocked-1", projectId: "proj-4", name: "blocked.webm", type: MediaType.video, sourceUrl: "https://v3.fal.media/files/clip.webm" }, bytes);
+      assert.equal(res.item.status, ItemStatus.urlOnly);
       assert.equal(res.durable, false);
-      assert.equal(res.item.storageError?.errorType, "StorageBlocked");
+      assert.equal(res.item.storageError?.errorType, ErrorType.StorageBlocked);
       assert.equal((await urlOnly).error?.errno, "ENOSPC");
       assert.equal((await blocked).writable, false);
     } finally {
-      await s.testFault({ op: "clear" });
+      await s.testFault({ op: FaultOp.clear });
     }
     const writable = nextEvent(s, "storageStatusChanged", (d) => d.writable);
-    await s.addMediaItem({ id: "unblocked-1", projectId: "proj-4", name: "ok.webm", type: "video" }, Buffer.from("unblocked"));
+    await s.addMediaItem({ id: "unblocked-1", projectId: "proj-4", name: "ok.webm", type: MediaType.video }, Buffer.from("unblocked"));
     assert.equal((await writable).blocked, false);
     assert.equal((await s.storageStatus()).writable, true);
   });
@@ -464,7 +464,7 @@ describe("supervision of the real sidecar", () => {
       const first = await s.start();
       const secretOf = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as { secret: string }).secret;
       const firstSecret = secretOf(first.connectionFile);
-      await s.addMediaItem({ id: "keep-1", projectId: "p", name: "keep.webm", type: "video" }, CLIP);
+      await s.addMediaItem({ id: "keep-1", projectId: "p", name: "keep.webm", type: MediaType.video }, CLIP);
       // Freeze it so the calls are surely in flight, then kill it.
       process.kill(first.pid, "SIGSTOP");
       const pending = [s.ping(), s.listMediaItems({ projectId: "p" }), s.storageStatus()];

@@ -14,6 +14,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { buildCsp, DEFAULT_POLICY } from "../src/csp";
 import { createMediaHandler, hostAllowed, parseMediaUrl, type MediaBytesSource } from "../src/media-handler";
 import { mediaItemUrl, playbackUrl } from "../src/preload";
+import { ByteLocation, BytesState, ErrorCode, FaultErrno, FaultOp, ItemStatus, MediaType } from "../src/protocol";
 import type { Supervisor } from "../src/supervisor";
 import { type TestServer, serveBytes, startServer } from "./support/https-server";
 import { sidecarSupervisor } from "./support/sidecar";
@@ -80,7 +81,7 @@ describe("the media handler against a real sidecar", () => {
     }).supervisor;
     await within(s.start(), 30_000, "sidecar start");
     handler = createMediaHandler(s, { allowOrigins: ["https://app.test"] });
-    await s.addMediaItem({ id: "saved", projectId: P, name: "saved.bin", type: "video", mimeType: "video/webm" }, SAVED);
+    await s.addMediaItem({ id: "saved", projectId: P, name: "saved.bin", type: MediaType.video, mimeType: "video/webm" }, SAVED);
     etag = `"${sha256(SAVED)}"`;
   });
 
@@ -208,12 +209,12 @@ describe("the media handler against a real sidecar", () => {
   });
 
   test("an unsaved item (bytes held in memory) streams through readMediaRange; it keeps playing once saved", T, async () => {
-    await s.testFault({ op: "blobWrite", errno: "ENOSPC", count: 100 });
-    const added = await s.addMediaItem({ id: "held", projectId: P, name: "held.mp4", type: "video", mimeType: "video/mp4" }, HELD);
-    await s.testFault({ op: "clear" });
-    assert.equal(added.item.status, "unsaved");
+    await s.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.ENOSPC, count: 100 });
+    const added = await s.addMediaItem({ id: "held", projectId: P, name: "held.mp4", type: MediaType.video, mimeType: "video/mp4" }, HELD);
+    await s.testFault({ op: FaultOp.clear });
+    assert.equal(added.item.status, ItemStatus.unsaved);
     const source = await s.getMediaSource({ projectId: P, id: "held" });
-    assert.equal(source.bytes, "memory");
+    assert.equal(source.bytes, ByteLocation.memory);
     assert.equal(playbackUrl(added.item), url("held"));
 
     const tail = await handler(get(url("held"), { Range: "bytes=-7" }));
@@ -229,7 +230,7 @@ describe("the media handler against a real sidecar", () => {
     const first = await reader.read();
     chunks.push(first.value!);
     const saved = await s.retrySaveItem({ projectId: P, id: "held" });
-    assert.equal(saved.item.status, "saved");
+    assert.equal(saved.item.status, ItemStatus.saved);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -237,7 +238,7 @@ describe("the media handler against a real sidecar", () => {
     }
     assert.ok(Buffer.concat(chunks).equals(HELD));
     // the next request is served from the blob, same validator
-    assert.equal((await s.getMediaSource({ projectId: P, id: "held" })).bytes, "file");
+    assert.equal((await s.getMediaSource({ projectId: P, id: "held" })).bytes, ByteLocation.file);
     const again = await handler(get(url("held"), { Range: "bytes=100-199", "If-Range": `"${sha256(HELD)}"` }));
     assert.equal(again.status, 206);
     assert.ok((await bytesOf(again)).equals(HELD.subarray(100, 200)));
@@ -260,8 +261,8 @@ describe("the media handler against a real sidecar", () => {
 
   test("urlOnly on a FAL host: 307 to its URL (playbackUrl gives that URL directly)", T, async () => {
     const sourceUrl = "https://v3.fal.media/files/clip.webm";
-    const added = await s.addMediaItem({ id: "remote", projectId: P, name: "remote.webm", type: "video", sourceUrl });
-    assert.equal(added.item.status, "urlOnly");
+    const added = await s.addMediaItem({ id: "remote", projectId: P, name: "remote.webm", type: MediaType.video, sourceUrl });
+    assert.equal(added.item.status, ItemStatus.urlOnly);
     const res = await handler(get(url("remote")));
     assert.equal(res.status, 307);
     assert.equal(res.headers.get("location"), sourceUrl);
@@ -275,10 +276,10 @@ describe("the media handler against a real sidecar", () => {
   });
 
   test("expired: 410 with a reason the page can read (CORS for its origin); playbackUrl is null", T, async () => {
-    await s.addMediaItem({ id: "gone", projectId: P, name: "gone.webm", type: "video", sourceUrl: "https://fal.media/files/gone.webm" });
+    await s.addMediaItem({ id: "gone", projectId: P, name: "gone.webm", type: MediaType.video, sourceUrl: "https://fal.media/files/gone.webm" });
     await assert.rejects(s.downloadUrlOnlyItem({ projectId: P, id: "gone" }), /expired|gone|410/i);
     const item = (await s.getMediaItem({ projectId: P, id: "gone" })).item;
-    assert.equal(item.status, "expired");
+    assert.equal(item.status, ItemStatus.expired);
     assert.equal(playbackUrl(item), null);
     const res = await handler(get(url("gone"), { Origin: "https://app.test" }));
     assert.equal(res.status, 410);
@@ -295,18 +296,18 @@ describe("the media handler against a real sidecar", () => {
     const { supervisor } = sidecarSupervisor({ env: { MEDIA_SIDECAR_AUTO_RETRY: "0" } });
     try {
       await within(supervisor.start(), 30_000, "lost sidecar start");
-      await supervisor.testFault({ op: "blobWrite", errno: "ENOSPC", count: 100 });
-      const added = await supervisor.addMediaItem({ id: "held-lost", projectId: P, name: "l.webm", type: "video" }, randomBytes(4096));
-      assert.equal(added.item.status, "unsaved");
-      assert.equal((await supervisor.getMediaSource({ projectId: P, id: "held-lost" })).bytes, "memory");
+      await supervisor.testFault({ op: FaultOp.blobWrite, errno: FaultErrno.ENOSPC, count: 100 });
+      const added = await supervisor.addMediaItem({ id: "held-lost", projectId: P, name: "l.webm", type: MediaType.video }, randomBytes(4096));
+      assert.equal(added.item.status, ItemStatus.unsaved);
+      assert.equal((await supervisor.getMediaSource({ projectId: P, id: "held-lost" })).bytes, ByteLocation.memory);
       const restarted = new Promise<void>((resolve) => supervisor.once("ready", () => resolve()));
       process.kill(supervisor.pid!, "SIGKILL");
       await within(restarted, 30_000, "the restart after SIGKILL");
       const item = (await supervisor.getMediaItem({ projectId: P, id: "held-lost" })).item;
-      assert.equal(item.status, "lost");
-      assert.equal(item.bytesState, "gone");
+      assert.equal(item.status, ItemStatus.lost);
+      assert.equal(item.bytesState, BytesState.gone);
       assert.equal(playbackUrl(item), null);
-      assert.equal((await supervisor.getMediaSource({ projectId: P, id: "held-lost" })).bytes, "none");
+      assert.equal((await supervisor.getMediaSource({ projectId: P, id: "held-lost" })).bytes, ByteLocation.none);
       const h = createMediaHandler(supervisor, { allowOrigins: ["https://app.test"] });
       const res = await h(get(url("held-lost"), { Origin: "https://app.test", Range: "bytes=0-99" }));
       assert.equal(res.status, 410);
@@ -317,14 +318,14 @@ describe("the media handler against a real sidecar", () => {
       assert.equal(head.body, null);
       // the sidecar's own answer for its bytes: no_local_bytes, status lost
       await assert.rejects(supervisor.readMediaRange({ projectId: P, id: "held-lost", offset: 0, length: 10 }),
-        (err: { code?: string; data?: unknown }) => err.code === "no_local_bytes" && JSON.stringify(err.data) === '{"status":"lost"}');
+        (err: { code?: string; data?: unknown }) => err.code === ErrorCode.no_local_bytes && JSON.stringify(err.data) === '{"status":"lost"}');
     } finally {
       await supervisor.stop();
     }
   });
 
   test("removed, unknown, another project's: 404 not_found", T, async () => {
-    await s.addMediaItem({ id: "doomed", projectId: P, name: "d.bin", type: "video" }, randomBytes(1000));
+    await s.addMediaItem({ id: "doomed", projectId: P, name: "d.bin", type: MediaType.video }, randomBytes(1000));
     assert.equal((await handler(get(url("doomed"), { Range: "bytes=0-9" }))).status, 206);
     await s.removeMediaItem({ projectId: P, id: "doomed" });
     for (const u of [url("doomed"), url("never-added"), url("saved", "other-project")]) {
@@ -418,7 +419,7 @@ describe("the media handler against a real sidecar", () => {
     const asked: number[] = [];
     const spy: MediaBytesSource = {
       hello: { limits: { maxRangeBytes: 64 * 1024 } },
-      getMediaSource: async (p, o) => ({ ...(await s.getMediaSource(p, o)), bytes: "memory" as const, path: null }),
+      getMediaSource: async (p, o) => ({ ...(await s.getMediaSource(p, o)), bytes: ByteLocation.memory, path: null }),
       readMediaRange: (p, o) => (asked.push(p.length), s.readMediaRange(p, o)),
     };
     const res = await createMediaHandler(spy)(get(url("saved"), { Range: "bytes=0-299999" }));

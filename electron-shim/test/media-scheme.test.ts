@@ -12,6 +12,7 @@ import type { CustomScheme, Protocol } from "electron";
 import { ifRangeAllows, parseRange, strongEtag } from "../src/http-range";
 import { mediaSchemePrivileges, registerMediaScheme, serveMedia } from "../src/media-scheme";
 import { createMediaStore, playbackUrl } from "../src/preload";
+import { ItemStatus } from "../src/protocol";
 import { RENDERER_METHODS } from "../src/validate";
 import { FakeIpcMain, FakePage } from "./support/fake-ipc";
 
@@ -100,19 +101,19 @@ describe("playbackUrl in the renderer", () => {
   const base = { id: "i-1", projectId: "p-1" };
 
   test("by status: the scheme for saved and unsaved, the https sourceUrl for urlOnly, null for expired", () => {
-    assert.equal(playbackUrl({ ...base, status: "saved" }), "media-sidecar://item/p-1/i-1");
-    assert.equal(playbackUrl({ ...base, status: "unsaved" }), "media-sidecar://item/p-1/i-1");
-    assert.equal(playbackUrl({ ...base, status: "urlOnly", sourceUrl: "https://v3.fal.media/x.mp4" }), "https://v3.fal.media/x.mp4");
-    assert.equal(playbackUrl({ ...base, status: "urlOnly", sourceUrl: "http://v3.fal.media/x.mp4" }), null);
-    assert.equal(playbackUrl({ ...base, status: "urlOnly", sourceUrl: null }), null);
-    assert.equal(playbackUrl({ ...base, status: "expired", sourceUrl: "https://fal.media/x" }), null);
-    assert.equal(playbackUrl({ id: "..", projectId: "p", status: "saved" }), null);
+    assert.equal(playbackUrl({ ...base, status: ItemStatus.saved }), "media-sidecar://item/p-1/i-1");
+    assert.equal(playbackUrl({ ...base, status: ItemStatus.unsaved }), "media-sidecar://item/p-1/i-1");
+    assert.equal(playbackUrl({ ...base, status: ItemStatus.urlOnly, sourceUrl: "https://v3.fal.media/x.mp4" }), "https://v3.fal.media/x.mp4");
+    assert.equal(playbackUrl({ ...base, status: ItemStatus.urlOnly, sourceUrl: "http://v3.fal.media/x.mp4" }), null);
+    assert.equal(playbackUrl({ ...base, status: ItemStatus.urlOnly, sourceUrl: null }), null);
+    assert.equal(playbackUrl({ ...base, status: ItemStatus.expired, sourceUrl: "https://fal.media/x" }), null);
+    assert.equal(playbackUrl({ id: "..", projectId: "p", status: ItemStatus.saved }), null);
   });
 
   test("window.mediaStore.playbackUrl is pure (no IPC), with the app's scheme; the renderer gets no byte-level methods", () => {
     const page = new FakePage(new FakeIpcMain());
     const store = createMediaStore(page.ipcRenderer, { scheme: "app-media" });
-    assert.equal(store.playbackUrl({ ...base, status: "saved" }), "app-media://item/p-1/i-1");
+    assert.equal(store.playbackUrl({ ...base, status: ItemStatus.saved }), "app-media://item/p-1/i-1");
     assert.equal(page.sent.length, 0);
     assert.throws(() => createMediaStore(page.ipcRenderer, { scheme: "not a scheme" }), /scheme/);
     const renderer: readonly string[] = RENDERER_METHODS;

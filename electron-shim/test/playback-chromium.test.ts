@@ -24,7 +24,7 @@ import { after, before, describe, test } from "node:test";
 import { DEFAULT_POLICY, buildCsp } from "../src/csp";
 import { createMediaHandler } from "../src/media-handler";
 import { mediaItemUrl, playbackUrl } from "../src/preload";
-import type { MediaItem } from "../src/protocol";
+import { ByteLocation, ItemStatus, type MediaItem, MediaType } from "../src/protocol";
 import type { Supervisor } from "../src/supervisor";
 import { openPage } from "./support/chromium";
 import { nodeAdapter } from "./support/fetch-adapter";
@@ -96,31 +96,31 @@ describe("playback in headless Chromium, every status", () => {
 
     const add = async (id: string, v: TestVideo | null, extra: { sourceUrl?: string; mimeType?: string } = {}, bytes?: Buffer): Promise<MediaItem> => {
       const res = await s.addMediaItem(
-        { id, projectId: PROJECT, name: id, type: "video", ...(v ? { mimeType: v.mimeType } : {}), ...extra },
+        { id, projectId: PROJECT, name: id, type: MediaType.video, ...(v ? { mimeType: v.mimeType } : {}), ...extra },
         bytes ?? v?.bytes,
       );
       items[id] = res.item;
       return res.item;
     };
-    assert.equal((await add("saved-webm", webm)).status, "saved");
-    assert.equal((await add("saved-mp4", mp4)).status, "saved");
-    assert.equal((await add("garbage", null, { mimeType: "video/mp4" }, Buffer.alloc(200_000, 0x5a))).status, "saved");
-    assert.equal((await add("urlOnly", null, { sourceUrl: "https://v3.fal.media/files/clip.webm" })).status, "urlOnly");
+    assert.equal((await add("saved-webm", webm)).status, ItemStatus.saved);
+    assert.equal((await add("saved-mp4", mp4)).status, ItemStatus.saved);
+    assert.equal((await add("garbage", null, { mimeType: "video/mp4" }, Buffer.alloc(200_000, 0x5a))).status, ItemStatus.saved);
+    assert.equal((await add("urlOnly", null, { sourceUrl: "https://v3.fal.media/files/clip.webm" })).status, ItemStatus.urlOnly);
     items["urlOnly-redirect"] = items["urlOnly"]!;
     await add("expired", null, { sourceUrl: "https://fal.media/files/gone.mp4" });
     await assert.rejects(s.downloadUrlOnlyItem({ projectId: PROJECT, id: "expired" }));
     items["expired"] = (await s.getMediaItem({ projectId: PROJECT, id: "expired" })).item;
-    assert.equal(items["expired"].status, "expired");
+    assert.equal(items["expired"].status, ItemStatus.expired);
 
     fillUp(mnt); // the data dir's file system is full: a real ENOSPC from here on
     for (const [id, v] of [["unsaved-webm", webmHeld], ["unsaved-mp4", mp4Held]] as const) {
       const item = await add(id, v);
-      assert.equal(item.status, "unsaved", `${id}: ${JSON.stringify(item.storageError)}`);
+      assert.equal(item.status, ItemStatus.unsaved, `${id}: ${JSON.stringify(item.storageError)}`);
       assert.equal(item.storageError?.errno, "ENOSPC");
     }
-    assert.equal((await s.getMediaSource({ projectId: PROJECT, id: "unsaved-webm" })).bytes, "memory");
+    assert.equal((await s.getMediaSource({ projectId: PROJECT, id: "unsaved-webm" })).bytes, ByteLocation.memory);
     const spilled = await s.getMediaSource({ projectId: PROJECT, id: "unsaved-mp4" });
-    assert.equal(spilled.bytes, "file");
+    assert.equal(spilled.bytes, ByteLocation.file);
     assert.ok(spilled.path?.startsWith(spill), `spilled to ${spilled.path}`);
 
     handler = createMediaHandler(s, { scheme: SCHEME, allowOrigins: ["https://app.test"] });

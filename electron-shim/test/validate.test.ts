@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { SidecarError } from "../src/errors";
+import { ErrorCode, MediaType } from "../src/protocol";
 import { RENDERER_RULES, validateBytes, validateParams } from "../src/validate";
 import { type JsonSchema, loadSchema, nonNull, schemaIndex } from "./support/schema";
 
-/** Compare one rule with the schema of the same field; returns the differences. */
-function diff(field: string, rule: Record<string, unknown>, schema: JsonSchema): string[] {
+/** Compare one rule with the schema of the same field (refs resolved in `root`); returns the differences. */
+function diff(field: string, rule: Record<string, unknown>, schema: JsonSchema, root: JsonSchema): string[] {
   const out: string[] = [];
   const eq = (what: string, a: unknown, b: unknown): void => {
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${field}: ${what} ${JSON.stringify(a)} != schema ${JSON.stringify(b)}`);
@@ -34,7 +35,7 @@ function diff(field: string, rule: Record<string, unknown>, schema: JsonSchema):
     case "array":
       eq("type", "array", schema.type);
       eq("maxItems", rule["max"], schema.maxItems);
-      out.push(...diff(`${field}[]`, rule["items"] as Record<string, unknown>, schema.items ?? {}));
+      out.push(...diff(`${field}[]`, rule["items"] as Record<string, unknown>, nonNull(schema.items ?? {}, root), root));
       break;
     case "json":
       eq("type", "object", schema.type);
@@ -58,7 +59,7 @@ describe("the renderer's params rules", () => {
       assert.deepEqual(required.sort(), [...(schema.required ?? [])].sort(), "required fields");
       const problems: string[] = [];
       for (const [field, { rule }] of Object.entries(rules as Record<string, { rule: object }>)) {
-        problems.push(...diff(field, rule as Record<string, unknown>, nonNull(props[field] ?? {}, schema)));
+        problems.push(...diff(field, rule as Record<string, unknown>, nonNull(props[field] ?? {}, schema), schema));
       }
       assert.deepEqual(problems, []);
     });
@@ -77,7 +78,7 @@ function refusal(fn: () => unknown): SidecarError {
 
 describe("validateParams", () => {
   const add = RENDERER_RULES.addMediaItem;
-  const ok = { projectId: "p1", name: "clip.webm", type: "video" };
+  const ok = { projectId: "p1", name: "clip.webm", type: MediaType.video };
 
   test("accepts a valid call and returns a plain copy of only the known fields", () => {
     const out = validateParams("addMediaItem", add, { ...ok, metadata: { prompt: "a cat", seed: 3, nested: [1, { a: null }] } });
@@ -86,15 +87,15 @@ describe("validateParams", () => {
 
   test("refuses unknown fields, missing required ones and wrong types, naming the field", () => {
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, evil: 1 })).field, "params.evil");
-    assert.equal(refusal(() => validateParams("addMediaItem", add, { name: "x", type: "video" })).field, "params.projectId");
+    assert.equal(refusal(() => validateParams("addMediaItem", add, { name: "x", type: MediaType.video })).field, "params.projectId");
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, width: "10" })).field, "params.width");
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, width: 1.5 })).field, "params.width");
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, download: 1 })).field, "params.download");
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, type: "pdf" })).field, "params.type");
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, projectId: "../x" })).field, "params.projectId");
     assert.equal(refusal(() => validateParams("addMediaItem", add, { ...ok, folderIds: ["a", 2] })).field, "params.folderIds.1");
-    assert.equal(refusal(() => validateParams("addMediaItem", add, "not an object")).code, "invalid_params");
-    assert.equal(refusal(() => validateParams("addMediaItem", add, [ok])).code, "invalid_params");
+    assert.equal(refusal(() => validateParams("addMediaItem", add, "not an object")).code, ErrorCode.invalid_params);
+    assert.equal(refusal(() => validateParams("addMediaItem", add, [ok])).code, ErrorCode.invalid_params);
   });
 
   test("refuses oversized strings, lists and metadata", () => {
@@ -117,6 +118,6 @@ describe("validateParams", () => {
     assert.deepEqual(validateBytes("addMediaItem", new Uint8Array([1, 2]).buffer, 10), new Uint8Array([1, 2]));
     assert.equal(refusal(() => validateBytes("addMediaItem", "bytes", 10)).field, "bytes");
     assert.equal(refusal(() => validateBytes("addMediaItem", [1, 2], 10)).field, "bytes");
-    assert.equal(refusal(() => validateBytes("addMediaItem", new Uint8Array(11), 10)).code, "payload_too_large");
+    assert.equal(refusal(() => validateBytes("addMediaItem", new Uint8Array(11), 10)).code, ErrorCode.payload_too_large);
   });
 });

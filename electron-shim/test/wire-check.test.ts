@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import type { MediaItem } from "../src/protocol";
+import { BytesState, ItemStatus, type MediaItem, MediaType, RecordState } from "../src/protocol";
 import { WireCheck } from "./support/wire-check";
 
 const ITEM: MediaItem = {
   id: "a",
   projectId: "p",
   name: "clip.webm",
-  type: "video",
+  type: MediaType.video,
   mimeType: "video/webm",
   size: 3,
   sha256: "0".repeat(64),
@@ -25,10 +25,10 @@ const ITEM: MediaItem = {
   folderIds: [],
   createdAt: 1,
   updatedAt: 1,
-  status: "saved",
+  status: ItemStatus.saved,
   durable: true,
-  bytesState: "durable",
-  recordState: "stored",
+  bytesState: BytesState.durable,
+  recordState: RecordState.stored,
   storageError: null,
   localPath: "/data/blobs/00/00",
   metadata: { prompt: "a cat" },

@@ -24,6 +24,7 @@ import msgpack
 
 from protocol.vectors.catalog import INVALID, VALID, Vector
 from protocol.vectors.samples import ITEM_ID, PROJECT, SHA, TS, Json, reply, request
+from protocol.vocabulary import MediaType
 
 ROOT = Path(__file__).parent
 FOLDERS = ("valid", "invalid", "signed")
@@ -97,7 +98,7 @@ def _signed(description: str, value: Json, payloads: Sequence[bytes], expect: Js
 def signed_vectors() -> dict[str, Json]:
     ping = request("s1", "ping", {})
     add = request("s2", "addMediaItem", {"id": ITEM_ID, "projectId": PROJECT,
-                                         "name": "hello.txt", "type": "image"})
+                                         "name": "hello.txt", "type": MediaType.IMAGE})
     two = [b"hello ", b"world"]
     unauthorized: Json = {"error": "unauthorized"}
     ok: Json = {"ok": True}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from protocol.vocabulary import BytesState, ErrorType, ItemStatus, MediaType, RecordState
+
 TS = 1_700_000_000_123
 PROJECT = "proj-alpha"
 ITEM_ID = "item-0001"
@@ -40,7 +42,8 @@ def event(name: str, seq: int, data: Json) -> Json:
     return {"type": "event", "event": name, "seq": seq, "data": data, "ts": TS + 9}
 
 
-def storage_error(errno: str | None = "ENOSPC", error_type: str = "StorageBlocked") -> Json:
+def storage_error(errno: str | None = "ENOSPC",
+                  error_type: ErrorType = ErrorType.STORAGE_BLOCKED) -> Json:
     return {"message": "No space left on device", "timestamp": TS + 3,
             "errorType": error_type, "errno": errno}
 
@@ -51,7 +54,7 @@ def item(**changes: Any) -> Json:
         "id": ITEM_ID,
         "projectId": PROJECT,
         "name": "sunset — 夕日.mp4",
-        "type": "video",
+        "type": MediaType.VIDEO,
         "mimeType": "video/mp4",
         "size": 11,
         "sha256": SHA,
@@ -63,10 +66,10 @@ def item(**changes: Any) -> Json:
         "folderIds": ["folder-1"],
         "createdAt": TS,
         "updatedAt": TS + 1,
-        "status": "saved",
+        "status": ItemStatus.SAVED,
         "durable": True,
-        "bytesState": "durable",
-        "recordState": "stored",
+        "bytesState": BytesState.DURABLE,
+        "recordState": RecordState.STORED,
         "storageError": None,
         "localPath": "/home/ana/.local/share/media-sidecar/blobs/b9/" + SHA,
         "metadata": {"model": "fal-ai/kling-video", "prompt": "a sunset", "seed": 42},
@@ -76,26 +79,29 @@ def item(**changes: Any) -> Json:
 
 
 def unsaved_item() -> Json:
-    return item(status="unsaved", durable=False, bytesState="held", localPath=None,
-                storageError=storage_error("EIO", "StorageIOError"),
+    return item(status=ItemStatus.UNSAVED, durable=False, bytesState=BytesState.HELD,
+                localPath=None,
+                storageError=storage_error("EIO", ErrorType.STORAGE_IO_ERROR),
                 metadata={"unsaved": True,
                           "storageError": {"message": "I/O error", "timestamp": TS + 3,
-                                           "errorType": "StorageIOError"}})
+                                           "errorType": ErrorType.STORAGE_IO_ERROR}})
 
 
 def url_only_item(**changes: Any) -> Json:
-    out = item(status="urlOnly", durable=False, bytesState="none", localPath=None, size=None,
-               sha256=None, storageError=storage_error(), metadata={"urlOnly": True})
+    out = item(status=ItemStatus.URL_ONLY, durable=False, bytesState=BytesState.NONE,
+               localPath=None, size=None, sha256=None, storageError=storage_error(),
+               metadata={"urlOnly": True})
     out.update(changes)
     return out
 
 
 def lost_item() -> Json:
-    return item(status="lost", durable=False, bytesState="gone", localPath=None,
-                storageError=storage_error(None, "StorageIOError"),
+    return item(status=ItemStatus.LOST, durable=False, bytesState=BytesState.GONE, localPath=None,
+                storageError=storage_error(None, ErrorType.STORAGE_IO_ERROR),
                 metadata={"unsaved": True,
                           "storageError": {"message": "the held bytes were lost",
-                                           "timestamp": TS + 3, "errorType": "StorageIOError"}})
+                                           "timestamp": TS + 3,
+                                           "errorType": ErrorType.STORAGE_IO_ERROR}})
 
 
 def counts(saved: int = 1, unsaved: int = 0, url_only: int = 0, expired: int = 0,

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.cli.attach import add_attach_args
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("source", help="a file path, '-' (stdin), or an https:// URL")
     p.add_argument("-p", "--project", required=True, help="the project it belongs to")
     p.add_argument("--name", help="display name (default: the file or URL's base name)")
-    p.add_argument("--type", choices=["video", "image", "audio"],
+    p.add_argument("--type", choices=list(MediaType),
                    help="media type (default: guessed from the MIME type)")
     p.add_argument("--mime", help="MIME type (default: guessed from the name)")
     p.add_argument("--id", help="client-chosen item id (repeating an add is idempotent)")
@@ -89,7 +90,7 @@ def guess_type(name: str, mime: str | None) -> tuple[str | None, str | None]:
     if mime is None and name.lower().endswith(".webm"):
         mime = "video/webm"
     kind = mime.split("/", 1)[0] if mime else None
-    return mime, kind if kind in {"video", "image", "audio"} else None
+    return mime, kind if kind in set(MediaType) else None
 
 
 def _meta(entries: list[str]) -> dict[str, object]:
@@ -213,10 +214,10 @@ def print_item_outcome(verb: str, result: dict[str, Any]) -> None:
         out.print(Text(f"  not durable: {err.get('errorType')} {err.get('errno') or ''} "
                        f"{err.get('message')}", style="yellow"))
     status = item.get("status")
-    if status == "unsaved":
+    if status == ItemStatus.UNSAVED:
         out.print(f"  the sidecar holds the bytes; retry with: media-sidecar retry "
                   f"{item.get('id')}")
-    elif status == "urlOnly":
+    elif status == ItemStatus.URL_ONLY:
         out.print(f"  playable from its URL; save it later with: media-sidecar download "
                   f"{item.get('id')}")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from protocol.vocabulary import ItemStatus, MediaType, SortKey, SortOrder
 from sidecar.cli.attach import add_attach_args
 
-STATUSES = ("saved", "unsaved", "urlOnly", "expired", "lost")
+STATUSES = tuple(ItemStatus)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,14 +22,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_attach_args(p)
     p.add_argument("-p", "--project", action="append", required=True,
                    help="project id (repeatable: one table each)")
-    p.add_argument("--type", choices=["video", "image", "audio"])
+    p.add_argument("--type", choices=list(MediaType))
     p.add_argument("--status", action="append", default=[], metavar="STATUS",
                    help=f"only these statuses ({', '.join(STATUSES)}; repeatable or "
                    "comma-separated)")
     p.add_argument("--text", help="only names containing this text")
     p.add_argument("--folder", help="only items in this folder")
-    p.add_argument("--sort", choices=["createdAt", "updatedAt", "name", "size"])
-    p.add_argument("--order", choices=["asc", "desc"])
+    p.add_argument("--sort", choices=list(SortKey))
+    p.add_argument("--order", choices=list(SortOrder))
     p.add_argument("--limit", type=int, help="items per page (1-500)")
     page = p.add_mutually_exclusive_group()
     page.add_argument("--cursor", help="continue from this nextCursor")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from protocol.vocabulary import ByteLocation
 from sidecar.cli.attach import add_attach_args
 
 
@@ -68,7 +69,7 @@ def run_read(args: argparse.Namespace) -> int:
             step = int(c.hello_result["limits"]["maxRangeBytes"])
             src = await c.call("getMediaSource", {"projectId": args.project, "id": args.id})
             size = src["size"]
-            if src["bytes"] == "none" or size is None:
+            if src["bytes"] == ByteLocation.NONE or size is None:
                 fail(f"error: item {args.id} has no local bytes ({src['status']})")
                 return EXIT_REMOTE_ERROR
             if args.offset >= size:

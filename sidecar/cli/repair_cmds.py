@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from protocol.vocabulary import ItemStatus
 from sidecar.cli.attach import add_attach_args
 
 DOWNLOAD_TIMEOUT = 900.0  # a download with its retries may take minutes
@@ -59,9 +60,9 @@ def print_summary(verb: str, project: str, result: dict[str, Any]) -> None:
         render.console().print(f"nothing to {what} in project {project}")
         return
     parts = Text(f"{verb} {result.get('attempted', 0)} item(s) of project {project}: ")
-    for key, status in (("saved", "saved"), ("unsaved", "unsaved"), ("urlOnly", "urlOnly"),
-                        ("expired", "expired")):
-        n = result.get(key, 0)
+    # a batch summary counts by status, under the status's own name
+    for status in (ItemStatus.SAVED, ItemStatus.UNSAVED, ItemStatus.URL_ONLY, ItemStatus.EXPIRED):
+        n = result.get(status, 0)
         if n:
             parts.append_text(render.badge(status))
             parts.append(f" {n}  ")
@@ -123,8 +124,8 @@ def run_download_all(args: argparse.Namespace) -> int:
         async with open_client(args) as c:
             names: dict[str, str] = {}
             if not args.json:
-                listed = await c.call("listMediaItems", {"projectId": args.project,
-                                                         "status": ["urlOnly"], "limit": 500})
+                listed = await c.call("listMediaItems", {
+                    "projectId": args.project, "status": [ItemStatus.URL_ONLY], "limit": 500})
                 names = {str(i.get("id")): str(i.get("name")) for i in listed.get("items", [])}
             result = await call_with_progress(c, "downloadAllUrlOnly",
                                               {"projectId": args.project},

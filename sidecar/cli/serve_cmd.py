@@ -95,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, original_ppid=original_ppid)
     scrub_secret_from_environ()
     from sidecar.app import run as run_app
-    from sidecar.loop import ENV, loop_factory
+    from sidecar.loop import loop_factory
     from sidecar.portable.process import prepare_event_loop
 
     prepare_event_loop()
-    factory, _ = loop_factory({ENV: settings.event_loop})
+    factory = loop_factory(settings.event_loop)
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
             return runner.run(run_app(settings))

@@ -20,15 +20,8 @@ from protocol.media import (
     StatusCounts,
     StorageErrorInfo,
 )
-from sidecar.store.records import (
-    BYTES_STATE,
-    LOST,
-    SAVED,
-    UNSAVED,
-    URL_ONLY,
-    ErrorInfo,
-    ItemRecord,
-)
+from protocol.vocabulary import ItemStatus
+from sidecar.store.records import BYTES_STATE, STATUSES, ErrorInfo, ItemRecord
 from sidecar.store.store import MediaStore
 
 DERIVED_KEYS = ("unsaved", "urlOnly", "storageError")
@@ -47,15 +40,15 @@ def item_wire(rec: ItemRecord, store: MediaStore) -> dict[str, Any]:
     times faster. ``tests/service/test_convert.py`` checks the two agree."""
     meta: dict[str, Any] = json.loads(rec.metadata) if rec.metadata != "{}" else {}
     status = rec.status
-    meta["unsaved"] = status in (UNSAVED, LOST)
-    meta["urlOnly"] = status == URL_ONLY
+    meta["unsaved"] = status in (ItemStatus.UNSAVED, ItemStatus.LOST)
+    meta["urlOnly"] = status == ItemStatus.URL_ONLY
     err = rec.storage_error
     error: dict[str, Any] | None = None
     if err is not None:
         error = {"message": err.message, "timestamp": err.timestamp,
                  "errorType": err.error_type, "errno": err.errno}
         meta["storageError"] = dict(error)
-    saved = status == SAVED
+    saved = status == ItemStatus.SAVED
     sha = rec.sha256
     return {
         "id": rec.id, "projectId": rec.project_id, "name": rec.name, "type": rec.type,
@@ -75,13 +68,13 @@ def item_model(rec: ItemRecord, store: MediaStore) -> MediaItem:
 
 
 def counts_wire(counts: dict[str, int]) -> dict[str, int]:
-    return {"saved": counts.get("saved", 0), "unsaved": counts.get("unsaved", 0),
-            "urlOnly": counts.get("urlOnly", 0), "expired": counts.get("expired", 0),
-            "lost": counts.get(LOST, 0), "total": sum(counts.values())}
+    wire = {s: counts.get(s, 0) for s in STATUSES}
+    wire["total"] = sum(counts.values())
+    return wire
 
 
 def counts_model(counts: dict[str, int]) -> StatusCounts:
     return StatusCounts.model_construct(
-        saved=counts.get("saved", 0), unsaved=counts.get("unsaved", 0),
-        url_only=counts.get("urlOnly", 0), expired=counts.get("expired", 0),
-        lost=counts.get(LOST, 0), total=sum(counts.values()))
+        saved=counts.get(ItemStatus.SAVED, 0), unsaved=counts.get(ItemStatus.UNSAVED, 0),
+        url_only=counts.get(ItemStatus.URL_ONLY, 0), expired=counts.get(ItemStatus.EXPIRED, 0),
+        lost=counts.get(ItemStatus.LOST, 0), total=sum(counts.values()))

@@ -37,17 +37,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from protocol.downloads import DownloadAllUrlOnlyResult, DownloadInfo
-from protocol.events import DownloadOutcome, DownloadProgress, ItemExpired, ItemUrlOnly
+from protocol.events import DownloadProgress, ItemExpired, ItemUrlOnly
 from protocol.media import AddMediaItemResult
+from protocol.vocabulary import DownloadOutcome, ErrorType, ItemStatus, RecordState
 from sidecar.errors import (
     Busy,
     Cancelled,
@@ -60,12 +63,14 @@ from sidecar.errors import (
 )
 from sidecar.fetch.api import Fetched, ProgressFn, Resume, SinkWriteError
 from sidecar.rpc.dispatch import CallContext
+from sidecar.service.batch import FAILED, REMOVED, tally
 from sidecar.service.convert import error_model
-from sidecar.service.workers import ServiceCore, storage_error
+from sidecar.service.workers import StoreWorkers, storage_error
 from sidecar.store.classify import classify
 from sidecar.store.partials import PartialRecord, Partials
-from sidecar.store.records import EXPIRED, SAVED, URL_ONLY, ErrorInfo, ItemRecord, now_ms
-from sidecar.store.store import Downloaded, SaveOutcome
+from sidecar.store.records import ErrorInfo, ItemRecord, now_ms
+from sidecar.store.sources import Downloaded
+from sidecar.store.store import SaveOutcome
 
 
 class Fetcher(Protocol):
@@ -86,8 +91,8 @@ Matcher = Callable[[ItemRecord, str, "str | None", "str | None"], None]
 class Progress:
     """Throttled DownloadProgress events of one download (thread-safe: emit is)."""
 
-    def __init__(self, core: ServiceCore, rec: ItemRecord, resumed_from: int = 0) -> None:
-        self.core = core
+    def __init__(self, workers: StoreWorkers, rec: ItemRecord, resumed_from: int = 0) -> None:
+        self.workers = workers
         self.id = rec.id
         self.project_id = rec.project_id
         self.started = time.monotonic()
@@ -112,7 +117,7 @@ class Progress:
 
     def _emit(self, *, final: bool, outcome: DownloadOutcome | None) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        self.core.emit(DownloadProgress(
+        self.workers.emit(DownloadProgress(
             id=self.id, project_id=self.project_id, bytes_done=self.done,
             total_bytes=self.total, rate_bps=(self.done - self.resumed_from) / elapsed,
             final=final, outcome=outcome))
@@ -127,9 +132,9 @@ class _Running:
 
 
 class Downloads:
-    def __init__(self, core: ServiceCore, fetcher: Fetcher | None) -> None:
-        self.core = core
-        self.store = core.store
+    def __init__(self, workers: StoreWorkers, fetcher: Fetcher | None) -> None:
+        self.workers = workers
+        self.store = workers.store
         self.fetcher = fetcher
         self.partials = Partials(self.store.data_dir, self.store.io)
         self._running: dict[str, _Running] = {}
@@ -173,7 +178,7 @@ class Downloads:
             yield
             return
         client = ctx.client
-        cap = self.core.settings.fetch.queue_per_client
+        cap = self.workers.settings.fetch.queue_per_client
         n = self._waiting.get(client, 0)
         if n >= cap:
             raise Busy(f"this client already has {n} downloads waiting or running "
@@ -211,14 +216,14 @@ class Downloads:
     async def resume_recorded(self) -> int:
         """At start: resume every recorded download whose item still waits for it; forget
         the others. Returns how many were resumed."""
-        records = await self.core.run(self.partials.load_all)
+        records = await self.workers.run(self.partials.load_all)
         resumed = 0
         for prec in records:
-            rec = await self.core.run(self.store.get, prec.item_id)
-            if (rec is None or rec.status != URL_ONLY or rec.source_url != prec.url
+            rec = await self.workers.run(self.store.get, prec.item_id)
+            if (rec is None or rec.status != ItemStatus.URL_ONLY or rec.source_url != prec.url
                     or self.fetcher is None or prec.item_id in self._running):
-                if self.fetcher is not None or rec is None or rec.status != URL_ONLY:
-                    await self.core.run(self.partials.finish, prec.item_id)
+                if self.fetcher is not None or rec is None or rec.status != ItemStatus.URL_ONLY:
+                    await self.workers.run(self.partials.finish, prec.item_id)
                 continue
             log.info("resuming the download of %s from %d bytes", rec.id,
                      self.partials.part_size(rec.id))
@@ -235,18 +240,18 @@ class Downloads:
 
     async def _add(self, ctx: CallContext, base: ItemRecord, expected: str | None,
                    match: Matcher) -> AddMediaItemResult:
-        core = self.core
-        rollback = core.settings.store.rollback_on_failure
+        workers = self.workers
+        rollback = workers.settings.store.rollback_on_failure
         persisted = True
-        async with core.locks.hold(base.id):
-            existing = await core.run(self.store.get, base.id)
+        async with workers.locks.hold(base.id):
+            existing = await workers.run(self.store.get, base.id)
             if existing is not None:
                 match(existing, base.project_id, None, base.source_url)
-                if existing.status != URL_ONLY:
+                if existing.status != ItemStatus.URL_ONLY:
                     return AddMediaItemResult(
-                        item=core.item(existing), created=False,
-                        durable=existing.status == SAVED,
-                        recorded=self.store.record_state(existing.id) == "stored")
+                        item=workers.item(existing), created=False,
+                        durable=existing.status == ItemStatus.SAVED,
+                        recorded=self.store.record_state(existing.id) == RecordState.STORED)
                 run = self._running.get(base.id)
                 task = (run.task if run is not None and not run.task.done()
                         else self._start(existing, expected, registered=True))
@@ -256,9 +261,10 @@ class Downloads:
                 task = self._start(base, expected, registered=False)
                 created = True
             else:
-                rec = base.evolve(status=URL_ONLY)
-                persisted = await core.run(self.store.register, rec)
-                await core.report(SaveOutcome(rec, persisted=persisted), added=True)
+                rec = base.evolve(status=ItemStatus.URL_ONLY)
+                registered = await workers.run(self.store.register, rec)
+                await workers.report(registered, added=True)
+                persisted = registered.persisted
                 task = self._start(rec, expected, registered=True)
                 created = True
         try:
@@ -266,12 +272,12 @@ class Downloads:
                 outcome = await asyncio.shield(task)
         except SidecarError as exc:
             if not rollback:
-                current = await core.run(self.store.get, base.id)
+                current = await workers.run(self.store.get, base.id)
                 exc.data = {**(exc.data or {}), "itemId": base.id, "created": created,
-                            "status": current.status if current is not None else "removed"}
+                            "status": current.status if current is not None else REMOVED}
             raise
-        return AddMediaItemResult(item=core.item(outcome.record), created=created,
-                                  durable=outcome.record.status == SAVED,
+        return AddMediaItemResult(item=workers.item(outcome.record), created=created,
+                                  durable=outcome.record.status == ItemStatus.SAVED,
                                   recorded=outcome.persisted and persisted)
 
     async def download_item(self, item_id: str, project_id: str | None,
@@ -282,14 +288,14 @@ class Downloads:
 
     async def _download_item(self, item_id: str, project_id: str | None,
                              ctx: CallContext | None) -> SaveOutcome:
-        core = self.core
-        async with core.locks.hold(item_id):
-            rec = await core.owned(item_id, project_id)
+        workers = self.workers
+        async with workers.locks.hold(item_id):
+            rec = await workers.owned(item_id, project_id)
             run = self._running.get(item_id)
             if run is not None and not run.task.done():
                 task = run.task
             else:
-                if rec.status != URL_ONLY:
+                if rec.status != ItemStatus.URL_ONLY:
                     raise Conflict(f"item {item_id!r} is {rec.status}, not urlOnly",
                                    field="params.id")
                 assert rec.source_url is not None
@@ -300,41 +306,38 @@ class Downloads:
         async with ctx.idle():
             return await asyncio.shield(task)
 
-    async def download_all(self, project_id: str | None, *, storage_only: bool = False,
-                           ctx: CallContext | None = None) -> DownloadAllUrlOnlyResult:
-        """Download every urlOnly item (of a project), a few at a time. ``storage_only``:
-        only those that are urlOnly because storage failed (the retrier's case)."""
-        recs = await self.core.run(self.store.with_status, URL_ONLY, project_id)
-        if storage_only:
-            recs = [r for r in recs if r.storage_error is not None
-                    and r.storage_error.error_type.startswith("Storage")]
-        tally: dict[str, int] = {}
-        if self.fetcher is None:
-            tally["failed"] = len(recs)
-        else:
-            sem = asyncio.Semaphore(max(1, self.core.settings.fetch.concurrency))
-
-            async def one(rec: ItemRecord) -> None:
-                async with sem:
-                    try:
-                        status = (await self.download_item(rec.id, None)).record.status
-                    except UrlExpired:
-                        status = EXPIRED
-                    except SidecarError as exc:
-                        log.info("download of %s: %s", rec.id, exc.message)
-                        status = "failed"
-                tally[status] = tally.get(status, 0) + 1
-
-            with self._waiter(ctx):
-                if ctx is None:
-                    await asyncio.gather(*(one(r) for r in recs))
-                else:
+    async def download_all(self, project_id: str | None, *, ctx: CallContext | None = None
+                           ) -> DownloadAllUrlOnlyResult:
+        """Download every urlOnly item (of a project), a few at a time."""
+        recs = await self.workers.run(self.store.with_status, ItemStatus.URL_ONLY, project_id)
+        ids = [r.id for r in recs]
+        counts: Counter[str] = Counter({FAILED: len(ids)})
+        if self.fetcher is not None:
+            each = functools.partial(tally, ids, self.download_status,
+                                     self.workers.settings.fetch.concurrency, "download")
+            if ctx is None:
+                counts = await each()
+            else:
+                with self._waiter(ctx):
                     async with ctx.idle():
-                        await asyncio.gather(*(one(r) for r in recs))
+                        counts = await each()
         return DownloadAllUrlOnlyResult(
-            attempted=len(recs), saved=tally.get(SAVED, 0), unsaved=tally.get("unsaved", 0),
-            url_only=tally.get(URL_ONLY, 0), expired=tally.get(EXPIRED, 0),
-            failed=tally.get("failed", 0), item_ids=[r.id for r in recs])
+            attempted=len(recs), saved=counts[ItemStatus.SAVED],
+            unsaved=counts[ItemStatus.UNSAVED], url_only=counts[ItemStatus.URL_ONLY],
+            expired=counts[ItemStatus.EXPIRED], failed=counts[FAILED],
+            item_ids=ids)
+
+    async def download_status(self, item_id: str) -> str:
+        """Download one urlOnly item; its status afterwards (expired when its URL is gone)."""
+        try:
+            return (await self.download_item(item_id, None)).record.status
+        except UrlExpired:
+            return ItemStatus.EXPIRED
+
+    def storage_failed(self) -> list[ItemRecord]:
+        """The urlOnly items that storage failure left without their bytes (blocking)."""
+        return [r for r in self.store.with_status(ItemStatus.URL_ONLY)
+                if r.storage_error is not None and r.storage_error.is_storage]
 
     # the download itself ------------------------------------------------------------------
     def _start(self, rec: ItemRecord, expected: str | None, *, registered: bool,
@@ -343,7 +346,7 @@ class Downloads:
         if self._pausing:
             cancel.set()
         resumed_from = self.partials.part_size(rec.id) if partial is not None else 0
-        progress = Progress(self.core, rec, resumed_from)
+        progress = Progress(self.workers, rec, resumed_from)
         if partial is not None:
             progress.total = partial.total
         task = asyncio.create_task(
@@ -366,7 +369,7 @@ class Downloads:
                         partial: PartialRecord | None) -> SaveOutcome:
         """One download from start (or resume) to its end. Only a listed (registered) item's
         download is recorded for a resume; its files go when it ends, unless it is paused."""
-        core = self.core
+        workers = self.workers
         assert rec.source_url is not None
         keep = False
         resume: Resume | None = None
@@ -375,8 +378,8 @@ class Downloads:
             if partial is None:
                 partial = PartialRecord(rec.id, rec.project_id, rec.source_url, now_ms(),
                                         expected)
-                await core.run(self.partials.finish, rec.id)  # no stale bytes of another run
-            await core.run(self.partials.save, partial)
+                await workers.run(self.partials.finish, rec.id)  # no stale bytes of another run
+            await workers.run(self.partials.save, partial)
             resume = self._resume(partial)
         else:
             dest = self.store.download_path()
@@ -387,53 +390,55 @@ class Downloads:
                     resume=resume)
             except UrlExpired as exc:
                 if registered:
-                    await self._mark(rec.id, EXPIRED, exc.message, "UrlExpired")
-                progress.final("expired")
+                    await self._mark(rec.id, ItemStatus.EXPIRED, exc.message,
+                                     ErrorType.URL_EXPIRED)
+                progress.final(DownloadOutcome.EXPIRED)
                 raise
             except Cancelled as exc:
                 if registered and self._pausing and partial is not None:
                     keep = True
-                    progress.final("paused")
+                    progress.final(DownloadOutcome.PAUSED)
                     raise Cancelled("download paused: the sidecar is stopping; it resumes "
                                     "at its next start", data={"resumable": True}) from exc
-                progress.final("cancelled")
+                progress.final(DownloadOutcome.CANCELLED)
                 raise
             except SinkWriteError as exc:
                 err = classify(exc.os_error, "write the download")
-                core.health.failed(err)
-                progress.final("urlOnly")
+                workers.health.failed(err)
+                progress.final(DownloadOutcome.URL_ONLY)
                 if not registered:
                     raise storage_error(err) from exc
-                marked = await self._mark(rec.id, URL_ONLY, err.message, err.error_type,
-                                          err.errno_name)
-                core.on_failure()
+                marked = await self._mark(rec.id, ItemStatus.URL_ONLY, err.message,
+                                          err.error_type, err.errno_name)
+                workers.kick_retry()
                 return SaveOutcome(marked or rec, err)
             except (DownloadFailed, PayloadTooLarge, HostNotAllowed) as exc:
                 if registered:
-                    await self._mark(rec.id, URL_ONLY, exc.message, "DownloadFailed")
-                progress.final("failed")
+                    await self._mark(rec.id, ItemStatus.URL_ONLY, exc.message,
+                                     ErrorType.DOWNLOAD_FAILED)
+                progress.final(DownloadOutcome.FAILED)
                 raise
             if expected is not None and fetched.sha256 != expected:
                 msg = f"the download hashes to {fetched.sha256}, not expectedSha256"
                 if registered:
-                    await self._mark(rec.id, URL_ONLY, msg, "DownloadFailed")
-                progress.final("failed")
+                    await self._mark(rec.id, ItemStatus.URL_ONLY, msg, ErrorType.DOWNLOAD_FAILED)
+                progress.final(DownloadOutcome.FAILED)
                 raise DownloadFailed(msg, field="params.expectedSha256")
             outcome = await self._save(rec, fetched, dest, registered)
             progress.final(_as_outcome(outcome.record.status))
             return outcome
         except Cancelled:
-            progress.final("cancelled")
+            progress.final(DownloadOutcome.CANCELLED)
             raise
         except BaseException:
-            progress.final("failed")
+            progress.final(DownloadOutcome.FAILED)
             raise
         finally:
             with contextlib.suppress(OSError, RuntimeError, SidecarError):
                 if registered and not keep:
-                    await core.run(self.partials.finish, rec.id)
+                    await workers.run(self.partials.finish, rec.id)
                 elif not registered:
-                    await core.run(_unlink, dest)
+                    await workers.run(_unlink, dest)
 
     def _resume(self, partial: PartialRecord) -> Resume:
         holder = [partial]
@@ -449,40 +454,41 @@ class Downloads:
 
     async def _save(self, rec: ItemRecord, fetched: Fetched, dest: Path, registered: bool
                     ) -> SaveOutcome:
-        core = self.core
-        async with core.locks.hold(rec.id):
+        workers = self.workers
+        async with workers.locks.hold(rec.id):
             if registered:
-                current = await core.run(self.store.get, rec.id)
-                if current is None or current.status != URL_ONLY:
+                current = await workers.run(self.store.get, rec.id)
+                if current is None or current.status != ItemStatus.URL_ONLY:
                     raise Cancelled(f"item {rec.id!r} was removed or changed during its "
                                     "download")
                 rec = current
             if rec.mime_type is None and fetched.mime_type:
                 rec = rec.evolve(mime_type=fetched.mime_type)
-            outcome = await core.run(self.store.save, rec,
-                                     Downloaded(dest, fetched.sha256, fetched.size),
-                                     new=not registered)
-            await core.report(outcome, added=not registered)
+            outcome = await workers.run(self.store.save, rec,
+                                        Downloaded(dest, fetched.sha256, fetched.size),
+                                        new=not registered)
+            await workers.report(outcome, added=not registered)
         return outcome
 
-    async def _mark(self, item_id: str, status: str, message: str, error_type: str,
-                    errno_name: str | None = None) -> ItemRecord | None:
+    async def _mark(self, item_id: str, status: ItemStatus, message: str,
+                    error_type: ErrorType, errno_name: str | None = None
+                    ) -> ItemRecord | None:
         """Record why a download did not save the item (if it is still urlOnly)."""
-        core = self.core
-        async with core.locks.hold(item_id):
-            rec = await core.run(self.store.get, item_id)
-            if rec is None or rec.status != URL_ONLY:
+        workers = self.workers
+        async with workers.locks.hold(item_id):
+            rec = await workers.run(self.store.get, item_id)
+            if rec is None or rec.status != ItemStatus.URL_ONLY:
                 return None
             info = ErrorInfo(message, now_ms(), error_type, errno_name)
             rec = rec.evolve(status=status, storage_error=info)
-            await core.run(self.store.register, rec)
-        item = core.item(rec)
-        counts = await core.counts(rec.project_id)
-        if status == EXPIRED:
-            core.emit(ItemExpired(item=item, counts=counts))
-        elif error_type.startswith("Storage"):
+            await workers.run(self.store.register, rec)
+        item = workers.item(rec)
+        counts = await workers.counts(rec.project_id)
+        if status == ItemStatus.EXPIRED:
+            workers.emit(ItemExpired(item=item, counts=counts))
+        elif info.is_storage:
             err = error_model(info)
-            core.emit(ItemUrlOnly(item=item, error=err, counts=counts))
+            workers.emit(ItemUrlOnly(item=item, error=err, counts=counts))
         return rec
 
 
@@ -492,8 +498,8 @@ def _unlink(path: Path) -> None:
 
 
 def _as_outcome(status: str) -> DownloadOutcome:
-    """An item status after a save is one of the download outcomes."""
-    for known in ("saved", "unsaved", "urlOnly", "expired"):
-        if status == known:
-            return known
-    return "failed"
+    """The download outcome of an item status after a save (a status that is none: failed)."""
+    try:
+        return DownloadOutcome(status)
+    except ValueError:
+        return DownloadOutcome.FAILED

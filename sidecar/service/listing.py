@@ -25,8 +25,9 @@ from typing import Any
 
 import msgpack
 
+from protocol.vocabulary import ItemStatus
 from sidecar.service.convert import counts_wire
-from sidecar.store.records import BYTES_STATE, LOST, SAVED, UNSAVED, URL_ONLY, ItemRecord
+from sidecar.store.records import BYTES_STATE, ItemRecord
 from sidecar.wire.codec import PackedMap
 
 _ITEM_FIELDS = 22
@@ -85,8 +86,8 @@ class PagePacker:
             record_state = self._record_state(rec.id)
         meta: dict[str, Any] = json.loads(rec.metadata) if rec.metadata != "{}" else {}
         status = rec.status
-        meta["unsaved"] = status in (UNSAVED, LOST)
-        meta["urlOnly"] = status == URL_ONLY
+        meta["unsaved"] = status in (ItemStatus.UNSAVED, ItemStatus.LOST)
+        meta["urlOnly"] = status == ItemStatus.URL_ONLY
         error: dict[str, Any] | None = None
         if rec.error_json is not None:
             err = rec.storage_error
@@ -94,7 +95,7 @@ class PagePacker:
                 error = {"message": err.message, "timestamp": err.timestamp,
                          "errorType": err.error_type, "errno": err.errno}
                 meta["storageError"] = dict(error)
-        saved = status == SAVED
+        saved = status == ItemStatus.SAVED
         sha = rec.sha256
         folders = rec.folders_json
         body = pack([

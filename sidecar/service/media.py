@@ -41,7 +41,8 @@ from protocol.media import (
     StorageStatusParams,
     StorageStatusResult,
 )
-from sidecar.errors import Conflict, InvalidParams, SidecarError, UnknownMethod
+from protocol.vocabulary import ItemStatus, RecordState
+from sidecar.errors import Conflict, InvalidParams
 from sidecar.events import EventBus
 from sidecar.rpc.dispatch import CallContext, Handlers, Prebuilt
 from sidecar.service.convert import counts_model, error_model
@@ -51,37 +52,23 @@ from sidecar.service.landing import Landings, landed
 from sidecar.service.listing import PagePacker
 from sidecar.service.paths import Opened, open_import
 from sidecar.service.playback import Playback
-from sidecar.service.retrier import Retrier
-from sidecar.service.workers import ServiceCore, storage_error
+from sidecar.service.retrier import Backlog, Retrier
+from sidecar.service.retries import retry_all, retry_one
+from sidecar.service.workers import StoreWorkers, storage_error
 from sidecar.settings import Settings
-from sidecar.store.blobs import SourceReadError
 from sidecar.store.classify import StorageError
 from sidecar.store.osio import Faults
 from sidecar.store.query import BadCursor, ListQuery
-from sidecar.store.records import (
-    BYTES_STATE,
-    LOST,
-    SAVED,
-    UNSAVED,
-    ItemRecord,
-    next_rev,
-    now_ms,
-)
-from sidecar.store.store import (
-    Inline,
-    LocalFile,
-    MediaStore,
-    SaveOutcome,
-    ShaMismatch,
-    hash_fd,
-)
+from sidecar.store.records import BYTES_STATE, ItemRecord, next_rev, now_ms
+from sidecar.store.sources import Inline, LocalFile, SourceReadError, hash_fd
+from sidecar.store.store import MediaStore, SaveOutcome, ShaMismatch
 
 log = logging.getLogger("sidecar.service.media")
 
 
 def nothing_to_retry(rec: ItemRecord) -> Conflict:
     """retrySaveItem on an item that holds no bytes to save: typed, with its state."""
-    why = ("its held bytes are gone; add its bytes again" if rec.status == LOST
+    why = ("its held bytes are gone; add its bytes again" if rec.status == ItemStatus.LOST
            else f"it is {rec.status}, not unsaved")
     return Conflict(f"item {rec.id!r} has nothing to retry: {why}", field="params.id",
                     data={"itemId": rec.id, "status": rec.status,
@@ -89,17 +76,26 @@ def nothing_to_retry(rec: ItemRecord) -> Conflict:
 
 
 class MediaService:
-    def __init__(self, core: ServiceCore, fetcher: Fetcher | None) -> None:
-        self.core = core
-        self.store = core.store
+    def __init__(self, workers: StoreWorkers, fetcher: Fetcher | None) -> None:
+        self.workers = workers
+        self.store = store = workers.store
         self.fetcher = fetcher
-        self.downloads = Downloads(core, fetcher)
-        self.retrier = Retrier(core, self)
-        self.playback = Playback(core)
-        self.pages = PagePacker(self.store.blob_path_str, self.store.record_state)
+        self.downloads = Downloads(workers, fetcher)
+        cfg = workers.settings
+
+        def unsaved_retryable() -> list[ItemRecord]:
+            return [r for r in store.with_status(ItemStatus.UNSAVED) if store.retryable(r)]
+
+        backlogs = [Backlog("retry", unsaved_retryable, lambda i: retry_one(workers, i),
+                            cfg.store.retry_concurrency)]
+        if fetcher is not None:
+            backlogs.append(Backlog("download", self.downloads.storage_failed,
+                                    self.downloads.download_status, cfg.fetch.concurrency))
+        self.retrier = Retrier(workers, backlogs)
+        self.playback = Playback(workers)
+        self.pages = PagePacker(store.blob_path_str, store.record_state)
         # the server's ``landing`` (sidecar.app injects it)
-        self.land = Landings(self.store.blobs, core.settings.store.io_threads)
-        core.on_failure = self.retrier.kick
+        self.land = Landings(store.blobs, cfg.store.io_threads)
 
     # life cycle -------------------------------------------------------------------------
     @classmethod
@@ -113,7 +109,7 @@ class MediaService:
                                             faults)
         except StorageError as exc:
             raise storage_error(exc) from exc
-        service = cls(ServiceCore(settings, store, bus), fetcher)
+        service = cls(StoreWorkers(settings, store, bus), fetcher)
         if settings.store.auto_retry:
             service.retrier.start()
         await service.downloads.resume_recorded()
@@ -127,7 +123,7 @@ class MediaService:
         """Stop the retrier and downloads, wait for store work in flight, close the store."""
         await self.retrier.stop()
         await self.downloads.close()
-        pool = self.core.pool
+        pool = self.workers.pool
         await asyncio.to_thread(pool.shutdown, True)
         await asyncio.to_thread(self.land.close)
         await asyncio.to_thread(self.store.close)
@@ -155,44 +151,44 @@ class MediaService:
     # addMediaItem -----------------------------------------------------------------------
     async def add_media_item(self, ctx: CallContext, p: AddMediaItemParams
                              ) -> AddMediaItemResult:
-        core = self.core
-        plan = plan_add(ctx, p, max_metadata_bytes=self.core.settings.store.max_metadata_bytes,
+        workers = self.workers
+        plan = plan_add(ctx, p, max_metadata_bytes=workers.settings.store.max_metadata_bytes,
                         fetcher=self.fetcher)
         item_id = p.id or str(uuid.uuid4())
         base = self._new_record(item_id, p, plan)
         if plan.kind == "download":
             return await self.downloads.add(ctx, base, p.expected_sha256, self._match)
-        async with core.locks.hold(item_id):
+        async with workers.locks.hold(item_id):
             opened: Opened | None = None
             try:
                 if plan.kind == "path":
                     assert p.source_path is not None
-                    cfg = core.settings.store
-                    opened = await core.run(open_import, p.source_path, cfg.import_roots,
-                                            max_bytes=cfg.import_max_bytes,
-                                            allow_hardlinks=cfg.import_hardlinks)
-                existing = await core.run(self.store.get, item_id)
+                    cfg = workers.settings.store
+                    opened = await workers.run(open_import, p.source_path, cfg.import_roots,
+                                               max_bytes=cfg.import_max_bytes,
+                                               allow_hardlinks=cfg.import_hardlinks)
+                existing = await workers.run(self.store.get, item_id)
                 if existing is not None:
                     return await self._readd(existing, plan, ctx, opened, p)
                 if plan.kind == "urlOnly":
-                    rec = base.evolve(status="urlOnly")
-                    persisted = await core.run(self.store.register, rec)
-                    item = await core.report(SaveOutcome(rec, persisted=persisted), added=True)
+                    rec = base.evolve(status=ItemStatus.URL_ONLY)
+                    registered = await workers.run(self.store.register, rec)
+                    item = await workers.report(registered, added=True)
                     return AddMediaItemResult(item=item, created=True, durable=False,
-                                              recorded=persisted)
+                                              recorded=registered.persisted)
                 outcome = await self._save(base, plan, ctx, opened, p.expected_sha256, new=True)
             finally:
                 if opened is not None:
                     os.close(opened.fd)
-            item = await core.report(outcome, added=True)
+            item = await workers.report(outcome, added=True)
             return AddMediaItemResult(item=item, created=True,
-                                      durable=outcome.record.status == SAVED,
+                                      durable=outcome.record.status == ItemStatus.SAVED,
                                       recorded=outcome.persisted)
 
     def _new_record(self, item_id: str, p: AddMediaItemParams, plan: AddPlan) -> ItemRecord:
         t = now_ms()
         return ItemRecord.create(
-            id=item_id, project_id=p.project_id, name=p.name, type=p.type, status=SAVED,
+            id=item_id, project_id=p.project_id, name=p.name, type=p.type, status=ItemStatus.SAVED,
             created_at=t, updated_at=t, rev=next_rev(), mime_type=p.mime_type,
             size=plan.inline_size if plan.kind == "inline" else None,
             sha256=plan.inline_sha256, width=p.width, height=p.height, duration=p.duration,
@@ -210,9 +206,9 @@ class MediaService:
             assert opened is not None
             source = LocalFile(opened.fd, opened.path, opened.size, opened.cancel)
         try:
-            return await self.core.run(self.store.save, rec, source, new=new,
-                                       expected_sha256=expected,
-                                       interrupt=opened.cancel if opened else None)
+            return await self.workers.run(self.store.save, rec, source, new=new,
+                                          expected_sha256=expected,
+                                          interrupt=opened.cancel if opened else None)
         except ShaMismatch as exc:
             raise InvalidParams(f"the bytes hash to {exc.actual}, not expectedSha256",
                                 field="params.expectedSha256") from exc
@@ -242,39 +238,39 @@ class MediaService:
         if plan.kind == "path":
             assert opened is not None
             try:
-                sha, _ = await self.core.run(hash_fd, opened.fd, opened.size, opened.cancel,
-                                             interrupt=opened.cancel)
+                sha, _ = await self.workers.run(hash_fd, opened.fd, opened.size, opened.cancel,
+                                                interrupt=opened.cancel)
             except SourceReadError as exc:
                 raise InvalidParams(str(exc), field="params.sourcePath") from exc
         self._match(existing, p.project_id, sha, p.source_url)
-        if plan.kind in ("inline", "path") and existing.status != SAVED:
+        if plan.kind in ("inline", "path") and existing.status != ItemStatus.SAVED:
             outcome = await self._save(existing, plan, ctx, opened, p.expected_sha256,
                                        new=False)
-            item = await self.core.report(outcome, added=False)
+            item = await self.workers.report(outcome, added=False)
             return AddMediaItemResult(item=item, created=False,
-                                      durable=outcome.record.status == SAVED,
+                                      durable=outcome.record.status == ItemStatus.SAVED,
                                       recorded=outcome.persisted)
-        return AddMediaItemResult(item=self.core.item(existing), created=False,
-                                  durable=existing.status == SAVED,
-                                  recorded=self.store.record_state(existing.id) == "stored")
+        stored = self.store.record_state(existing.id) == RecordState.STORED
+        return AddMediaItemResult(item=self.workers.item(existing), created=False,
+                                  durable=existing.status == ItemStatus.SAVED, recorded=stored)
 
     # get / remove / list ------------------------------------------------------------------
     async def get_media_item(self, ctx: CallContext, p: GetMediaItemParams
                              ) -> GetMediaItemResult:
-        rec = await self.core.owned(p.id, p.project_id)
-        return GetMediaItemResult(item=self.core.item(rec))
+        rec = await self.workers.owned(p.id, p.project_id)
+        return GetMediaItemResult(item=self.workers.item(rec))
 
     async def remove_media_item(self, ctx: CallContext, p: RemoveMediaItemParams
                                 ) -> RemoveMediaItemResult:
-        core = self.core
-        async with core.locks.hold(p.id):
+        workers = self.workers
+        async with workers.locks.hold(p.id):
             # The project check comes before any side effect: another project's id answers
             # not_found and its download keeps running.
-            rec = await core.owned(p.id, p.project_id)
+            rec = await workers.owned(p.id, p.project_id)
             self.downloads.cancel_running(rec.id, rec.project_id)
-            removed, blob_deleted = await core.run(self.store.remove, rec)
-        core.emit(ItemRemoved(id=rec.id, project_id=rec.project_id,
-                              counts=await core.counts(rec.project_id)))
+            removed, blob_deleted = await workers.run(self.store.remove, rec)
+        workers.emit(ItemRemoved(id=rec.id, project_id=rec.project_id,
+                                 counts=await workers.counts(rec.project_id)))
         return RemoveMediaItemResult(id=rec.id, removed=removed, blob_deleted=blob_deleted)
 
     async def list_media_items(self, ctx: CallContext, p: ListMediaItemsParams
@@ -287,7 +283,7 @@ class MediaService:
             query = query.with_cursor(p.cursor)
         except BadCursor as exc:
             raise InvalidParams(str(exc), field="params.cursor") from exc
-        return await self.core.run(self._list_page, query)
+        return await self.workers.run(self._list_page, query)
 
     def _list_page(self, query: ListQuery) -> Prebuilt:
         """One page as a ListMediaItemsResult, packed to msgpack in the worker thread."""
@@ -297,83 +293,46 @@ class MediaService:
     # retry ------------------------------------------------------------------------------
     async def retry_save_item(self, ctx: CallContext, p: RetrySaveItemParams
                               ) -> RetrySaveItemResult:
-        async with self.core.locks.hold(p.id):
-            rec = await self.core.owned(p.id, p.project_id)
-            if rec.status != UNSAVED:
+        async with self.workers.locks.hold(p.id):
+            rec = await self.workers.owned(p.id, p.project_id)
+            if rec.status != ItemStatus.UNSAVED:
                 raise nothing_to_retry(rec)
-            outcome = await self.core.run(self.store.retry, rec)
-            item = await self.core.report(outcome, added=False)
+            outcome = await self.workers.run(self.store.retry, rec)
+            item = await self.workers.report(outcome, added=False)
         if outcome.bytes_lost:
             raise nothing_to_retry(outcome.record)
-        return RetrySaveItemResult(item=item, durable=outcome.record.status == SAVED)
-
-    async def retry_one(self, item_id: str) -> str:
-        """Retry one item if it is still unsaved; returns its status afterwards."""
-        async with self.core.locks.hold(item_id):
-            rec = await self.core.run(self.store.get, item_id)
-            if rec is None:
-                return "removed"
-            if rec.status != UNSAVED:
-                return rec.status
-            outcome = await self.core.run(self.store.retry, rec)
-            await self.core.report(outcome, added=False)
-        return outcome.record.status
-
-    async def retry_all(self, project_id: str | None, *, only_retryable: bool = False
-                        ) -> RetryAllUnsavedResult:
-        store = self.store
-        recs = await self.core.run(store.with_status, UNSAVED, project_id)
-        if only_retryable:
-            recs = [r for r in recs if store.retryable(r)]
-        sem = asyncio.Semaphore(max(1, self.core.settings.store.retry_concurrency))
-        tally: dict[str, int] = {}
-
-        async def one(rec: ItemRecord) -> None:
-            async with sem:
-                try:
-                    status = await self.retry_one(rec.id)
-                except SidecarError as exc:
-                    log.warning("retry of %s failed: %s", rec.id, exc.message)
-                    status = "failed"
-            tally[status] = tally.get(status, 0) + 1
-
-        await asyncio.gather(*(one(r) for r in recs))
-        return RetryAllUnsavedResult(
-            attempted=len(recs), saved=tally.get(SAVED, 0), unsaved=tally.get(UNSAVED, 0),
-            url_only=tally.get("urlOnly", 0), expired=tally.get("expired", 0),
-            failed=tally.get("failed", 0) + tally.get("removed", 0),
-            item_ids=[r.id for r in recs])
+        return RetrySaveItemResult(item=item, durable=outcome.record.status == ItemStatus.SAVED)
 
     async def retry_all_unsaved(self, ctx: CallContext, p: RetryAllUnsavedParams
                                 ) -> RetryAllUnsavedResult:
-        await self.core.run(self.store.flush_pending)
-        return await self.retry_all(p.project_id)
+        await self.workers.run(self.store.flush_pending)
+        return await retry_all(self.workers, p.project_id)
 
     # status -----------------------------------------------------------------------------
     async def storage_status(self, ctx: CallContext, p: StorageStatusParams
                              ) -> StorageStatusResult:
-        core, store = self.core, self.store
-        err = await core.run(store.probe)
+        workers, store = self.workers, self.store
+        err = await workers.run(store.probe)
         if err is None:
-            core.health.ok()
+            workers.health.ok()
         else:
-            core.health.failed(err)
-            self.retrier.kick()
-        free, total = await core.run(store.disk_usage)
-        counts = await core.run(store.counts, None)
+            workers.health.failed(err)
+            workers.kick_retry()
+        free, total = await workers.run(store.disk_usage)
+        counts = await workers.run(store.counts, None)
         return StorageStatusResult(
-            data_dir=str(store.data_dir), writable=err is None, blocked=core.health.blocked,
+            data_dir=str(store.data_dir), writable=err is None, blocked=workers.health.blocked,
             free_bytes=free, total_bytes=total, held_bytes=store.holding.bytes_held,
             held_items=store.holding.items_held,
-            last_error=error_model(core.health.last_error), counts=counts_model(counts),
-            rollback_on_failure=core.settings.store.rollback_on_failure)
+            last_error=error_model(workers.health.last_error), counts=counts_model(counts),
+            rollback_on_failure=workers.settings.store.rollback_on_failure)
 
     # downloads ----------------------------------------------------------------------------
     async def download_url_only_item(self, ctx: CallContext, p: DownloadUrlOnlyItemParams
                                      ) -> DownloadUrlOnlyItemResult:
         outcome = await self.downloads.download_item(p.id, p.project_id, ctx)
-        return DownloadUrlOnlyItemResult(item=self.core.item(outcome.record),
-                                         durable=outcome.record.status == SAVED)
+        return DownloadUrlOnlyItemResult(item=self.workers.item(outcome.record),
+                                         durable=outcome.record.status == ItemStatus.SAVED)
 
     async def download_all_url_only(self, ctx: CallContext, p: DownloadAllUrlOnlyParams
                                     ) -> DownloadAllUrlOnlyResult:
@@ -382,7 +341,7 @@ class MediaService:
     async def cancel_download(self, ctx: CallContext, p: CancelDownloadParams
                               ) -> CancelDownloadResult:
         if not self.downloads.running_in(p.id, p.project_id):
-            await self.core.owned(p.id, p.project_id)  # not_found, or nothing to cancel
+            await self.workers.owned(p.id, p.project_id)  # not_found, or nothing to cancel
         return CancelDownloadResult(id=p.id,
                                     cancelled=self.downloads.cancel_running(p.id, p.project_id))
 
@@ -392,9 +351,8 @@ class MediaService:
 
     # test hooks ---------------------------------------------------------------------------
     async def test_fault(self, ctx: CallContext, p: FaultParams) -> FaultResult:
-        if not self.core.settings.enable_test_hooks:
-            raise UnknownMethod("testFault is served only with test hooks enabled",
-                                field="method")
+        """Served only with test hooks enabled (``Handlers.add`` leaves test-only methods
+        out otherwise)."""
         if p.op == "clear":
             self.faults.clear()
         else:

@@ -19,15 +19,15 @@ from protocol.media import (
 )
 from sidecar.errors import InvalidParams, NoLocalBytes, NotFound
 from sidecar.rpc.dispatch import CallContext, Handlers, WithPayload
-from sidecar.service.workers import ServiceCore
+from sidecar.service.workers import StoreWorkers
 from sidecar.store.reading import Chunk, NoBytes
-from sidecar.store.records import ItemRecord
+from sidecar.store.records import BLOB_HOLDERS, ItemRecord
 
 
 class Playback:
-    def __init__(self, core: ServiceCore) -> None:
-        self.core = core
-        self.reader = core.store.reader
+    def __init__(self, workers: StoreWorkers) -> None:
+        self.workers = workers
+        self.reader = workers.store.reader
 
     def register(self, handlers: Handlers) -> None:
         handlers.add("getMediaSource", self.get_media_source)
@@ -35,8 +35,8 @@ class Playback:
 
     async def get_media_source(self, ctx: CallContext, p: GetMediaSourceParams
                                ) -> GetMediaSourceResult:
-        rec = await self.core.owned(p.id, p.project_id)
-        where = await self.core.run(self.reader.locate, rec)
+        rec = await self.workers.owned(p.id, p.project_id)
+        where = await self.workers.run(self.reader.locate, rec)
         return GetMediaSourceResult(
             id=rec.id, project_id=rec.project_id, status=rec.status,
             size=rec.size, mime_type=rec.mime_type, sha256=rec.sha256,
@@ -45,11 +45,11 @@ class Playback:
 
     async def read_media_range(self, ctx: CallContext, p: ReadMediaRangeParams
                                ) -> WithPayload:
-        limit = self.core.settings.range_limit
+        limit = self.workers.settings.range_limit
         if p.length > limit:
             raise InvalidParams(f"params.length: at most {limit} bytes (limits.maxRangeBytes)",
                                 field="params.length", data={"maxRangeBytes": limit})
-        rec = await self.core.owned(p.id, p.project_id)
+        rec = await self.workers.owned(p.id, p.project_id)
         if not _has_bytes(rec):
             raise _no_local_bytes(rec)
         size, sha = rec.size, rec.sha256
@@ -64,18 +64,18 @@ class Playback:
 
     async def _read(self, rec: ItemRecord, offset: int, length: int) -> Chunk:
         try:
-            return await self.core.run(self.reader.read, rec, offset, length)
+            return await self.workers.run(self.reader.read, rec, offset, length)
         except NoBytes:
             pass
         # No copy was found: the item may have changed (removed, or its bytes lost) since
         # its record was read. Answer from its state now.
-        now = await self.core.run(self.core.store.get, rec.id)
+        now = await self.workers.run(self.workers.store.get, rec.id)
         if now is None or now.project_id != rec.project_id:
             raise NotFound(f"no item {rec.id!r} in project {rec.project_id!r}",
                            field="params.id") from None
         if now.sha256 == rec.sha256 and _has_bytes(now):
             try:
-                return await self.core.run(self.reader.read, now, offset, length)
+                return await self.workers.run(self.reader.read, now, offset, length)
             except NoBytes:
                 pass
         raise _no_local_bytes(now) from None
@@ -87,5 +87,4 @@ def _no_local_bytes(rec: ItemRecord) -> NoLocalBytes:
 
 
 def _has_bytes(rec: ItemRecord) -> bool:
-    return rec.sha256 is not None and rec.size is not None and rec.status in ("saved",
-                                                                              "unsaved")
+    return rec.sha256 is not None and rec.size is not None and rec.status in BLOB_HOLDERS

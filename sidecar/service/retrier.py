@@ -1,10 +1,13 @@
 """The background retrier: unsaved items are saved without anyone asking, once storage works.
 
-While there is work (unsaved items whose bytes are held, records waiting in the journal,
-urlOnly items that storage failure left without their bytes) it probes storage with
-exponential backoff; when a probe succeeds it moves journalled records into the database,
-retries the unsaved items and (with a downloader) downloads those urlOnly items. It runs
-once at start, and wakes after every storage failure. With no work it sleeps until kicked.
+While there is work (records waiting in the journal, or an item in one of its backlogs:
+unsaved items whose bytes are held, urlOnly items that storage failure left without their
+bytes) it probes storage with exponential backoff; when a probe succeeds it moves journalled
+records into the database and retries every backlog's items. It runs once at start, and
+wakes after every storage failure (``StoreWorkers.kick_retry``). With no work it sleeps until
+kicked.
+
+It knows the service only through its backlogs: what to list, and how to retry one item.
 """
 
 from __future__ import annotations
@@ -12,25 +15,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
+from protocol.vocabulary import ItemStatus
 from sidecar.errors import SidecarError
-from sidecar.service.workers import ServiceCore
-from sidecar.store.records import UNSAVED, URL_ONLY
-
-if TYPE_CHECKING:
-    from sidecar.service.media import MediaService
+from sidecar.service.batch import tally
+from sidecar.service.workers import StoreWorkers
+from sidecar.store.records import ItemRecord
 
 log = logging.getLogger("sidecar.service.retrier")
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """One kind of work: the items waiting (a blocking store read, run in the pool) and how
+    to retry one of them (its status afterwards), ``concurrency`` at a time."""
+
+    name: str
+    waiting: Callable[[], list[ItemRecord]]
+    retry_one: Callable[[str], Awaitable[str]]
+    concurrency: int
+
+
 class Retrier:
-    def __init__(self, core: ServiceCore, service: MediaService) -> None:
-        self.core = core
-        self.service = service
-        self._kick = asyncio.Event()
+    def __init__(self, workers: StoreWorkers, backlogs: Sequence[Backlog]) -> None:
+        self.workers = workers
+        self.backlogs = tuple(backlogs)
         self._task: asyncio.Task[None] | None = None
-        self.passes = 0  # completed attempts (observable by tests)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="store-retrier")
@@ -42,64 +54,54 @@ class Retrier:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def kick(self) -> None:
-        """Something failed (or may work again): make sure a retry is scheduled."""
-        self._kick.set()
-
     def _has_work(self) -> bool:
-        store = self.core.store
-        if store.pending_count:
-            return True
-        if any(store.retryable(r) for r in store.with_status(UNSAVED)):
-            return True
-        if self.service.fetcher is None:
-            return False
-        return any(r.storage_error is not None and r.storage_error.error_type.startswith(
-            "Storage") for r in store.with_status(URL_ONLY))
+        return bool(self.workers.store.pending_count) or any(
+            b.waiting() for b in self.backlogs)
 
     async def _loop(self) -> None:
-        cfg = self.core.settings.store
+        cfg = self.workers.settings.store
+        wanted = self.workers.retry_wanted
         backoff = cfg.retry_backoff_initial
         immediate = True  # at start: straight away
         while True:
             try:
-                work = await self.core.run(self._has_work)
+                work = await self.workers.run(self._has_work)
             except SidecarError as exc:
                 log.warning("retrier cannot read the store: %s", exc.message)
                 work = True
             if not work:
                 backoff, immediate = cfg.retry_backoff_initial, False
-                self._kick.clear()
-                await self._kick.wait()
+                wanted.clear()
+                await wanted.wait()
                 continue
             if not immediate:
                 await asyncio.sleep(backoff)
             immediate = False
-            self._kick.clear()
+            wanted.clear()
             done = await self._attempt()
-            self.passes += 1
             backoff = (cfg.retry_backoff_initial if done
                        else min(backoff * 2, cfg.retry_backoff_max))
 
     async def _attempt(self) -> bool:
         """One round; True when nothing is left to do."""
-        core, store = self.core, self.core.store
+        workers, store = self.workers, self.workers.store
         try:
-            err = await core.run(store.probe)
+            err = await workers.run(store.probe)
             if err is not None:
-                core.health.failed(err)
+                workers.health.failed(err)
                 return False
-            core.health.ok()
-            flushed = await core.run(store.flush_pending)
-            summary = await self.service.retry_all(None, only_retryable=True)
-            if summary.attempted:
-                log.info("background retry: %d of %d unsaved items saved", summary.saved,
-                         summary.attempted)
-            downloaded = True
-            if self.service.fetcher is not None:
-                dl = await self.service.downloads.download_all(None, storage_only=True)
-                downloaded = dl.saved == dl.attempted
-            return flushed and summary.saved == summary.attempted and downloaded
+            workers.health.ok()
+            done = await workers.run(store.flush_pending)
+            for backlog in self.backlogs:
+                recs = await workers.run(backlog.waiting)
+                if not recs:
+                    continue
+                counts = await tally([r.id for r in recs], backlog.retry_one,
+                                     backlog.concurrency, f"background {backlog.name}")
+                saved = counts[ItemStatus.SAVED]
+                log.info("background %s: %d of %d items saved", backlog.name, saved, len(recs))
+                done = done and saved == len(recs)
+            return done
         except SidecarError as exc:
             log.warning("background retry failed: %s", exc.message)
             return False

@@ -1,5 +1,6 @@
-"""What the media service's parts share: the store, the thread pool that runs every blocking
-store call off the event loop, per-item locks, error translation and outcome events.
+"""The store's workers: what the media service's parts share to work on the store — the
+thread pool that runs every blocking store call off the event loop, per-item locks, error
+translation, storage health and the events of each outcome.
 
 Translation happens here, once: a StorageError from the store becomes ``storage_blocked`` or
 ``storage_failed`` (cause chained); nothing from OSError or sqlite3 reaches dispatch.
@@ -26,13 +27,14 @@ from protocol.events import (
     ItemUrlOnly,
 )
 from protocol.media import MediaItem, StatusCounts
+from protocol.vocabulary import ItemStatus
 from sidecar.errors import Busy, NotFound, SidecarError, StorageBlocked, StorageFailed
 from sidecar.events import EventBus
 from sidecar.service.convert import counts_model, error_model, item_model
 from sidecar.service.health import StorageHealth
 from sidecar.settings import Settings
 from sidecar.store.classify import OutOfDescriptors, StorageError
-from sidecar.store.records import EXPIRED, LOST, SAVED, UNSAVED, URL_ONLY, ItemRecord
+from sidecar.store.records import ItemRecord
 from sidecar.store.store import MediaStore, NotKept, SaveOutcome
 
 log = logging.getLogger("sidecar.service")
@@ -66,7 +68,7 @@ class ItemLocks:
                 self._locks[item_id] = (lock, users - 1)
 
 
-class ServiceCore:
+class StoreWorkers:
     def __init__(self, settings: Settings, store: MediaStore, bus: EventBus) -> None:
         self.settings = settings
         self.store = store
@@ -75,7 +77,9 @@ class ServiceCore:
         self.locks = ItemLocks()
         self.pool = ThreadPoolExecutor(max_workers=max(4, settings.store.io_threads),
                                        thread_name_prefix="store")
-        self.on_failure: Callable[[], None] = lambda: None  # the retrier's kick
+        # Set after a storage failure (or when storage may work again): the retrier waits
+        # on it.
+        self.retry_wanted = asyncio.Event()
 
     async def run(self, fn: Callable[..., T], *args: Any,
                   interrupt: threading.Event | None = None, **kwargs: Any) -> T:
@@ -102,6 +106,10 @@ class ServiceCore:
 
     def item(self, rec: ItemRecord) -> MediaItem:
         return item_model(rec, self.store)
+
+    def kick_retry(self) -> None:
+        """Something failed (or may work again): make sure a retry is scheduled."""
+        self.retry_wanted.set()
 
     def emit(self, event: Event) -> None:
         self.bus.emit(event)
@@ -133,28 +141,24 @@ class ServiceCore:
         if added:
             self.emit(ItemAdded(item=item, counts=counts))
         err = outcome.error
-        if err is not None:
-            self.health.failed(err)
-            self.on_failure()
-        elif not outcome.persisted:
-            last = self.store.last_error
-            if last is not None:
-                self.health.failed(last)
-            self.on_failure()
-        elif rec.status == SAVED:
+        failure = err or outcome.refused
+        if failure is not None:
+            self.health.failed(failure)
+            self.kick_retry()
+        elif rec.status == ItemStatus.SAVED:
             self.health.ok()  # bytes and record written: only this proves storage works
         info = error_model(rec.storage_error or (err.info() if err is not None else None))
-        if rec.status == SAVED and err is None:
+        if rec.status == ItemStatus.SAVED and err is None:
             self.emit(ItemSaved(item=item, counts=counts))
-        elif rec.status == LOST:
+        elif rec.status == ItemStatus.LOST:
             self.emit(ItemLost(item=item, counts=counts))
         elif err is None and not outcome.bytes_lost:
             pass  # a registration (urlOnly/expired): itemAdded said it
-        elif rec.status == UNSAVED and info is not None:
+        elif rec.status == ItemStatus.UNSAVED and info is not None:
             self.emit(ItemUnsaved(item=item, error=info, counts=counts))
-        elif rec.status == URL_ONLY:
+        elif rec.status == ItemStatus.URL_ONLY:
             self.emit(ItemUrlOnly(item=item, error=info, counts=counts))
-        elif rec.status == EXPIRED:
+        elif rec.status == ItemStatus.EXPIRED:
             self.emit(ItemExpired(item=item, counts=counts))
         return item
 

@@ -24,19 +24,11 @@ from sidecar.portable import files
 from sidecar.portable.files import FD_FLAGS, owned_by_me
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO, injected
+from sidecar.store.sources import CHUNK, Chunk, SourceReadError, hashed, pread_chunks
 
-CHUNK = 1024 * 1024
 # How much the kernel copies between two looks at ``cancel`` (and two hash hand-offs).
 COPY_STEP = 8 * CHUNK
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-
-
-class SourceReadError(Exception):
-    """Reading the source (a file to import, a held copy) failed: not a storage failure."""
-
-    def __init__(self, message: str, os_error: OSError | None = None) -> None:
-        super().__init__(message)
-        self.os_error = os_error
 
 
 class BlobStore:
@@ -71,24 +63,14 @@ class BlobStore:
         return self.tmp_dir / f"{prefix}-{uuid.uuid4().hex}.tmp"
 
     # writing --------------------------------------------------------------------------
-    def write_temp(self, chunks: Iterable[bytes | bytearray | memoryview],
-                   verify_sha: str | None = None, *, prefix: str = "blob") -> Path:
+    def write_temp(self, chunks: Iterable[Chunk], verify_sha: str | None = None, *,
+                   prefix: str = "blob") -> Path:
         """Write ``chunks`` to a fresh fsynced temp file. With ``verify_sha`` the bytes are
         hashed on the way and a mismatch raises SourceReadError (nothing left behind)."""
         tmp = self.temp_path(prefix)
-        if verify_sha is None:
-            self._write_temp(tmp, chunks)
-            return tmp
-        digest = hashlib.sha256()
-
-        def hashed() -> Iterable[bytes | bytearray | memoryview]:
-            for chunk in chunks:
-                digest.update(chunk)
-                yield chunk
-            if digest.hexdigest() != verify_sha:
-                raise SourceReadError("the held copy is corrupted (sha256 mismatch)")
-
-        self._write_temp(tmp, hashed())
+        if verify_sha is not None:
+            chunks = hashed(chunks, verify_sha, "the held copy is corrupted (sha256 mismatch)")
+        self._write_temp(tmp, chunks)
         return tmp
 
     def copy_hashing(self, fd: int, size: int, cancel: threading.Event | None = None
@@ -150,7 +132,7 @@ class BlobStore:
                 offset += n
             hasher.advance(offset)
 
-    def _write_temp(self, tmp: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+    def _write_temp(self, tmp: Path, chunks: Iterable[Chunk]) -> None:
         op = "write"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FD_FLAGS, 0o600)
@@ -289,12 +271,14 @@ class _Hasher:
                     if self._stopped or done >= self._target:
                         return
                     upto = self._target
-                while done < upto and not self._stopped:
-                    data = files.pread(self._fd, min(CHUNK, upto - done), done)
-                    if not data:
-                        raise OSError(errno.EIO, "the temp file is shorter than was written")
+                for data in pread_chunks(self._fd, upto, start=done):
+                    if self._stopped:
+                        return
                     self._digest.update(data)
                     done += len(data)
+        except SourceReadError as exc:  # the temp file: a storage failure, not the source's
+            self._error = exc.os_error or OSError(
+                errno.EIO, "the temp file is shorter than was written")
         except BaseException as exc:  # handed to finish()
             self._error = exc
 
@@ -303,8 +287,6 @@ def _abandon(hasher: _Hasher | None, fd: int, tmp: Path) -> None:
     if hasher is not None:
         hasher.stop()
     _close_unlink(fd, tmp)
-
-
 
 
 def _blame_source(src: int, offset: int, exc: OSError) -> None:
@@ -339,4 +321,4 @@ def _close_unlink(fd: int, path: Path) -> None:
     _unlink(path)
 
 
-__all__ = ["CHUNK", "BlobStore", "SourceReadError", "StorageError"]
+__all__ = ["BlobStore", "SourceReadError", "StorageError"]

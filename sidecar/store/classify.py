@@ -20,6 +20,7 @@ import errno
 import os
 import sqlite3
 
+from protocol.vocabulary import ErrorType
 from sidecar.portable.files import FD_FLAGS
 from sidecar.store.records import ErrorInfo, now_ms
 
@@ -27,10 +28,6 @@ BLOCKED_ERRNOS = frozenset(
     e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS, errno.EACCES,
                 errno.EPERM) if e is not None
 )
-
-STORAGE_BLOCKED = "StorageBlocked"
-STORAGE_TRANSIENT = "StorageTransient"
-STORAGE_IO_ERROR = "StorageIOError"
 
 # SQLite primary result codes (the low byte of extended codes) → the errno they stand for.
 _SQLITE_ERRNO = {
@@ -75,7 +72,7 @@ class StorageError(Exception):
     """A classified storage failure raised by the store (the OSError/sqlite3 cause chained)."""
 
     def __init__(self, message: str, *, op: str, errno_name: str | None, blocked: bool,
-                 error_type: str) -> None:
+                 error_type: ErrorType) -> None:
         super().__init__(message)
         self.message = message
         self.op = op
@@ -88,13 +85,13 @@ class StorageError(Exception):
                          self.error_type, self.errno_name)
 
 
-def classify_errno(code: int | None) -> tuple[bool, str]:
+def classify_errno(code: int | None) -> tuple[bool, ErrorType]:
     """(blocked, errorType) for an errno."""
     if code in BLOCKED_ERRNOS:
-        return True, STORAGE_BLOCKED
+        return True, ErrorType.STORAGE_BLOCKED
     if code == errno.EIO:
-        return False, STORAGE_IO_ERROR
-    return False, STORAGE_TRANSIENT
+        return False, ErrorType.STORAGE_IO_ERROR
+    return False, ErrorType.STORAGE_TRANSIENT
 
 
 def errno_of(exc: BaseException) -> int | None:

@@ -19,13 +19,14 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from protocol.vocabulary import ItemStatus
 from sidecar.portable import durable
 from sidecar.portable.files import FD_FLAGS, NOFOLLOW, NONBLOCK, fchmod
 from sidecar.store import search
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 from sidecar.store.query import ListQuery
-from sidecar.store.records import ItemRecord
+from sidecar.store.records import BLOB_HOLDERS, ItemRecord
 
 SCHEMA_VERSION = 1
 
@@ -264,16 +265,16 @@ class MetadataDB:
     def sha_refs(self, sha: str, *, exclude_id: str | None = None) -> int:
         """How many saved or unsaved rows name this blob."""
         rows = self._read("SELECT COUNT(*) FROM items WHERE sha256 = ? AND id IS NOT ? AND "
-                          "status IN ('saved', 'unsaved')", (sha, exclude_id))
+                          "status IN (?, ?)", (sha, exclude_id, *BLOB_HOLDERS))
         return int(rows[0][0])
 
     def referenced_shas(self) -> set[str]:
         rows = self._read("SELECT DISTINCT sha256 FROM items WHERE sha256 IS NOT NULL AND "
-                          "status IN ('saved', 'unsaved')")
+                          "status IN (?, ?)", BLOB_HOLDERS)
         return {str(r[0]) for r in rows}
 
     def saved_refs(self) -> list[tuple[str, str]]:
-        rows = self._read("SELECT id, sha256 FROM items WHERE status = 'saved'")
+        rows = self._read("SELECT id, sha256 FROM items WHERE status = ?", (ItemStatus.SAVED,))
         return [(str(i), str(s)) for i, s in rows]
 
 

@@ -19,11 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protocol.vocabulary import ErrorType
 from sidecar.portable.files import FD_FLAGS
-from sidecar.store.blobs import CHUNK, SHA_RE, SourceReadError
+from sidecar.store.blobs import SHA_RE
 from sidecar.store.classify import StorageError, classify
 from sidecar.store.osio import OsIO
 from sidecar.store.private import ensure_private_dir, is_private_dir
+from sidecar.store.sources import CHUNK, Chunk, SourceReadError, file_chunks, hashed
 
 log = logging.getLogger("sidecar.store.holding")
 
@@ -44,12 +46,7 @@ class Held:
                 yield view[i:i + CHUNK]
             return
         assert self.path is not None
-        try:
-            with self.path.open("rb") as f:
-                while data := f.read(CHUNK):
-                    yield data
-        except OSError as exc:
-            raise SourceReadError(f"cannot read the held copy: {exc.strerror}", exc) from exc
+        yield from file_chunks(self.path, "the held copy")
 
 
 class Holding:
@@ -82,7 +79,7 @@ class Holding:
             return self._held.get(sha)
 
     # holding --------------------------------------------------------------------------
-    def hold(self, sha: str, size: int, chunks: Iterable[bytes | bytearray | memoryview],
+    def hold(self, sha: str, size: int, chunks: Iterable[Chunk],
              item_id: str, *, verify: bool = False) -> Held:
         """Hold ``size`` bytes for ``item_id``: in memory if the budget allows, else in a
         spill file. Raises StorageError when neither is possible."""
@@ -117,24 +114,7 @@ class Holding:
     def hold_file(self, sha: str, size: int, path: Path, item_id: str) -> Held:
         """Hold the bytes of a complete local file (a finished download); the file is left
         for the caller to remove."""
-
-        def chunks() -> Iterator[bytes]:
-            try:
-                with path.open("rb") as f:
-                    while data := f.read(CHUNK):
-                        yield data
-            except OSError as exc:
-                raise SourceReadError(f"cannot read {path.name}: {exc.strerror}", exc) from exc
-
-        return self.hold(sha, size, chunks(), item_id)
-
-    def attach(self, sha: str, item_id: str) -> bool:
-        with self._lock:
-            held = self._held.get(sha)
-            if held is None:
-                return False
-            held.items.add(item_id)
-            return True
+        return self.hold(sha, size, file_chunks(path, path.name), item_id)
 
     def release(self, sha: str | None, item_id: str) -> None:
         """``item_id`` no longer needs the copy; the last user's release frees it."""
@@ -150,11 +130,6 @@ class Holding:
             del self._held[sha]
             self._forget_copy(held)
 
-    def drop_unused(self) -> None:
-        with self._lock:
-            for sha in [s for s, h in self._held.items() if not h.items]:
-                self._forget_copy(self._held.pop(sha))
-
     def _forget_copy(self, held: Held) -> None:
         # Called with the lock held.
         if held.data is not None:
@@ -167,14 +142,14 @@ class Holding:
             held.path = None
 
     # spilling -------------------------------------------------------------------------
-    def _spill(self, sha: str, size: int, chunks: Iterable[bytes | bytearray | memoryview],
+    def _spill(self, sha: str, size: int, chunks: Iterable[Chunk],
                verify: bool) -> Path:
         with self._lock:
             if self._spill_used + size > self.spill_budget:
                 raise StorageError(
                     f"cannot hold {size} bytes: memory and spill budgets are exhausted",
                     op="hold", errno_name="ENOSPC", blocked=True,
-                    error_type="StorageBlocked")
+                    error_type=ErrorType.STORAGE_BLOCKED)
             self._spill_used += size
         try:
             return self._write_spill(sha, chunks, verify)
@@ -183,11 +158,12 @@ class Holding:
                 self._spill_used -= size
             raise
 
-    def _write_spill(self, sha: str, chunks: Iterable[bytes | bytearray | memoryview],
+    def _write_spill(self, sha: str, chunks: Iterable[Chunk],
                      verify: bool) -> Path:
         dst = self.dir / sha
         tmp = self.dir / f".{sha}.{uuid.uuid4().hex}.tmp"
-        digest = hashlib.sha256() if verify else None
+        if verify:
+            chunks = hashed(chunks, sha, "the bytes changed while being held")
         try:
             ensure_private_dir(self.dir.parent)
             ensure_private_dir(self.dir)
@@ -196,11 +172,7 @@ class Holding:
             raise classify(exc, "spill") from exc
         try:
             for chunk in chunks:
-                if digest is not None:
-                    digest.update(chunk)
                 self.io.write_all(fd, chunk, op="spillWrite")
-            if digest is not None and digest.hexdigest() != sha:
-                raise SourceReadError("the bytes changed while being held")
             self.io.fsync(fd, op="spillWrite")
             os.close(fd)
             fd = -1
@@ -262,7 +234,7 @@ class Holding:
         return found
 
 
-def _join(chunks: Iterable[bytes | bytearray | memoryview], sha: str | None) -> bytes:
+def _join(chunks: Iterable[Chunk], sha: str | None) -> bytes:
     parts = [bytes(c) for c in chunks]
     data = parts[0] if len(parts) == 1 else b"".join(parts)
     if sha is not None and hashlib.sha256(data).hexdigest() != sha:

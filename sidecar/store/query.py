@@ -13,10 +13,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from protocol.vocabulary import SortKey, SortOrder
 from sidecar.store.records import ItemRecord
 
-SORT_COLUMNS = {"createdAt": "created_at", "updatedAt": "updated_at", "name": "name_key",
-                "size": "size_key"}
+SORT_COLUMNS: dict[str, str] = {
+    SortKey.CREATED_AT: "created_at", SortKey.UPDATED_AT: "updated_at",
+    SortKey.NAME: "name_key", SortKey.SIZE: "size_key"}
 
 
 MAX_CURSOR_CHARS = 1024
@@ -41,8 +43,8 @@ class ListQuery:
     statuses: tuple[str, ...] | None = None
     folder_id: str | None = None
     text: str | None = None
-    sort: str = "createdAt"
-    order: str = "desc"
+    sort: str = SortKey.CREATED_AT
+    order: str = SortOrder.DESC
     limit: int = 100
     after: tuple[int | str, str] | None = None  # (sort key, id) of the last row shown
 
@@ -87,7 +89,7 @@ class ListQuery:
             return False
         if self.after is not None:
             key = self.key_of(rec)
-            return key < self.after if self.order == "desc" else key > self.after
+            return key < self.after if self.order == SortOrder.DESC else key > self.after
         return True
 
     # cursor ---------------------------------------------------------------------------
@@ -147,9 +149,9 @@ class ListQuery:
         if self.needle:
             where.append("instr(search, ?) > 0")
             args.append(self.needle)
-        direction = "DESC" if self.order == "desc" else "ASC"
+        direction = "DESC" if self.order == SortOrder.DESC else "ASC"
         if self.after is not None:
-            op = "<" if self.order == "desc" else ">"
+            op = "<" if self.order == SortOrder.DESC else ">"
             where.append(f"({col}, id) {op} (?, ?)")
             args.extend(self.after)
         # Identifiers come from SORT_COLUMNS / constants; every value is a bound parameter.

@@ -21,15 +21,14 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from protocol.vocabulary import ByteLocation, ErrorType
 from sidecar.portable.files import FD_FLAGS, NOFOLLOW, pread
 from sidecar.store.blobs import BlobStore
-from sidecar.store.classify import STORAGE_IO_ERROR, StorageError
+from sidecar.store.classify import StorageError
 from sidecar.store.holding import Holding
-from sidecar.store.records import SAVED, UNSAVED, ItemRecord
+from sidecar.store.records import BLOB_HOLDERS, ItemRecord
 
-Where = Literal["file", "memory", "none"]
 _VANISHED = frozenset({errno.ENOENT, errno.ESTALE})
 
 
@@ -37,7 +36,7 @@ _VANISHED = frozenset({errno.ENOENT, errno.ESTALE})
 class Location:
     """Where an item's bytes are: ``path`` is set exactly when ``kind`` is ``file``."""
 
-    kind: Where
+    kind: ByteLocation
     path: Path | None = None
 
 
@@ -63,28 +62,28 @@ class RangeReader:
     def locate(self, rec: ItemRecord) -> Location:
         """Where ``rec``'s bytes are now: a file holding exactly them, memory, or nowhere."""
         sha, size = rec.sha256, rec.size
-        if rec.status not in (SAVED, UNSAVED) or sha is None or size is None:
-            return Location("none")
+        if rec.status not in BLOB_HOLDERS or sha is None or size is None:
+            return Location(ByteLocation.NONE)
         held = self._holding.get(sha)
         if held is not None:
             if held.data is not None:
-                return Location("memory")
+                return Location(ByteLocation.MEMORY)
             path = held.path
             if path is not None and _is_file_of(path, size):
-                return Location("file", path)
+                return Location(ByteLocation.FILE, path)
         blob = self._blobs.path_for(sha)
         if _is_file_of(blob, size):
-            return Location("file", blob)
+            return Location(ByteLocation.FILE, blob)
         held = self._holding.get(sha)  # saved meanwhile? a blob found late is still the blob
         if held is not None and held.data is not None:
-            return Location("memory")
-        return Location("none")
+            return Location(ByteLocation.MEMORY)
+        return Location(ByteLocation.NONE)
 
     def read(self, rec: ItemRecord, offset: int, length: int) -> Chunk:
         """The bytes ``[offset, min(offset + length, size))``. Raises NoBytes when no copy
         exists, StorageError when a copy cannot be read (an I/O error)."""
         sha, size = rec.sha256, rec.size
-        if rec.status not in (SAVED, UNSAVED) or sha is None or size is None:
+        if rec.status not in BLOB_HOLDERS or sha is None or size is None:
             raise NoBytes(rec.status)
         end = min(offset + length, size)
         held = self._holding.get(sha)
@@ -149,4 +148,5 @@ def _read_file(path: Path, size: int, start: int, end: int) -> Chunk | None:
 def _read_error(exc: OSError, path: Path) -> StorageError:
     name = errno.errorcode.get(exc.errno or 0)
     return StorageError(f"cannot read the item's bytes ({path.name[:12]}): {exc.strerror}",
-                        op="read", errno_name=name, blocked=False, error_type=STORAGE_IO_ERROR)
+                        op="read", errno_name=name, blocked=False,
+                        error_type=ErrorType.STORAGE_IO_ERROR)

@@ -13,15 +13,20 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
-SAVED = "saved"
-UNSAVED = "unsaved"
-URL_ONLY = "urlOnly"
-EXPIRED = "expired"
-LOST = "lost"  # was unsaved; the held bytes are gone, so a retry has nothing to save
-STATUSES = (SAVED, UNSAVED, URL_ONLY, EXPIRED, LOST)
+from protocol.vocabulary import BytesState, ErrorType, ItemStatus
+
 # Where an item's bytes are, by status (the wire's ``bytesState``).
-BYTES_STATE = {SAVED: "durable", UNSAVED: "held", LOST: "gone", URL_ONLY: "none",
-               EXPIRED: "none"}
+BYTES_STATE: dict[str, BytesState] = {
+    ItemStatus.SAVED: BytesState.DURABLE, ItemStatus.UNSAVED: BytesState.HELD,
+    ItemStatus.LOST: BytesState.GONE, ItemStatus.URL_ONLY: BytesState.NONE,
+    ItemStatus.EXPIRED: BytesState.NONE}
+# Every status as its plain string, in the vocabulary's order (counts are keyed by these).
+STATUSES = tuple(s.value for s in ItemStatus)
+# The statuses whose records hold on to their blob (a blob they name is not an orphan).
+BLOB_HOLDERS = (ItemStatus.SAVED, ItemStatus.UNSAVED)
+_STORAGE_ERROR_TYPES = frozenset(t for t in ErrorType if t.is_storage)
+BYTES_LOST = ("the held bytes were lost (the sidecar stopped before they could be saved); "
+              "add the item again")
 
 _clock_lock = threading.Lock()
 _last_rev = 0
@@ -47,6 +52,11 @@ class ErrorInfo:
     timestamp: int
     error_type: str
     errno: str | None = None
+
+    @property
+    def is_storage(self) -> bool:
+        """A failure of local storage (blocked, transient, I/O), not of a download."""
+        return self.error_type in _STORAGE_ERROR_TYPES
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -152,6 +162,14 @@ class ItemRecord(NamedTuple):
             str(err["message"]), int(err["timestamp"]), str(err["error_type"]), err.get("errno"))
         kw["metadata"] = d.get("metadata") or "{}"
         return cls.create(**kw)
+
+
+def bytes_lost(rec: ItemRecord) -> ItemRecord:
+    """The record of an unsaved item whose held bytes are gone: urlOnly when its URL can
+    bring them back, else lost (a retry has nothing to save)."""
+    info = ErrorInfo(BYTES_LOST, now_ms(), ErrorType.STORAGE_IO_ERROR, None)
+    status = ItemStatus.URL_ONLY if rec.source_url else ItemStatus.LOST
+    return rec.evolve(status=status, storage_error=info)
 
 
 def _folders(folder_ids: Iterable[str]) -> str:

@@ -11,6 +11,7 @@ import time
 import zlib
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.adversarial.conftest import Figures
 from tests.adversarial.fs_support import (
     MiB,
@@ -124,13 +125,13 @@ async def test_a_trickling_host_fails_within_the_deadline(tmp_path: Path,
                 for name in ("head", "body"):
                     clock = Stopwatch()
                     msg = await d.call("addMediaItem", {
-                        "id": name, "projectId": "p", "name": name, "type": "video",
+                        "id": name, "projectId": "p", "name": name, "type": MediaType.VIDEO,
                         "sourceUrl": f"https://v3.fal.media/{name}.mp4", "download": True},
                         timeout=20)  # the budget: 1 byte / 2 s would take 400+ s
                     seen[name] = (code_of(msg), clock.elapsed, msg.get("error", {}).get(
                         "message", ""))
                     item = await d.call("getMediaItem", {"id": name})
-                    assert item["result"]["item"]["status"] == "urlOnly"
+                    assert item["result"]["item"]["status"] == ItemStatus.URL_ONLY
             assert no_traceback(sc)
     figures["head trickle (1 B / 2 s, head timeout 2 s): failed after s"] = seen["head"][1]
     figures["body trickle (1 B / 2 s, deadline 3 s): failed after s"] = seen["body"][1]
@@ -159,7 +160,7 @@ async def test_decompression_bombs_are_refused_or_capped_in_bounded_memory(
                 for name in ("stacked", "stacked-chunked", "br", "bomb", "deflate",
                              "gzip-identity"):
                     msg = await d.call("addMediaItem", {
-                        "id": name, "projectId": "p", "name": name, "type": "video",
+                        "id": name, "projectId": "p", "name": name, "type": MediaType.VIDEO,
                         "sourceUrl": f"https://fal.media/{name}.mp4", "download": True},
                         timeout=30)
                     codes[name] = code_of(msg)
@@ -195,7 +196,7 @@ async def test_garbage_retry_after_never_answers_internal(tmp_path: Path,
             async with dealer(sc) as d:
                 for i in range(len(values)):
                     msg = await d.call("addMediaItem", {
-                        "id": f"r{i}", "projectId": "p", "name": "r", "type": "video",
+                        "id": f"r{i}", "projectId": "p", "name": "r", "type": MediaType.VIDEO,
                         "sourceUrl": f"https://fal.media/r{i}.mp4", "download": True},
                         timeout=30)
                     codes[code_of(msg)] = codes.get(code_of(msg), 0) + 1
@@ -237,7 +238,7 @@ async def test_redirects_and_look_alike_hosts_never_reach_another_host(
                 async with dealer(sc) as d:
                     for i in range(len(targets)):
                         msg = await d.call("addMediaItem", {
-                            "id": f"r{i}", "projectId": "p", "name": "r", "type": "video",
+                            "id": f"r{i}", "projectId": "p", "name": "r", "type": MediaType.VIDEO,
                             "sourceUrl": f"https://fal.media/r{i}.mp4", "download": True},
                             timeout=20)
                         codes[code_of(msg)] = codes.get(code_of(msg), 0) + 1
@@ -246,11 +247,12 @@ async def test_redirects_and_look_alike_hosts_never_reach_another_host(
                             "https://fal.medi\u0430/x.mp4", "https://xn--fal-media.example/x",
                             "https://fal.media%2e.evil.example/x", "https://FAL.MEDIA.evil.example/"]):
                         msg = await d.call("addMediaItem", {
-                            "id": f"direct{i}", "projectId": "p", "name": "r", "type": "video",
-                            "sourceUrl": url, "download": True}, timeout=20)
+                            "id": f"direct{i}", "projectId": "p", "name": "r",
+                            "type": MediaType.VIDEO, "sourceUrl": url, "download": True},
+                            timeout=20)
                         direct[code_of(msg)] = direct.get(code_of(msg), 0) + 1
                     loop = await d.call("addMediaItem", {
-                        "id": "loop", "projectId": "p", "name": "r", "type": "video",
+                        "id": "loop", "projectId": "p", "name": "r", "type": MediaType.VIDEO,
                         "sourceUrl": "https://fal.media/loop.mp4", "download": True},
                         timeout=20)
                 assert no_traceback(sc)

@@ -12,6 +12,7 @@ import asyncio
 import threading
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.adversarial.conftest import Figures
 from tests.adversarial.fs_support import (
     Stopwatch,
@@ -59,7 +60,7 @@ async def test_downloads_from_one_slow_host_starve_no_one(tmp_path: Path,
                 ids = []
                 for i in range(DOWNLOADS + OVER):
                     rid, env_ = request("addMediaItem", {
-                        "id": f"slow{i}", "projectId": "a", "name": "s", "type": "video",
+                        "id": f"slow{i}", "projectId": "a", "name": "s", "type": MediaType.VIDEO,
                         "sourceUrl": f"https://slow.fal.media/slow.mp4?{i}",
                         "download": True})
                     ids.append(rid)
@@ -94,7 +95,7 @@ async def test_downloads_from_one_slow_host_starve_no_one(tmp_path: Path,
                 clock = Stopwatch()
                 listed = await b.call("listMediaItems", {"projectId": "b"}, timeout=10)
                 fast = await b.call("addMediaItem", {
-                    "id": "fast", "projectId": "b", "name": "f", "type": "video",
+                    "id": "fast", "projectId": "b", "name": "f", "type": MediaType.VIDEO,
                     "sourceUrl": "https://fast.fal.media/fast.mp4", "download": True},
                     timeout=20)
                 other_s = clock.elapsed
@@ -120,5 +121,5 @@ async def test_downloads_from_one_slow_host_starve_no_one(tmp_path: Path,
     # the 64 are registered urlOnly; the busy ones left nothing behind
     assert own_list["result"]["counts"]["urlOnly"] == DOWNLOADS
     assert code_of(listed) == "ok"
-    assert code_of(fast) == "ok" and fast["result"]["item"]["status"] == "saved"
+    assert code_of(fast) == "ok" and fast["result"]["item"]["status"] == ItemStatus.SAVED
     assert connections <= 2 + 1  # two slow downloads at a time, plus the fast one

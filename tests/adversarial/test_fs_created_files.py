@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import FaultErrno, FaultOp, MediaType
 from tests.adversarial.conftest import Figures
 from tests.adversarial.fs_support import (
     code_of,
@@ -149,21 +150,23 @@ async def test_everything_the_sidecar_writes_is_owner_only(tmp_path: Path,
                      env=env) as sc:
             async with dealer(sc) as d:
                 outcomes = [code_of(await d.call("addMediaItem", {
-                    "projectId": "p", "name": "i", "type": "video",
+                    "projectId": "p", "name": "i", "type": MediaType.VIDEO,
                     "sourcePath": str(imports / "a.mp4")}))]
                 outcomes.append(code_of(await d.call("addMediaItem", {
-                    "projectId": "p", "name": "d", "type": "video",
+                    "projectId": "p", "name": "d", "type": MediaType.VIDEO,
                     "sourceUrl": "https://fal.media/d.mp4", "download": True}, timeout=20)))
                 # a blob write that fails: the bytes are spilled (memory budget 0)
-                await d.call("testFault", {"op": "blobWrite", "errno": "ENOSPC", "count": 1})
+                await d.call("testFault", {"op": FaultOp.BLOB_WRITE,
+                                           "errno": FaultErrno.ENOSPC, "count": 1})
                 held = await d.call("addMediaItem", {"projectId": "p", "name": "s",
-                                                     "type": "video"},
+                                                     "type": MediaType.VIDEO},
                                     payloads=[os.urandom(30_000)])
                 outcomes.append(held["result"]["item"]["status"])
                 # a commit that fails: the record goes to the journal
-                await d.call("testFault", {"op": "dbCommit", "errno": "EIO", "count": 1})
+                await d.call("testFault", {"op": FaultOp.DB_COMMIT, "errno": FaultErrno.EIO,
+                                           "count": 1})
                 outcomes.append(code_of(await d.call("addMediaItem", {
-                    "projectId": "p", "name": "j", "type": "video",
+                    "projectId": "p", "name": "j", "type": MediaType.VIDEO,
                     "sourceUrl": "https://fal.media/j.mp4"})))
                 with open(f"/proc/{sc.pid}/status") as f:
                     umask = next(line.split()[1] for line in f if line.startswith("Umask:"))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import MediaType
 from sidecar.service.beneath import open_beneath, openat2_available
 from tests.adversarial.conftest import Figures, soak
 from tests.adversarial.fs_support import Stopwatch, code_of, dealer, no_traceback, running
@@ -89,7 +90,7 @@ async def test_a_parent_swapped_for_a_symlink_never_lets_an_import_escape(
             with swapping(a, swap, limit_s=soak(40, 400)) as swaps:
                 for _ in range(tries):
                     msg = await d.call("addMediaItem", {
-                        "projectId": "race", "name": "r", "type": "video",
+                        "projectId": "race", "name": "r", "type": MediaType.VIDEO,
                         "sourcePath": str(a / "b" / "clip.mp4")}, timeout=10)
                     if msg["type"] == "reply":
                         got = msg["result"]["item"]["sha256"]

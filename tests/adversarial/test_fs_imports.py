@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.adversarial.conftest import Figures
 from tests.adversarial.fs_support import (
     MiB,
@@ -90,20 +91,20 @@ async def test_growing_oversize_linked_and_special_files(tmp_path: Path,
                 with growing(grow, 512 * MiB) as written:
                     clock = Stopwatch()
                     got = await d.call("addMediaItem", {
-                        "projectId": "p", "name": "g", "type": "video",
+                        "projectId": "p", "name": "g", "type": MediaType.VIDEO,
                         "sourcePath": str(grow)}, timeout=60)
                     grow_s = clock.elapsed
                 big = await d.call("addMediaItem", {"projectId": "p", "name": "b",
-                                                    "type": "video",
+                                                    "type": MediaType.VIDEO,
                                                     "sourcePath": str(imports / "big.mp4")})
                 hard = await d.call("addMediaItem", {
-                    "projectId": "p", "name": "h", "type": "video",
+                    "projectId": "p", "name": "h", "type": MediaType.VIDEO,
                     "sourcePath": str(imports / "hardlink.mp4")})
                 special_codes = {}
                 clock = Stopwatch()
                 for name in [*specials, "/dev/zero", "/proc/self/environ"]:
                     msg = await d.call("addMediaItem", {
-                        "projectId": "p", "name": name, "type": "video",
+                        "projectId": "p", "name": name, "type": MediaType.VIDEO,
                         "sourcePath": str(imports / name)}, timeout=5)
                     special_codes[name] = code_of(msg)
                 special_s = clock.elapsed
@@ -119,7 +120,7 @@ async def test_growing_oversize_linked_and_special_files(tmp_path: Path,
     figures["special files refused"] = special_codes
     figures["special files s"] = special_s
     figures["peak RSS (MiB)"] = rss // MiB
-    assert code_of(got) == "ok" and item["status"] == "saved"
+    assert code_of(got) == "ok" and item["status"] == ItemStatus.SAVED
     assert 8 * MiB <= item["size"] <= written[0]
     assert item["sha256"] == prefix_sha(grow, item["size"])  # exactly the bytes at open
     assert Path(item["localPath"]).stat().st_size == item["size"]
@@ -139,7 +140,7 @@ async def test_hard_links_are_imported_when_allowed(tmp_path: Path) -> None:
                  env={"MEDIA_SIDECAR_IMPORT_HARDLINKS": "1"}) as sc:
         async with dealer(sc) as d:
             msg = await d.call("addMediaItem", {"projectId": "p", "name": "l",
-                                                "type": "video",
+                                                "type": MediaType.VIDEO,
                                                 "sourcePath": str(imports / "link.mp4")})
     assert code_of(msg) == "ok" and msg["result"]["item"]["size"] == 400
 
@@ -158,7 +159,7 @@ async def test_sigterm_stops_the_sidecar_during_a_long_import(tmp_path: Path,
             from tests.reliability.helpers import request, signed
 
             rid, env = request("addMediaItem", {"projectId": "p", "name": "h",
-                                                "type": "video", "sourcePath": str(huge)})
+                                                "type": MediaType.VIDEO, "sourcePath": str(huge)})
             await d.send(signed(d.secret, env))
             tmp_dir = sc.data_dir / "tmp"
             deadline = time.monotonic() + 10

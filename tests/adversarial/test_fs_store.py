@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.adversarial.conftest import Figures
 from tests.adversarial.fs_support import (
     MiB,
@@ -61,7 +62,7 @@ async def test_forged_list_cursors_are_invalid_params(tmp_path: Path,
         async with dealer(sc) as d:
             for i in range(3):
                 await d.call("addMediaItem", {"id": f"i{i}", "projectId": "p", "name": "n",
-                                              "type": "video", "sourceUrl": "https://fal.media/x"})
+                                              "type": MediaType.VIDEO, "sourceUrl": "https://fal.media/x"})
             page = await d.call("listMediaItems", {"projectId": "p", "limit": 1})
             real = page["result"]["nextCursor"]
             results: dict[str, tuple[str, Any]] = {}
@@ -101,7 +102,7 @@ async def test_another_projects_id_is_not_found_and_nothing_of_it_changes(
                 from tests.reliability.helpers import request, signed
 
                 rid, env = request("addMediaItem", {
-                    "id": "a1", "projectId": "A", "name": "a", "type": "video",
+                    "id": "a1", "projectId": "A", "name": "a", "type": MediaType.VIDEO,
                     "sourceUrl": "https://fal.media/a.mp4", "download": True})
                 await owner.send(signed(owner.secret, env))
                 for _ in range(100):  # registered urlOnly, download stalled
@@ -118,7 +119,7 @@ async def test_another_projects_id_is_not_found_and_nothing_of_it_changes(
                 ]:
                     codes[method] = code_of(await other.call(method, params))
                 clash = await other.call("addMediaItem", {
-                    "id": "a1", "projectId": "B", "name": "b", "type": "video",
+                    "id": "a1", "projectId": "B", "name": "b", "type": MediaType.VIDEO,
                     "sourceUrl": "https://fal.media/b.mp4"})
                 release.set()
                 done = await owner.recv(timeout=20)
@@ -131,7 +132,7 @@ async def test_another_projects_id_is_not_found_and_nothing_of_it_changes(
     assert codes == {m: "not_found" for m in codes}
     assert code_of(clash) == "conflict"
     # the owner's download was never cancelled: it finished and saved
-    assert code_of(done) == "ok" and done["result"]["item"]["status"] == "saved"
+    assert code_of(done) == "ok" and done["result"]["item"]["status"] == ItemStatus.SAVED
     assert b_list["result"]["items"] == []
 
 
@@ -147,9 +148,9 @@ async def test_sql_ish_filters_and_traversal_names_are_data(tmp_path: Path,
         async with dealer(sc) as d:
             for i, n in enumerate(names):
                 await d.call("addMediaItem", {"id": f"n{i}", "projectId": "p", "name": n,
-                                              "type": "video"}, payloads=[os.urandom(100)])
+                                              "type": MediaType.VIDEO}, payloads=[os.urandom(100)])
             await d.call("addMediaItem", {"id": "other", "projectId": "q", "name": "%",
-                                          "type": "video"}, payloads=[b"q"])
+                                          "type": MediaType.VIDEO}, payloads=[b"q"])
             found: dict[str, Any] = {}
             for text in SQLISH:
                 msg = await d.call("listMediaItems", {"projectId": "p", "text": text})
@@ -163,7 +164,7 @@ async def test_sql_ish_filters_and_traversal_names_are_data(tmp_path: Path,
             for i, evil in enumerate(["../../../../tmp/pwned", "/etc/passwd", "..",
                                       "a/../../b", "C:\\x", "~/.ssh/id"]):
                 msg = await d.call("addMediaItem", {"id": evil, "projectId": evil,
-                                                    "name": evil, "type": "video"},
+                                                    "name": evil, "type": MediaType.VIDEO},
                                    payloads=[f"t{i}".encode()])
                 if msg["type"] == "reply":
                     lp = Path(msg["result"]["item"]["localPath"]).resolve()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client.frames import now_ms
 from sidecar.wire import signing
 from sidecar.wire.codec import encode
@@ -36,7 +37,7 @@ PROJECT = "p-budget"
 
 def _add_env(rid: str) -> bytes:
     return encode({"type": "request", "id": rid, "method": "addMediaItem",
-                   "params": {"projectId": PROJECT, "name": "big", "type": "video"},
+                   "params": {"projectId": PROJECT, "name": "big", "type": MediaType.VIDEO},
                    "ts": now_ms()})
 
 
@@ -141,7 +142,7 @@ async def test_a_message_over_the_per_message_budget_is_refused_before_hashing(
             frames = [os.urandom(8 * MiB)] * 10  # every frame allowed, 80 MiB together
             with Memory(sc.pid) as mem:
                 rid, env = request("addMediaItem", {"projectId": PROJECT, "name": "x",
-                                                    "type": "video"})
+                                                    "type": MediaType.VIDEO})
                 await client.send(signed(secret, env, frames))
                 msg = await client.recv(timeout=60)
             assert msg["type"] == "error" and msg["id"] == rid
@@ -149,11 +150,11 @@ async def test_a_message_over_the_per_message_budget_is_refused_before_hashing(
             # under the budget, the same client is served
             small = [os.urandom(4 * MiB)] * 2
             rid2, env2 = request("addMediaItem", {"projectId": PROJECT, "name": "ok",
-                                                  "type": "video"})
+                                                  "type": MediaType.VIDEO})
             await client.send(signed(secret, env2, small))
             ok = await client.recv(timeout=60)
             assert ok["type"] == "reply" and ok["id"] == rid2, ok
-            assert ok["result"]["item"]["status"] == "saved"
+            assert ok["result"]["item"]["status"] == ItemStatus.SAVED
             assert await _listed(client) == 1
             figures["message"] = "10 frames x 8 MiB (limit 16 MiB a frame and a message)"
             figures["peak RSS growth MiB"] = mem.growth
@@ -215,14 +216,14 @@ async def test_payload_bytes_waiting_for_their_signature_check_are_bounded(
             await client.hello()
             # over the budget on its own: refused busy before hashing, nothing stored
             msg = await client.call("addMediaItem", {"id": "big", "projectId": PROJECT,
-                                                     "name": "big", "type": "video"},
+                                                     "name": "big", "type": MediaType.VIDEO},
                                     payloads=[os.urandom(6 * MiB)], timeout=60)
             assert msg["type"] == "error" and msg["error"]["code"] == "busy", msg
             # a burst: each one answered once, saved or busy, and what is listed is saved
             sent: dict[str, str] = {}
             for i in range(16):
                 rid, e = request("addMediaItem", {"id": f"u{i}", "projectId": PROJECT,
-                                                  "name": f"u{i}", "type": "video"})
+                                                  "name": f"u{i}", "type": MediaType.VIDEO})
                 sent[rid] = f"u{i}"
                 await client.send(signed(secret, e, [os.urandom(3 * MiB)]))
             answers: dict[str, str] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import Client
 from tests.adversarial.conftest import Figures, soak
 from tests.adversarial.wire_support import alive, attacked_sidecar
@@ -74,9 +75,9 @@ async def test_a_connection_flood_does_not_stop_new_clients_or_saves(
             hello_s = time.monotonic() - started
             try:
                 added = await client.call(
-                    "addMediaItem", {"projectId": "p-fd", "name": "a.png", "type": "image"},
+                    "addMediaItem", {"projectId": "p-fd", "name": "a.png", "type": MediaType.IMAGE},
                     payloads=[os.urandom(256 * 1024)])
-                assert added["item"]["status"] == "saved", added
+                assert added["item"]["status"] == ItemStatus.SAVED, added
                 assert added["durable"] is True
                 # the sidecar is not spinning on accept: its CPU over one idle second
                 proc = psutil.Process(sc.pid)

@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+from protocol.vocabulary import MediaType
 from tests.adversarial.conftest import Figures, soak
 from tests.adversarial.wire_support import attacked_sidecar
 from tests.reliability.helpers import RawDealer, request, signed
@@ -32,7 +33,7 @@ async def test_control_requests_are_never_busy_at_the_in_flight_limit(
             payload = os.urandom(64 * 1024)
             for i in range(adds):
                 rid, env = request("addMediaItem", {"id": f"c{i}", "projectId": PROJECT,
-                                                    "name": f"c{i}", "type": "image"})
+                                                    "name": f"c{i}", "type": MediaType.IMAGE})
                 kinds[rid] = "add"
                 await a.send(signed(secret, env, [payload]))
                 if i % 10 == 5:

@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import Client
 from tests.adversarial.conftest import Figures, soak
 from tests.adversarial.wire_support import Memory, MiB, Sleeper, alive, attacked_sidecar
@@ -79,7 +80,7 @@ async def test_a_subscriber_that_never_reads_costs_a_bounded_amount_of_memory(
                         async with window:
                             r = await writer.call(
                                 "addMediaItem", {"id": f"e{i}", "projectId": PROJECT,
-                                                 "name": f"e{i}", "type": "image",
+                                                 "name": f"e{i}", "type": MediaType.IMAGE,
                                                  "metadata": meta},
                                 payloads=[i.to_bytes(4, "big")], timeout=60)
                             return str(r["item"]["status"])
@@ -93,12 +94,12 @@ async def test_a_subscriber_that_never_reads_costs_a_bounded_amount_of_memory(
                 elapsed = time.monotonic() - started
                 stop.set()
                 await reading
-                assert statuses == ["saved"] * adds
+                assert statuses == [ItemStatus.SAVED] * adds
                 # now the sleeper reads what was kept, then one more event: its seq jumps
                 t_drain = time.monotonic()
                 got = await _drain(sleeper, 4 * adds)
                 await writer.call("addMediaItem", {"id": "last", "projectId": PROJECT,
-                                                   "name": "last", "type": "image"},
+                                                   "name": "last", "type": MediaType.IMAGE},
                                   payloads=[b"last"])
                 got += await _drain(sleeper, 4)
                 drain_s = time.monotonic() - t_drain

@@ -9,6 +9,7 @@ import secrets
 import time
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.adversarial.conftest import Figures
 from tests.adversarial.wire_support import alive, attacked_sidecar
 from tests.reliability.helpers import RawDealer, request, signed
@@ -21,9 +22,9 @@ async def _add_keep(sc_endpoint: str, secret: bytes) -> None:
     try:
         await c.hello()
         msg = await c.call("addMediaItem", {"id": "keep", "projectId": PROJECT,
-                                            "name": "keep.png", "type": "image"},
+                                            "name": "keep.png", "type": MediaType.IMAGE},
                            payloads=[os.urandom(4096)])
-        assert msg["type"] == "reply" and msg["result"]["item"]["status"] == "saved", msg
+        assert msg["type"] == "reply" and msg["result"]["item"]["status"] == ItemStatus.SAVED, msg
     finally:
         c.close()
 

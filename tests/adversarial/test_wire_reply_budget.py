@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import Client
 from sidecar.rpc.server import REPLY_BUDGET_BYTES
 from tests.adversarial.conftest import Figures
@@ -42,9 +43,9 @@ async def _attack(tmp_path: Path, data_dir: Path, figures: Figures) -> None:
         try:
             blob = bytes(range(256)) * (16 * MiB // 256)
             added = await owner.call("addMediaItem", {"id": "big", "projectId": PROJECT,
-                                                      "name": "big.bin", "type": "video"},
+                                                      "name": "big.bin", "type": MediaType.VIDEO},
                                      payloads=[blob], timeout=60)
-            assert added["item"]["status"] == "saved"
+            assert added["item"]["status"] == ItemStatus.SAVED
             rid = await sleeper.send("hello", {"protocol": "1.0.0"})
             hello = await sleeper.recv(10)
             assert hello["type"] == "reply" and hello["id"] == rid

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import MediaType
 from sidecar.cli.main import main
 from sidecar.client import SyncClient
 from sidecar.tools.demo.falserver import FakeFal
@@ -101,7 +102,7 @@ def client(sidecar: SidecarProcess) -> Iterator[SyncClient]:
 
 def add_bytes(c: SyncClient, project: str, name: str, data: bytes, **extra: Any
               ) -> dict[str, Any]:
-    params = {"projectId": project, "name": name, "type": "video", **extra}
+    params = {"projectId": project, "name": name, "type": MediaType.VIDEO, **extra}
     item: dict[str, Any] = c.call("addMediaItem", params, [data])["item"]
     return item
 

@@ -6,6 +6,7 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import SyncClient
 from tests.cli.conftest import CliFn, add_bytes, video_file
 from tests.support import SidecarProcess
@@ -20,8 +21,8 @@ def test_add_a_file_under_an_import_root_by_path(cli: CliFn, at: list[str],
     assert r.code == 0, r.err
     assert "inline" not in r.err  # went by sourcePath, no fallback
     item = r.json()["item"]
-    assert item["status"] == "saved" and item["name"] == "fox.mp4"
-    assert item["type"] == "video" and item["mimeType"] == "video/mp4"
+    assert item["status"] == ItemStatus.SAVED and item["name"] == "fox.mp4"
+    assert item["type"] == MediaType.VIDEO and item["mimeType"] == "video/mp4"
     assert item["sha256"] == hashlib.sha256(b"fox video bytes").hexdigest()
 
 
@@ -33,7 +34,7 @@ def test_add_a_file_outside_the_import_roots_sends_its_bytes_inline(
         assert r.code == 0, r.err
         assert "sending its bytes inline" in r.err
         item = r.json()["item"]
-        assert item["status"] == "saved" and item["mimeType"] == "video/webm"
+        assert item["status"] == ItemStatus.SAVED and item["mimeType"] == "video/webm"
         assert item["size"] == len(b"owl video bytes")
         r = cli("add", str(path), "-p", "p1", *at, "--by-path")
         assert r.code == 1
@@ -52,7 +53,7 @@ def test_add_from_stdin(cli: CliFn, at: list[str]) -> None:
             stdin=b"RIFF audio bytes")
     assert r.code == 0, r.err
     item = r.json()["item"]
-    assert item["type"] == "audio" and item["name"] == "voice.wav"
+    assert item["type"] == MediaType.AUDIO and item["name"] == "voice.wav"
     assert item["size"] == len(b"RIFF audio bytes")
 
 
@@ -71,7 +72,7 @@ def test_add_a_url_registers_it_url_only(cli: CliFn, at: list[str]) -> None:
     assert "media-sidecar download" in r.out
     r = cli("add", url, "-p", "p1", *at, "--json", "--id", "g2")
     item = r.json()["item"]
-    assert item["status"] == "urlOnly" and item["sourceUrl"] == url
+    assert item["status"] == ItemStatus.URL_ONLY and item["sourceUrl"] == url
 
 
 def test_add_a_url_outside_the_allowed_hosts_is_refused(cli: CliFn, at: list[str]) -> None:

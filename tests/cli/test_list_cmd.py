@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import FaultErrno, FaultOp, MediaType
 from sidecar.client import SyncClient
 from tests.cli.conftest import CliFn, add_bytes
 
@@ -17,12 +18,12 @@ def library(client: SyncClient) -> dict[str, dict[str, Any]]:
     items = {
         "fox": add_bytes(client, "p1", "fox.mp4", b"fox", id="fox", folderIds=["f1"]),
         "owl": add_bytes(client, "p1", "owl.mp4", b"owl", id="owl"),
-        "poster": add_bytes(client, "p1", "poster.png", b"png", id="poster", type="image"),
+        "poster": add_bytes(client, "p1", "poster.png", b"png", id="poster", type=MediaType.IMAGE),
     }
-    client.call("testFault", {"op": "blobWrite", "errno": "ENOSPC"})
+    client.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.ENOSPC})
     items["edit"] = add_bytes(client, "p1", "fox-edit.mp4", b"edit", id="edit")
     items["link"] = client.call("addMediaItem", {
-        "id": "link", "projectId": "p1", "name": "link.mp4", "type": "video",
+        "id": "link", "projectId": "p1", "name": "link.mp4", "type": MediaType.VIDEO,
         "sourceUrl": "https://v3.fal.media/files/x/link.mp4"})["item"]
     items["other"] = add_bytes(client, "p2", "trailer.mp4", b"trailer", id="other")
     return items

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import FaultErrno, FaultOp, MediaType
 from sidecar.cli.main import build_parser
 from sidecar.cli.serve_cmd import build_settings
 from sidecar.client import RemoteError, SyncClient
@@ -174,10 +175,11 @@ def test_rollback_variable_switches_a_real_sidecar(tmp_path: Path) -> None:
         try:
             with SyncClient(sc.connection_file, timeout=30) as c:
                 status = c.call("storageStatus")
-                c.call("testFault", {"op": "blobWrite", "errno": "ENOSPC", "count": 1})
+                c.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.ENOSPC,
+                                     "count": 1})
                 try:
                     c.call("addMediaItem", {"id": "x", "projectId": "p", "name": "x",
-                                            "type": "video"}, payloads=[b"bytes"])
+                                            "type": MediaType.VIDEO}, payloads=[b"bytes"])
                     code = "ok"
                 except RemoteError as exc:
                     code = exc.code

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from protocol.vocabulary import FaultErrno, FaultOp, ItemStatus, MediaType
 from sidecar.client import SyncClient
 from sidecar.tools.demo.falserver import FakeFal
 from tests.cli.conftest import CliFn, add_bytes
@@ -14,9 +15,9 @@ CLIP = b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 400  # ~100 KiB
 
 def unsaved(client: SyncClient, project: str, name: str, data: bytes, item_id: str
             ) -> dict[str, object]:
-    client.call("testFault", {"op": "blobWrite", "errno": "ENOSPC"})
+    client.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.ENOSPC})
     item = add_bytes(client, project, name, data, id=item_id)
-    assert item["status"] == "unsaved"
+    assert item["status"] == ItemStatus.UNSAVED
     return item
 
 
@@ -33,10 +34,10 @@ def test_retry_saves_an_unsaved_item(cli: CliFn, at: list[str], client: SyncClie
 def test_retry_while_storage_still_fails_stays_unsaved(cli: CliFn, at: list[str],
                                                        client: SyncClient) -> None:
     unsaved(client, "p1", "edit.mp4", b"edit", "edit")
-    client.call("testFault", {"op": "blobWrite", "errno": "EIO"})
+    client.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.EIO})
     raw = cli("retry", "edit", *at, "--json").json()
     assert raw["durable"] is False
-    assert raw["item"]["status"] == "unsaved"
+    assert raw["item"]["status"] == ItemStatus.UNSAVED
     assert raw["item"]["storageError"]["errno"] == "EIO"
     r = cli("retry", "edit", *at)  # the fault was used up: this one works
     assert "✓ saved" in r.out
@@ -72,7 +73,7 @@ def test_download_saves_a_url_only_item(cli: CliFn, at: list[str], fal: FakeFal,
                                         client: SyncClient) -> None:
     url = fal.publish("/files/gen/owl.mp4", CLIP)
     client.call("addMediaItem", {"id": "owl", "projectId": "p1", "name": "owl.mp4",
-                                 "type": "video", "sourceUrl": url})
+                                 "type": MediaType.VIDEO, "sourceUrl": url})
     r = cli("download", "owl", "-p", "p1", *at)
     assert r.code == 0, r.err
     assert "✓ saved" in r.out and "owl.mp4" in r.err
@@ -84,12 +85,12 @@ def test_download_of_an_expired_url_marks_it_expired(cli: CliFn, at: list[str],
                                                      client: SyncClient) -> None:
     url = fal.publish("/files/gen/old.mp4", CLIP)
     client.call("addMediaItem", {"id": "old", "projectId": "p1", "name": "old.mp4",
-                                 "type": "video", "sourceUrl": url})
+                                 "type": MediaType.VIDEO, "sourceUrl": url})
     fal.expire("/files/gen/old.mp4")
     r = cli("download", "old", *at, "--json")
     assert r.code == 1
     assert "error: url_expired" in r.err
-    assert cli("get", "old", *at, "--json").json()["item"]["status"] == "expired"
+    assert cli("get", "old", *at, "--json").json()["item"]["status"] == ItemStatus.EXPIRED
     listed = cli("list", "-p", "p1", *at)
     assert "✗ expired" in listed.out
 
@@ -99,7 +100,7 @@ def test_download_all_downloads_every_url_only_item(cli: CliFn, at: list[str], f
     for name in ("a", "b", "gone"):
         url = fal.publish(f"/files/gen/{name}.mp4", CLIP + name.encode())
         client.call("addMediaItem", {"id": name, "projectId": "p1", "name": f"{name}.mp4",
-                                     "type": "video", "sourceUrl": url})
+                                     "type": MediaType.VIDEO, "sourceUrl": url})
     fal.expire("/files/gen/gone.mp4")
     r = cli("download-all", "-p", "p1", *at)
     assert r.code == 0, r.err

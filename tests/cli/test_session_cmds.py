@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from protocol.vocabulary import FaultErrno, FaultOp, ItemStatus, MediaType
 from sidecar.client import SyncClient
 from tests.cli.conftest import CliFn, add_bytes
 from tests.support import SidecarProcess
@@ -34,7 +35,7 @@ def test_hello_shows_version_methods_limits_and_features(
 def test_status_shows_storage_and_counts(cli: CliFn, at: list[str],
                                          client: SyncClient) -> None:
     add_bytes(client, "p1", "a.mp4", b"a" * 100)
-    client.call("testFault", {"op": "blobWrite", "errno": "ENOSPC"})
+    client.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.ENOSPC})
     add_bytes(client, "p1", "b.mp4", b"b" * 100)
     raw = cli("status", *at, "--json").json()
     assert raw["counts"]["saved"] == 1 and raw["counts"]["unsaved"] == 1
@@ -80,12 +81,12 @@ def test_call_attaches_payload_files_as_binary_frames(cli: CliFn, at: list[str],
                                                       client: SyncClient) -> None:
     (tmp_path / "part1").write_bytes(b"hello ")
     (tmp_path / "part2").write_bytes(b"world")
-    params = json.dumps({"id": "v1", "projectId": "p1", "name": "v.mp4", "type": "video"})
+    params = json.dumps({"id": "v1", "projectId": "p1", "name": "v.mp4", "type": MediaType.VIDEO})
     r = cli("call", "addMediaItem", params, *at, "--payload", str(tmp_path / "part1"),
             "--payload", str(tmp_path / "part2"))
     assert r.code == 0, r.err
     item = r.json()["item"]
-    assert item["status"] == "saved" and item["size"] == len(b"hello world")
+    assert item["status"] == ItemStatus.SAVED and item["size"] == len(b"hello world")
     assert Path(item["localPath"]).read_bytes() == b"hello world"
 
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from protocol.vocabulary import FaultErrno, FaultOp
 from sidecar.client import SyncClient
 from tests.cli.conftest import CliFn, add_bytes
 from tests.support import ROOT, SidecarProcess
@@ -73,7 +74,7 @@ def test_watch_pretty_shows_badges_and_the_toast(sidecar: SidecarProcess,
                                                  client: SyncClient) -> None:
     with watching(sidecar, "--count", "2", "--toast", "--event", "itemAdded",
                   "--event", "itemUnsaved") as proc:
-        client.call("testFault", {"op": "blobWrite", "errno": "ENOSPC"})
+        client.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.ENOSPC})
         add_bytes(client, "p1", "edit.mp4", b"edit")
         out, err = proc.communicate(timeout=WAIT)
         assert proc.returncode == 0, err

@@ -38,14 +38,14 @@ def _wrong_error_code() -> None:
 
 
 def _leak_get_other_project() -> None:
-    from sidecar.service.workers import ServiceCore
+    from sidecar.service.workers import StoreWorkers
 
-    original = ServiceCore.owned
+    original = StoreWorkers.owned
 
-    async def owned(self: ServiceCore, item_id: str, project_id: str | None) -> Any:
+    async def owned(self: StoreWorkers, item_id: str, project_id: str | None) -> Any:
         return await original(self, item_id, None)
 
-    ServiceCore.owned = owned  # type: ignore[method-assign]
+    StoreWorkers.owned = owned  # type: ignore[method-assign]
 
 
 def _leak_list_other_project() -> None:

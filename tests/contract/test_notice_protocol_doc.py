@@ -9,6 +9,7 @@ import re
 
 from protocol.control import Limits
 from protocol.docs import DOC_PATH
+from protocol.vocabulary import MediaType
 from sidecar.tools.harness.cases import load
 from sidecar.tools.harness.registry import all_cases
 from sidecar.wire import signing
@@ -38,7 +39,8 @@ def test_the_worked_hmac_example_is_right() -> None:
 def test_the_payload_example_is_right() -> None:
     secret = _after("secret")
     env = encode({"type": "request", "id": "r2", "method": "addMediaItem",
-                  "params": {"projectId": "p1", "name": "a.txt", "type": "image"}, "ts": TS})
+                  "params": {"projectId": "p1", "name": "a.txt", "type": MediaType.IMAGE},
+                  "ts": TS})
     payloads = [b"hello ", b"world"]
     assert hashlib.sha256(b"".join(payloads)).hexdigest() in DOC
     assert signing.sign(secret.encode(), env, payloads).hex() in DOC

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import RemoteError, SyncClient
 from tests.fetch.server import MediaServer, serve
 from tests.support import ROOT, spawn_sidecar
@@ -35,7 +36,7 @@ def local_fal(ca: trustme.CA) -> Iterator[MediaServer]:
 
 def _download(sc_file: Path, url: str) -> dict[str, object]:
     with SyncClient(sc_file, timeout=30) as c:
-        res = c.call("addMediaItem", {"projectId": "p", "name": "clip.mp4", "type": "video",
+        res = c.call("addMediaItem", {"projectId": "p", "name": "clip.mp4", "type": MediaType.VIDEO,
                                       "sourceUrl": url, "download": True})
     item = res["item"]
     assert isinstance(item, dict)
@@ -50,7 +51,7 @@ def test_map_host_and_ca_file_download_from_a_local_https_server(
                        "--no-parent-watch")
     try:
         item = _download(sc.connection_file, "https://v3.fal.media/files/clip.mp4")
-        assert (item["status"], item["sha256"]) == ("saved", SHA)
+        assert (item["status"], item["sha256"]) == (ItemStatus.SAVED, SHA)
         seen = local_fal.log.requests[-1]
         assert seen.sni == "v3.fal.media"  # TLS kept the real name...
         assert seen.headers["host"] == "v3.fal.media"  # ...and so did HTTP
@@ -65,7 +66,7 @@ def test_the_same_through_the_environment(tmp_path: Path, local_fal: MediaServer
         "MEDIA_SIDECAR_CA_FILE": str(ca_file), "MEDIA_SIDECAR_ALLOW_PRIVATE_ADDRESSES": "1"})
     try:
         item = _download(sc.connection_file, "https://fal.media/files/clip.mp4")
-        assert (item["status"], item["sha256"]) == ("saved", SHA)
+        assert (item["status"], item["sha256"]) == (ItemStatus.SAVED, SHA)
     finally:
         sc.stop()
 
@@ -77,10 +78,10 @@ def test_allow_host_with_a_port_downloads_from_localhost(
                        "--no-parent-watch")
     try:
         item = _download(sc.connection_file, f"https://localhost:{local_fal.port}/files/clip.mp4")
-        assert (item["status"], item["sha256"]) == ("saved", SHA)
+        assert (item["status"], item["sha256"]) == (ItemStatus.SAVED, SHA)
         # the entry allows that port only
         with SyncClient(sc.connection_file, timeout=30) as c, pytest.raises(RemoteError) as e:
-            c.call("addMediaItem", {"projectId": "p", "name": "x", "type": "video",
+            c.call("addMediaItem", {"projectId": "p", "name": "x", "type": MediaType.VIDEO,
                                     "sourceUrl": f"https://localhost:{local_fal.port + 1}/x",
                                     "download": True})
         assert e.value.code == "host_not_allowed"
@@ -95,7 +96,7 @@ def test_without_the_ca_file_the_private_certificate_is_refused(
                        env={"MEDIA_SIDECAR_DOWNLOAD_MAX_ATTEMPTS": "1"})
     try:
         with SyncClient(sc.connection_file, timeout=30) as c, pytest.raises(RemoteError) as e:
-            c.call("addMediaItem", {"projectId": "p", "name": "x", "type": "video",
+            c.call("addMediaItem", {"projectId": "p", "name": "x", "type": MediaType.VIDEO,
                                     "sourceUrl": "https://fal.media/files/clip.mp4",
                                     "download": True})
         assert e.value.code == "download_failed"

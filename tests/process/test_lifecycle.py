@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import Client, ConnectionInfo, RemoteError
 from tests.support import ROOT, spawn_sidecar, wait_gone
 
@@ -76,7 +77,7 @@ def test_sigterm_lets_an_in_flight_add_finish(tmp_path: Path) -> None:
     async def talk() -> dict[str, object]:
         async with await Client.connect(sc.connection_file) as c:
             call = asyncio.create_task(c.call("addMediaItem", {
-                "projectId": "p1", "name": "big.mp4", "type": "video"}, [payload]))
+                "projectId": "p1", "name": "big.mp4", "type": MediaType.VIDEO}, [payload]))
             await asyncio.sleep(0)  # let the add's frames be queued first
             # one connection keeps order: once this ping is answered, the add was received
             await c.call("ping")
@@ -86,7 +87,7 @@ def test_sigterm_lets_an_in_flight_add_finish(tmp_path: Path) -> None:
     result = asyncio.run(talk())
     item = result["item"]
     assert isinstance(item, dict)
-    assert item["status"] == "saved" and result["durable"] is True
+    assert item["status"] == ItemStatus.SAVED and result["durable"] is True
     assert sc.wait(15) == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from protocol.vocabulary import MediaType
 from sidecar.client.frames import now_ms
 from sidecar.wire import signing
 from tests.reliability.conftest import Figures
@@ -16,7 +17,7 @@ PROJECT = "p-auth"
 
 def _add(rid: str | None = None, ts: int | None = None, name: str = "forged") -> tuple[
         str, bytes]:
-    return request("addMediaItem", {"projectId": PROJECT, "name": name, "type": "image"},
+    return request("addMediaItem", {"projectId": PROJECT, "name": name, "type": MediaType.IMAGE},
                    rid=rid, ts=ts)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import MediaType
 from tests.reliability.conftest import Figures, soak
 from tests.reliability.helpers import RawDealer, request, signed
 from tests.support import SidecarProcess
@@ -34,7 +35,7 @@ def _mixed(rng: random.Random, client: int, i: int) -> tuple[str, list[bytes], b
     elif kind < 0.90:
         payloads = [os.urandom(rng.randrange(1, 2048))]
         rid, env = request("addMediaItem", {"id": f"c{client}-{i}", "projectId": project,
-                                            "name": f"clip {i}", "type": "image"})
+                                            "name": f"clip {i}", "type": MediaType.IMAGE})
     elif kind < 0.95:
         rid, env = request("noSuchMethod")
     else:

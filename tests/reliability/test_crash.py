@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client import Client, RemoteError
 from tests.reliability.conftest import Figures, soak
 from tests.reliability.helpers import connect, file_sha, kill, sha, stop
@@ -37,7 +38,7 @@ async def _round(sc: SidecarProcess, rnd: int, rng: random.Random,
         try:
             res = await clients[i % CLIENTS].call("addMediaItem", {
                 "id": item_id, "projectId": f"crash{i % 3}", "name": f"clip {i}",
-                "type": "video"}, payloads=[data])
+                "type": MediaType.VIDEO}, payloads=[data])
         except RemoteError:
             stats["errors"] += 1
             return
@@ -72,10 +73,10 @@ async def _verify(sc: SidecarProcess, acked: dict[str, dict[str, Any]]) -> dict[
                 raise
             if want["durable"]:
                 lp = item.get("localPath")
-                if (item["status"] != "saved" or item["sha256"] != want["sha"] or not lp
+                if (item["status"] != ItemStatus.SAVED or item["sha256"] != want["sha"] or not lp
                         or not Path(lp).is_file() or file_sha(Path(lp)) != want["sha"]):
                     out["corrupt"] += 1
-            elif item["status"] == "saved" and item["sha256"] != want["sha"]:
+            elif item["status"] == ItemStatus.SAVED and item["sha256"] != want["sha"]:
                 out["corrupt"] += 1
     finally:
         await c.close()

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import trustme
 
+from protocol.vocabulary import DownloadOutcome, ItemStatus, MediaType
 from sidecar.client import Client, RemoteError
 from tests.fetch.server import Handler, MediaServer
 from tests.reliability.conftest import Figures
@@ -96,7 +97,7 @@ async def until_saved(client: Client, item_id: str, limit: float = 60) -> dict[s
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         item: dict[str, Any] = (await client.call("getMediaItem", {"id": item_id}))["item"]
-        if item["status"] != "urlOnly":
+        if item["status"] != ItemStatus.URL_ONLY:
             return item
         await asyncio.sleep(0.1)
     raise AssertionError(f"{item_id} was not saved within {limit} s")
@@ -115,8 +116,8 @@ async def test_a_download_killed_at_half_resumes_from_the_partial_file(
     client = await connect(sc)
     await client.subscribe(["downloadProgress"])
     call = asyncio.create_task(client.call("addMediaItem", {
-        "projectId": "p", "name": "long", "type": "video", "sourceUrl": URL, "download": True,
-        "expectedSha256": sha(BODY)}, timeout=60))
+        "projectId": "p", "name": "long", "type": MediaType.VIDEO, "sourceUrl": URL,
+        "download": True, "expectedSha256": sha(BODY)}, timeout=60))
     try:
         # The sidecar chose the id: a window that reloaded finds the download this way.
         listed: list[dict[str, Any]] = []
@@ -148,7 +149,7 @@ async def test_a_download_killed_at_half_resumes_from_the_partial_file(
     finally:
         await client.close()
         stop(sc2)
-    assert item["status"] == "saved" and item["sha256"] == sha(BODY)
+    assert item["status"] == ItemStatus.SAVED and item["sha256"] == sha(BODY)
     assert file_sha(Path(item["localPath"])) == sha(BODY)
     assert part_files(sc.data_dir) == []  # the partial file became the blob
     if running:  # seen before it ended: it says where it resumed from
@@ -173,7 +174,7 @@ async def test_shutdown_pauses_a_download_at_once_and_the_next_start_resumes_it(
     client = await connect(sc)
     await client.subscribe(["downloadProgress"])
     call = asyncio.create_task(client.call("addMediaItem", {
-        "id": "quit-1", "projectId": "p", "name": "long", "type": "video", "sourceUrl": URL,
+        "id": "quit-1", "projectId": "p", "name": "long", "type": MediaType.VIDEO, "sourceUrl": URL,
         "download": True}, timeout=60))
     await progress_past(client, "quit-1", 0.3)
     t0 = time.monotonic()
@@ -186,8 +187,8 @@ async def test_shutdown_pauses_a_download_at_once_and_the_next_start_resumes_it(
     assert sc.wait(20) == 0
     assert err.value.code == "cancelled"
     assert err.value.data is not None and err.value.data["resumable"] is True
-    assert err.value.data["itemId"] == "quit-1" and err.value.data["status"] == "urlOnly"
-    assert final["data"]["outcome"] == "paused"
+    assert err.value.data["itemId"] == "quit-1" and err.value.data["status"] == ItemStatus.URL_ONLY
+    assert final["data"]["outcome"] == DownloadOutcome.PAUSED
     kept = part_files(sc.data_dir)[0].stat().st_size
     assert kept >= int(final["data"]["bytesDone"]) > 0
 
@@ -198,7 +199,7 @@ async def test_shutdown_pauses_a_download_at_once_and_the_next_start_resumes_it(
     finally:
         await client.close()
         stop(sc2)
-    assert item["status"] == "saved" and file_sha(Path(item["localPath"])) == sha(BODY)
+    assert item["status"] == ItemStatus.SAVED and file_sha(Path(item["localPath"])) == sha(BODY)
     _, rng, sent = state.requests[-1]
     assert rng == f"bytes={kept}-" and sent == len(BODY) - kept
     figures["shutdown answered the download call after (s)"] = round(answered, 2)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import ByteLocation, BytesState, ItemStatus, MediaType, RecordState
 from sidecar.client import Client, RemoteError
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import connect, stop
@@ -58,7 +59,7 @@ async def test_url_only_adds_on_a_full_disk_say_they_are_not_recorded(
         replies: list[dict[str, Any]] = []
         for i in range(40):  # the database may still fit a few rows in pages it has
             res = await client.call("addMediaItem", {
-                "id": f"u{i}", "projectId": "full", "name": f"u{i}", "type": "video",
+                "id": f"u{i}", "projectId": "full", "name": f"u{i}", "type": MediaType.VIDEO,
                 "sourceUrl": f"https://v3.fal.media/files/u{i}.mp4"})
             replies.append(res)
             if not res["recorded"]:
@@ -67,9 +68,9 @@ async def test_url_only_adds_on_a_full_disk_say_they_are_not_recorded(
         assert refused, "the database never refused a record: the disk did not fill"
         item = refused[0]["item"]
         assert refused[0]["created"] is True and refused[0]["durable"] is False
-        assert item["recordState"] in ("journalled", "memory")
+        assert item["recordState"] in (RecordState.JOURNALLED, RecordState.MEMORY)
         got = (await client.call("getMediaItem", {"id": item["id"]}))["item"]
-        assert got["recordState"] == item["recordState"] and got["status"] == "urlOnly"
+        assert got["recordState"] == item["recordState"] and got["status"] == ItemStatus.URL_ONLY
         await client.call("ping")  # every event of the adds has arrived before this reply
         during = [e["data"] for e in drain(client) if e["event"] == "storageStatusChanged"]
         assert during and all(not d["writable"] for d in during), during
@@ -77,16 +78,17 @@ async def test_url_only_adds_on_a_full_disk_say_they_are_not_recorded(
 
         (tmpfs / "filler").unlink()
         saved = await client.call("addMediaItem", {
-            "id": "after", "projectId": "full", "name": "after", "type": "video"},
+            "id": "after", "projectId": "full", "name": "after", "type": MediaType.VIDEO},
             payloads=[os.urandom(4096)])
-        assert saved["item"]["status"] == "saved" and saved["recorded"] is True
+        assert saved["item"]["status"] == ItemStatus.SAVED and saved["recorded"] is True
         await client.call("ping")
         after = [e["data"] for e in drain(client) if e["event"] == "storageStatusChanged"]
         assert [d["writable"] for d in after] == [True]
         flushed = await client.call("retryAllUnsaved", {"projectId": "full"})
         assert flushed["attempted"] == 0
         got = (await client.call("getMediaItem", {"id": item["id"]}))["item"]
-        assert got["recordState"] == "stored"  # storage is back: the record reached the db
+        # storage is back: the record reached the db
+        assert got["recordState"] == RecordState.STORED
     finally:
         await client.close()
         stop(sc)
@@ -107,9 +109,9 @@ async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
             free = os.statvfs(tmpfs).f_bavail * os.statvfs(tmpfs).f_frsize
             f.write(b"\0" * max(free - MIB, 0))
         res = await client.call("addMediaItem", {"id": "k1", "projectId": "kill", "name": "k1",
-                                                 "type": "video"}, payloads=[data])
+                                                 "type": MediaType.VIDEO}, payloads=[data])
         item = res["item"]
-        assert (item["status"], item["bytesState"]) == ("unsaved", "held")
+        assert (item["status"], item["bytesState"]) == (ItemStatus.UNSAVED, BytesState.HELD)
         assert res["recorded"] is True and item["storageError"]["errno"] == "ENOSPC"
     finally:
         await client.close()
@@ -119,23 +121,26 @@ async def test_held_bytes_lost_to_a_sigkill_on_a_full_disk_say_lost_not_unsaved(
     client = await connect(sc2)
     try:
         got = (await client.call("getMediaItem", {"id": "k1"}))["item"]
-        assert (got["status"], got["bytesState"], got["durable"]) == ("lost", "gone", False)
+        assert (got["status"], got["bytesState"], got["durable"]) == (
+            ItemStatus.LOST, BytesState.GONE, False)
         counts = (await client.call("listMediaItems", {"projectId": "kill"}))["counts"]
         assert (counts["unsaved"], counts["lost"]) == (0, 1)
         with pytest.raises(RemoteError) as err:
             await client.call("retrySaveItem", {"id": "k1"})
         assert err.value.code == "conflict"
-        assert err.value.data == {"itemId": "k1", "status": "lost", "bytesState": "gone"}
+        assert err.value.data == {"itemId": "k1", "status": ItemStatus.LOST,
+                                  "bytesState": BytesState.GONE}
         # playback: no local bytes, said the typed way (the media scheme answers 410 lost)
         source = await client.call("getMediaSource", {"id": "k1", "projectId": "kill"})
-        assert (source["status"], source["bytes"], source["path"]) == ("lost", "none", None)
+        assert (source["status"], source["bytes"], source["path"]) == (
+            ItemStatus.LOST, ByteLocation.NONE, None)
         with pytest.raises(RemoteError) as err:
             await client.read_range("kill", "k1", 0, 1024)
-        assert (err.value.code, err.value.data) == ("no_local_bytes", {"status": "lost"})
+        assert (err.value.code, err.value.data) == ("no_local_bytes", {"status": ItemStatus.LOST})
         again = await client.call("addMediaItem", {"id": "k1", "projectId": "kill",
-                                                   "name": "k1", "type": "video"},
+                                                   "name": "k1", "type": MediaType.VIDEO},
                                   payloads=[data])
-        assert again["item"]["status"] == "saved" and again["created"] is False
+        assert again["item"]["status"] == ItemStatus.SAVED and again["created"] is False
     finally:
         await client.close()
         stop(sc2)

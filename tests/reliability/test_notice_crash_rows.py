@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import MediaType
 from sidecar.client import Client, RemoteError
 from tests.reliability.conftest import Figures, soak
 from tests.reliability.helpers import connect, file_sha, kill
@@ -49,7 +50,7 @@ async def _adds_then_kill(sc: SidecarProcess, rnd: int, rng: random.Random) -> N
         data = os.urandom(rng.randrange(512, 64 * 1024))
         with contextlib.suppress(RemoteError, TimeoutError):  # only the rows are checked
             await clients[i % CLIENTS].call("addMediaItem", {
-                "id": f"k{rnd}-{i}", "projectId": "p", "name": f"c{i}", "type": "video"},
+                "id": f"k{rnd}-{i}", "projectId": "p", "name": f"c{i}", "type": MediaType.VIDEO},
                 payloads=[data])
 
     tasks = [asyncio.create_task(add(i)) for i in range(ADDS)]

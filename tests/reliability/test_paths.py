@@ -13,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
+from protocol.vocabulary import MediaType
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import RawDealer, stop
 from tests.support import spawn_sidecar
@@ -63,7 +64,7 @@ async def test_hostile_names_and_paths_write_nothing_outside_the_data_dir(
         for i, s in enumerate(_hostile(token)):
             for field in ("id", "projectId", "name", "folderIds", "metadata", "mimeType"):
                 params: dict[str, object] = {"id": f"h{i}-{field}", "projectId": "paths",
-                                             "name": "n", "type": "video"}
+                                             "name": "n", "type": MediaType.VIDEO}
                 if field == "folderIds":
                     params["folderIds"] = [s]
                 elif field == "metadata":
@@ -83,12 +84,12 @@ async def test_hostile_names_and_paths_write_nothing_outside_the_data_dir(
                   "/dev/zero", str(imports), f"{imports}/ok.mp4\x00.txt",
                   str(imports / token)]:
             msg = await dealer.call("addMediaItem", {"projectId": "paths", "name": "p",
-                                                     "type": "video", "sourcePath": s})
+                                                     "type": MediaType.VIDEO, "sourcePath": s})
             path_attempts += 1
             refused_paths += msg["type"] == "error" and msg["error"]["code"] in (
                 "path_not_allowed", "invalid_params")
         ok = await dealer.call("addMediaItem", {"projectId": "paths", "name": "ok",
-                                                "type": "video",
+                                                "type": MediaType.VIDEO,
                                                 "sourcePath": str(imports / "ok.mp4")})
         assert ok["type"] == "reply" and ok["result"]["durable"]
     finally:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import RawDealer, file_sha, sha, stop
 from tests.support import SidecarProcess, mounted_tmpfs, spawn_sidecar, unmount
@@ -44,7 +45,7 @@ async def _add_all(d: RawDealer, project: str, n: int, size: int,
         data = os.urandom(size)
         item_id = f"{project}-{i}"
         msg = await d.call("addMediaItem", {"id": item_id, "projectId": project,
-                                            "name": item_id, "type": "video"},
+                                            "name": item_id, "type": MediaType.VIDEO},
                            payloads=[data], timeout=30)
         if msg["type"] == "error":
             codes[msg["error"]["code"]] = codes.get(msg["error"]["code"], 0) + 1
@@ -64,11 +65,11 @@ async def _check(d: RawDealer, acked: dict[str, dict[str, Any]], *,
             out["lost"] += 1
             continue
         item = msg["result"]["item"]
-        if item["status"] == "saved":
+        if item["status"] == ItemStatus.SAVED:
             lp = item.get("localPath")
             if item["sha256"] != want["sha"] or not lp or file_sha(Path(lp)) != want["sha"]:
                 out["corrupt"] += 1
-        elif all_saved or want["status"] == "saved":
+        elif all_saved or want["status"] == ItemStatus.SAVED:
             out["not saved"] += 1
     return out
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from protocol.vocabulary import ItemStatus, MediaType
 from tests.reliability.conftest import Figures
 from tests.reliability.helpers import RawDealer, stop
 from tests.support import SidecarProcess, spawn_sidecar
@@ -114,7 +115,7 @@ async def test_forbidden_urls_are_refused_and_no_connection_is_made(
             for download in (True, False):
                 msg = await dealer.call("addMediaItem", {
                     "id": f"f{i}-{download}", "projectId": "urls", "name": "x",
-                    "type": "video", "sourceUrl": url, "download": download})
+                    "type": MediaType.VIDEO, "sourceUrl": url, "download": download})
                 total += 1
                 code = msg["error"]["code"] if msg["type"] == "error" else "ACCEPTED"
                 codes[code] = codes.get(code, 0) + 1
@@ -124,7 +125,7 @@ async def test_forbidden_urls_are_refused_and_no_connection_is_made(
                     accepted.append(f"{url} download={download}")
         for i, url in enumerate(mapped_urls(p)):
             msg = await dealer.call("addMediaItem", {
-                "id": f"m{i}", "projectId": "urls", "name": "x", "type": "video",
+                "id": f"m{i}", "projectId": "urls", "name": "x", "type": MediaType.VIDEO,
                 "sourceUrl": url, "download": True}, timeout=30)
             total += 1
             code = msg["error"]["code"] if msg["type"] == "error" else "ACCEPTED"
@@ -136,9 +137,9 @@ async def test_forbidden_urls_are_refused_and_no_connection_is_made(
             # URL-only registration of an allowed name sends nothing, then a download of it
             # is refused the same way
             reg = await dealer.call("addMediaItem", {
-                "id": f"u{i}", "projectId": "urls", "name": "x", "type": "video",
+                "id": f"u{i}", "projectId": "urls", "name": "x", "type": MediaType.VIDEO,
                 "sourceUrl": url})
-            assert reg["type"] == "reply" and reg["result"]["item"]["status"] == "urlOnly"
+            assert reg["type"] == "reply" and reg["result"]["item"]["status"] == ItemStatus.URL_ONLY
             dl = await dealer.call("downloadUrlOnlyItem", {"id": f"u{i}"}, timeout=30)
             total += 1
             code = dl["error"]["code"] if dl["type"] == "error" else "ACCEPTED"

@@ -8,6 +8,7 @@ import time
 import msgpack
 import pytest
 
+from protocol.vocabulary import FaultOp
 from sidecar.client import Client, RemoteError
 from sidecar.wire import signing
 from sidecar.wire.codec import encode
@@ -94,7 +95,7 @@ async def test_unknown_method_is_named(served: Served) -> None:
             await c.call("dropAllTables")
         assert err.value.code == "unknown_method"
         with pytest.raises(RemoteError) as err:
-            await c.call("testFault", {"op": "clear"})  # not served without test hooks
+            await c.call("testFault", {"op": FaultOp.CLEAR})  # not served without test hooks
         assert err.value.code == "unknown_method"
     finally:
         await c.close()

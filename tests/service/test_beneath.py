@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from sidecar.service.beneath import open_beneath, openat2_available
-from sidecar.store.store import fd_chunks
 from tests.support import require
 
 WAYS = [pytest.param(False, id="walk"), pytest.param(True, id="openat2")]
@@ -55,18 +54,3 @@ def test_links_dotdot_and_non_dirs_are_refused(root: tuple[Path, int], rel: str,
     with pytest.raises(OSError) as info:
         _open(root[1], rel, use_openat2)
     assert info.value.errno in (errno.ELOOP, errno.ENOTDIR, errno.EXDEV, errno.EINVAL)
-
-
-def test_fd_chunks_reads_exactly_the_size_taken_at_open(tmp_path: Path) -> None:
-    path = tmp_path / "grow"
-    path.write_bytes(b"x" * 3000)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        with path.open("ab") as f:
-            f.write(b"y" * 5000)  # grows after the size was taken
-        assert b"".join(fd_chunks(fd, 3000)) == b"x" * 3000
-        os.truncate(path, 1000)  # shrinks: the import fails instead of guessing
-        with pytest.raises(Exception, match="shrank"):
-            b"".join(fd_chunks(fd, 3000))
-    finally:
-        os.close(fd)

@@ -3,6 +3,7 @@ replies tell the truth, events go out, retries work, nothing is half-visible."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -242,3 +243,15 @@ async def test_test_fault_method_arms_and_clears_faults(caller: Caller) -> None:
     assert res["active"] == {"blobWrite": 2}
     res = await caller.call("testFault", op="clear")
     assert res["active"] == {}
+
+
+async def test_test_fault_is_an_unknown_method_without_test_hooks(tmp_path: Path) -> None:
+    settings = dataclasses.replace(make_settings(tmp_path), enable_test_hooks=False)
+    caller = await open_caller(settings)
+    try:
+        caller.service.faults.arm("blobWrite", "EIO", count=2)
+        err = await caller.error("testFault", op="clear")
+        assert err.code == "unknown_method" and err.field == "method"
+        assert caller.service.faults.active() == {"blobWrite": 2}  # nothing was cleared
+    finally:
+        await caller.close()

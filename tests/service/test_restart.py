@@ -42,7 +42,7 @@ async def test_spilled_bytes_survive_a_crash_and_are_retried(tmp_path: Path) -> 
     data = b"spilled" * 999
     await caller.add(data, id="h1")
     # A crash: nothing of close() runs, the store is simply abandoned.
-    caller.service.core.pool.shutdown(wait=True)
+    caller.service.workers.pool.shutdown(wait=True)
     caller.service.store.db.close()
 
     caller = await open_caller(settings)
@@ -64,7 +64,7 @@ async def test_memory_held_bytes_lost_in_a_crash_are_reported_honestly(tmp_path:
     await caller.add(b"in memory too", id="h2", sourceUrl=URL.replace("gen", "h2"))
     caller.service.faults.arm("blobWrite", "EAGAIN")
     await caller.add(b"transient", id="h3", sourceUrl=URL)
-    caller.service.core.pool.shutdown(wait=True)
+    caller.service.workers.pool.shutdown(wait=True)
     caller.service.store.db.close()  # crash: memory copies are gone
 
     caller = await open_caller(settings)
@@ -116,10 +116,12 @@ async def test_background_retry_saves_once_storage_recovers(tmp_path: Path) -> N
     try:
         caller.service.faults.arm("blobWrite", "ENOSPC", count=1_000_000)
         await caller.add(b"waiting for space", id="h1")
-        # While the disk stays "full" the retrier probes and backs off; nothing is saved.
-        while caller.service.retrier.passes < 3:
-            await asyncio.sleep(0.01)
+        # While the disk stays "full" the retrier probes and backs off (several rounds at
+        # 0.01-0.05 s); nothing is saved and the item stays unsaved.
+        await asyncio.sleep(0.3)
         assert caller.named("itemSaved") == []
+        got = await caller.call("getMediaItem", id="h1", projectId="p1")
+        assert got["item"]["status"] == "unsaved"
         caller.service.faults.clear()
         saved = await caller.wait_event("itemSaved", 1)
         assert saved[0].item.id == "h1"  # type: ignore[attr-defined]

@@ -9,7 +9,8 @@ import pytest
 from sidecar.store.config import StoreConfig
 from sidecar.store.osio import Trace
 from sidecar.store.records import ItemRecord, next_rev, now_ms
-from sidecar.store.store import Inline, MediaStore
+from sidecar.store.sources import Inline
+from sidecar.store.store import MediaStore
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from pathlib import Path
 from sidecar.store.config import StoreConfig
 from sidecar.store.landing import Lander
 from sidecar.store.osio import Trace
-from sidecar.store.store import Inline, MediaStore
+from sidecar.store.sources import Inline
+from sidecar.store.store import MediaStore
 from tests.store.conftest import inline, record
 from tests.support import mounted_tmpfs
 

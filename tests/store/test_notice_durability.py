@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.osio import Call, Trace
-from sidecar.store.store import Downloaded, LocalFile, MediaStore
+from sidecar.store.sources import Downloaded, LocalFile
+from sidecar.store.store import MediaStore
 from tests.store.conftest import inline, record
 
 URL = "https://v3.fal.media/files/clip.mp4"
@@ -97,8 +98,8 @@ def test_a_download_is_fsynced_before_it_is_installed(store: MediaStore,
 def test_the_fallback_journal_is_fsynced_after_its_write(store: MediaStore,
                                                          traced: Trace) -> None:
     store.faults.arm("dbCommit", "EROFS")
-    persisted = store.register(record("u", status="urlOnly", source_url=URL))
-    assert persisted is False  # the database refused it: the journal keeps it
+    registered = store.register(record("u", status="urlOnly", source_url=URL))
+    assert registered.persisted is False  # the database refused it: the journal keeps it
     calls = traced.calls()
     journal = real(store.journal.path)
     write = index(calls, "write", journal)

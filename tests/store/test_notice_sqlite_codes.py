@@ -14,12 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.store.classify import (
-    STORAGE_BLOCKED,
-    STORAGE_IO_ERROR,
-    STORAGE_TRANSIENT,
-    classify,
-)
+from protocol.vocabulary import ErrorType
+from sidecar.store.classify import classify
 
 
 def _db(path: Path) -> sqlite3.Connection:
@@ -119,17 +115,17 @@ SQLITE_PERM = 3
 
 CASES: dict[str, tuple[Callable[[Path], sqlite3.Error], int, str, str]] = {
     # name: (make the error, primary code, errno name, errorType)
-    "SQLITE_FULL": (full, 13, "ENOSPC", STORAGE_BLOCKED),
-    "SQLITE_READONLY": (readonly, 8, "EROFS", STORAGE_BLOCKED),
-    "SQLITE_CANTOPEN": (cantopen, 14, "EACCES", STORAGE_BLOCKED),
+    "SQLITE_FULL": (full, 13, "ENOSPC", ErrorType.STORAGE_BLOCKED),
+    "SQLITE_READONLY": (readonly, 8, "EROFS", ErrorType.STORAGE_BLOCKED),
+    "SQLITE_CANTOPEN": (cantopen, 14, "EACCES", ErrorType.STORAGE_BLOCKED),
     "SQLITE_PERM": (_with_code("access permission denied", SQLITE_PERM), 3, "EPERM",
-                    STORAGE_BLOCKED),
-    "SQLITE_BUSY": (busy, 5, "EBUSY", STORAGE_TRANSIENT),
-    "SQLITE_LOCKED": (locked, 6, "EBUSY", STORAGE_TRANSIENT),
+                    ErrorType.STORAGE_BLOCKED),
+    "SQLITE_BUSY": (busy, 5, "EBUSY", ErrorType.STORAGE_TRANSIENT),
+    "SQLITE_LOCKED": (locked, 6, "EBUSY", ErrorType.STORAGE_TRANSIENT),
     "SQLITE_IOERR": (_with_code("disk I/O error", SQLITE_IOERR_FSYNC), 10, "EIO",
-                     STORAGE_IO_ERROR),
-    "SQLITE_CORRUPT": (corrupt, 11, "EIO", STORAGE_IO_ERROR),
-    "SQLITE_NOTADB": (notadb, 26, "EIO", STORAGE_IO_ERROR),
+                     ErrorType.STORAGE_IO_ERROR),
+    "SQLITE_CORRUPT": (corrupt, 11, "EIO", ErrorType.STORAGE_IO_ERROR),
+    "SQLITE_NOTADB": (notadb, 26, "EIO", ErrorType.STORAGE_IO_ERROR),
 }
 
 
@@ -140,7 +136,7 @@ def test_sqlite_result_code_is_classified(name: str, tmp_path: Path) -> None:
     assert getattr(exc, "sqlite_errorcode", -1) & 0xFF == primary, (name, exc)
     err = classify(exc, "save the item record")
     assert (err.errno_name, err.error_type) == (errno_name, error_type), (name, str(exc))
-    assert err.blocked is (error_type == STORAGE_BLOCKED)
+    assert err.blocked is (error_type == ErrorType.STORAGE_BLOCKED)
     assert errno_name in err.message
 
 
@@ -150,4 +146,4 @@ def test_an_sqlite_error_without_a_code_is_classified_by_its_text() -> None:
     ro_text = classify(sqlite3.OperationalError("attempt to write a readonly database"), "x")
     assert (ro_text.errno_name, ro_text.blocked) == ("EROFS", True)
     other = classify(sqlite3.OperationalError("something else"), "x")
-    assert (other.errno_name, other.error_type) == ("EIO", STORAGE_IO_ERROR)
+    assert (other.errno_name, other.error_type) == ("EIO", ErrorType.STORAGE_IO_ERROR)

@@ -81,7 +81,7 @@ def test_a_retry_types_an_item_recorded_without_a_type(store: MediaStore) -> Non
     unsaved(store, "old", png)
     rec = store.get("old")
     assert rec is not None and rec.mime_type == "image/png"
-    store.persist(rec.evolve(mime_type=None))  # as a store from before sniffing left it
+    store.register(rec.evolve(mime_type=None))  # as a store from before sniffing left it
     legacy = store.get("old")
     assert legacy is not None and legacy.mime_type is None
     assert store.retry(legacy).record.mime_type == "image/png"

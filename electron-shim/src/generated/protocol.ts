@@ -53,27 +53,43 @@ export const ERROR_CODES = [
 ] as const;
 
 /** Every error a server may reply with. Codes are stable strings; messages are not. */
-export type ErrorCode =
-  | "invalid_request"
-  | "unknown_method"
-  | "invalid_params"
-  | "unauthorized"
-  | "not_ready"
-  | "version_mismatch"
-  | "payload_too_large"
-  | "not_found"
-  | "conflict"
-  | "path_not_allowed"
-  | "storage_failed"
-  | "storage_blocked"
-  | "download_failed"
-  | "url_expired"
-  | "host_not_allowed"
-  | "no_local_bytes"
-  | "cancelled"
-  | "busy"
-  | "shutting_down"
-  | "internal";
+export const ErrorCode = {
+  invalid_request: "invalid_request",
+  unknown_method: "unknown_method",
+  invalid_params: "invalid_params",
+  unauthorized: "unauthorized",
+  not_ready: "not_ready",
+  version_mismatch: "version_mismatch",
+  payload_too_large: "payload_too_large",
+  not_found: "not_found",
+  conflict: "conflict",
+  path_not_allowed: "path_not_allowed",
+  storage_failed: "storage_failed",
+  storage_blocked: "storage_blocked",
+  download_failed: "download_failed",
+  url_expired: "url_expired",
+  host_not_allowed: "host_not_allowed",
+  no_local_bytes: "no_local_bytes",
+  cancelled: "cancelled",
+  busy: "busy",
+  shutting_down: "shutting_down",
+  internal: "internal",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The codes any request may get, whatever its method (each method's own are in METHOD_ERRORS). */
+export const ANY_METHOD_ERRORS = [
+  "invalid_request",
+  "unknown_method",
+  "invalid_params",
+  "unauthorized",
+  "not_ready",
+  "payload_too_large",
+  "busy",
+  "shutting_down",
+  "cancelled",
+  "internal",
+] as const satisfies readonly ErrorCode[];
 
 /**
  * The body of an error reply.
@@ -89,6 +105,23 @@ export interface ErrorBody {
 }
 
 // ---------------- shared types
+
+/** How to read an item's bytes for playback (getMediaSource's `bytes`). */
+export const ByteLocation = {
+  file: "file",
+  memory: "memory",
+  none: "none",
+} as const;
+export type ByteLocation = (typeof ByteLocation)[keyof typeof ByteLocation];
+
+/** Where an item's bytes are (MediaItem.bytesState says what each means). */
+export const BytesState = {
+  durable: "durable",
+  held: "held",
+  gone: "gone",
+  none: "none",
+} as const;
+export type BytesState = (typeof BytesState)[keyof typeof BytesState];
 
 /** Who the client is (for logs). */
 export interface ClientInfo {
@@ -123,6 +156,60 @@ export interface DownloadInfo {
    */
   startedAt: number;
 }
+
+/** How a download ended (the final downloadProgress event's `outcome`). */
+export const DownloadOutcome = {
+  saved: "saved",
+  unsaved: "unsaved",
+  urlOnly: "urlOnly",
+  expired: "expired",
+  failed: "failed",
+  cancelled: "cancelled",
+  paused: "paused",
+} as const;
+export type DownloadOutcome = (typeof DownloadOutcome)[keyof typeof DownloadOutcome];
+
+/** Why an item is not durable (`storageError.errorType`). */
+export const ErrorType = {
+  StorageBlocked: "StorageBlocked",
+  StorageTransient: "StorageTransient",
+  StorageIOError: "StorageIOError",
+  UrlExpired: "UrlExpired",
+  DownloadFailed: "DownloadFailed",
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** The OS errors the test-only `testFault` method can inject. */
+export const FaultErrno = {
+  ENOSPC: "ENOSPC",
+  EDQUOT: "EDQUOT",
+  EROFS: "EROFS",
+  EACCES: "EACCES",
+  EPERM: "EPERM",
+  EIO: "EIO",
+  EAGAIN: "EAGAIN",
+  EBUSY: "EBUSY",
+} as const;
+export type FaultErrno = (typeof FaultErrno)[keyof typeof FaultErrno];
+
+/** The store operations the test-only `testFault` method can make fail. */
+export const FaultOp = {
+  blobWrite: "blobWrite",
+  blobFsync: "blobFsync",
+  dbCommit: "dbCommit",
+  clear: "clear",
+} as const;
+export type FaultOp = (typeof FaultOp)[keyof typeof FaultOp];
+
+/** An item's status (MediaItem.status says what each means). */
+export const ItemStatus = {
+  saved: "saved",
+  unsaved: "unsaved",
+  urlOnly: "urlOnly",
+  expired: "expired",
+  lost: "lost",
+} as const;
+export type ItemStatus = (typeof ItemStatus)[keyof typeof ItemStatus];
 
 /**
  * Limits the server enforces; a client must stay within them. `maxInFlight` is per
@@ -160,7 +247,7 @@ export interface MediaItem {
   id: string;
   projectId: string;
   name: string;
-  type: "video" | "image" | "audio";
+  type: MediaType;
   /** Set for every item that has bytes: sniffed from them (the client's type is kept only when it names the same container). */
   mimeType: string | null;
   /** Integer. */
@@ -188,13 +275,13 @@ export interface MediaItem {
    */
   updatedAt: number;
   /** saved · unsaved (bytes held, retry possible) · urlOnly · expired · lost (unsaved, and the held bytes are gone: only adding the bytes again can save it; never retried). */
-  status: "saved" | "unsaved" | "urlOnly" | "expired" | "lost";
+  status: ItemStatus;
   /** True only when the bytes are fsynced in the store. */
   durable: boolean;
   /** Where the item's bytes are: durable (fsynced in the store), held (kept by the sidecar for a retry), gone (lost; only re-adding them helps), none (never had local bytes: urlOnly, expired). */
-  bytesState: "durable" | "held" | "gone" | "none";
+  bytesState: BytesState;
   /** Where the item's record is: stored (in the database), journalled (the database refused it; in the fallback journal, replayed at the next start) or memory (in memory only: lost if the sidecar stops before storage recovers). */
-  recordState: "stored" | "journalled" | "memory";
+  recordState: RecordState;
   storageError: StorageErrorInfo | null;
   /** Absolute path of the blob when saved, for playback by the app. */
   localPath: string | null;
@@ -202,11 +289,43 @@ export interface MediaItem {
   metadata: Record<string, unknown>;
 }
 
+/** What an item is. */
+export const MediaType = {
+  video: "video",
+  image: "image",
+  audio: "audio",
+} as const;
+export type MediaType = (typeof MediaType)[keyof typeof MediaType];
+
+/** Where an item's record is (MediaItem.recordState says what each means). */
+export const RecordState = {
+  stored: "stored",
+  journalled: "journalled",
+  memory: "memory",
+} as const;
+export type RecordState = (typeof RecordState)[keyof typeof RecordState];
+
 /** The server's name and version. */
 export interface ServerInfo {
   name: string;
   version: string;
 }
+
+/** What listMediaItems sorts by. */
+export const SortKey = {
+  createdAt: "createdAt",
+  updatedAt: "updatedAt",
+  name: "name",
+  size: "size",
+} as const;
+export type SortKey = (typeof SortKey)[keyof typeof SortKey];
+
+/** The direction of listMediaItems' sort. */
+export const SortOrder = {
+  asc: "asc",
+  desc: "desc",
+} as const;
+export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
 
 /**
  * Items by status (the app's badges and 'N unsaved items' banner). `unsaved` counts
@@ -236,7 +355,7 @@ export interface StorageErrorInfo {
    * Integer.
    */
   timestamp: number;
-  errorType: "StorageBlocked" | "StorageTransient" | "StorageIOError" | "UrlExpired" | "DownloadFailed";
+  errorType: ErrorType;
   errno: string | null;
 }
 
@@ -389,7 +508,7 @@ export interface AddMediaItemParams {
   projectId: string;
   /** 1..255 characters. */
   name: string;
-  type: "video" | "image" | "audio";
+  type: MediaType;
   /**
    * Optional: the bytes' container decides; a type naming another container than the bytes is replaced by the sniffed one, and a type that is not a media type is ignored.
    *
@@ -512,12 +631,12 @@ export interface ListMediaItemsParams {
   /** 1..128 characters, pattern `^[A-Za-z0-9._:-]+$`. */
   projectId: string;
   /** @default null */
-  type?: "video" | "image" | "audio" | null;
+  type?: MediaType | null;
   /**
    * ≤ 5 items.
    * @default null
    */
-  status?: ("saved" | "unsaved" | "urlOnly" | "expired" | "lost")[] | null;
+  status?: ItemStatus[] | null;
   /**
    * 1..128 characters.
    * @default null
@@ -529,9 +648,9 @@ export interface ListMediaItemsParams {
    */
   text?: string | null;
   /** @default "createdAt" */
-  sort?: "createdAt" | "updatedAt" | "name" | "size";
+  sort?: SortKey;
   /** @default "desc" */
-  order?: "asc" | "desc";
+  order?: SortOrder;
   /**
    * Integer, 1..500.
    * @default 100
@@ -639,7 +758,7 @@ export interface GetMediaSourceParams {
 export interface GetMediaSourceResult {
   id: string;
   projectId: string;
-  status: "saved" | "unsaved" | "urlOnly" | "expired" | "lost";
+  status: ItemStatus;
   /** Integer. */
   size: number | null;
   mimeType: string | null;
@@ -648,7 +767,7 @@ export interface GetMediaSourceResult {
   path: string | null;
   sourceUrl: string | null;
   /** Where the bytes are: a file (`path`), the sidecar's memory (readMediaRange), or nowhere local. */
-  bytes: "file" | "memory" | "none";
+  bytes: ByteLocation;
 }
 
 /**
@@ -831,9 +950,9 @@ export interface ListDownloadsResult {
  * Params of `testFault`: `protocol/schema/testFault.params.json`.
  */
 export interface FaultParams {
-  op: "blobWrite" | "blobFsync" | "dbCommit" | "clear";
+  op: FaultOp;
   /** @default "ENOSPC" */
-  errno?: "ENOSPC" | "EDQUOT" | "EROFS" | "EACCES" | "EPERM" | "EIO" | "EAGAIN" | "EBUSY";
+  errno?: FaultErrno;
   /**
    * Integer, 0..1000000.
    * @default 1
@@ -949,7 +1068,7 @@ export interface DownloadProgress {
   rateBps: number;
   final: boolean;
   /** On the final event only: how the download ended. `paused`: the sidecar is stopping; the partial file is kept and the download resumes at the next start. */
-  outcome: "saved" | "unsaved" | "urlOnly" | "expired" | "failed" | "cancelled" | "paused" | null;
+  outcome: DownloadOutcome | null;
 }
 
 /**
@@ -1159,7 +1278,7 @@ export const TEST_ONLY_METHODS = [
   "testFault",
 ] as const satisfies readonly (keyof Methods)[];
 
-/** The error codes each method declares (besides those any request may get: invalid_request, unauthorized, busy, ...). */
+/** The error codes each method declares (besides ANY_METHOD_ERRORS, which any request may get). */
 export const METHOD_ERRORS: { readonly [M in keyof Methods]: readonly ErrorCode[] } = {
   hello: ["version_mismatch"],
   ping: [],

@@ -10,6 +10,7 @@ export const SCHEMA_DIR = join(REPO_ROOT, "protocol", "schema");
 export interface SchemaIndex {
   protocolVersion: string;
   errorCodes: Record<string, string>;
+  anyMethodErrors: string[];
   methods: Record<string, { params: string; result: string; errors: string[]; payloads: boolean; testOnly: boolean }>;
   events: Record<string, { data: string }>;
 }

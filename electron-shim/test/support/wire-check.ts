@@ -8,7 +8,7 @@
  * - a reply: `envelope.reply.json`, and its result against `<method>.result.json` (the method
  *   of the request with that id);
  * - an error: `envelope.error.json` and `error.json`; its code must be one the method declares
- *   in index.json, or one that any request may get (`ANY_REQUEST_CODES`);
+ *   in index.json, or one that any request may get (index.json's `anyMethodErrors`);
  * - an event: `envelope.event.json`, and its data against `event.<name>.json`.
  *
  * Violations are collected (an observer must not throw into the client); the tests assert
@@ -19,19 +19,6 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020"
 
 import type { MessageObserver } from "../../src/client";
 import { loadSchema, schemaIndex } from "./schema";
-
-/** Codes that are about the request or the server's state, not the method. */
-export const ANY_REQUEST_CODES: ReadonlySet<string> = new Set([
-  "invalid_request",
-  "unknown_method",
-  "invalid_params",
-  "unauthorized",
-  "not_ready",
-  "payload_too_large",
-  "busy",
-  "shutting_down",
-  "internal",
-]);
 
 export interface WireCounts {
   /** Envelopes checked, both ways. */
@@ -179,7 +166,7 @@ export class WireCheck {
         const method = this.answered(error.id, env);
         if (!method) return;
         const declared = this.index.methods[method]?.errors ?? [];
-        if (!declared.includes(error.error.code) && !ANY_REQUEST_CODES.has(error.error.code)) {
+        if (!declared.includes(error.error.code) && !this.index.anyMethodErrors.includes(error.error.code)) {
           this.violation(`receive: ${method} answered ${error.error.code}, which index.json does not declare for it (declared: ${declared.join(", ") || "none"})`, env);
         }
         return;

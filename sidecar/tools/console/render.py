@@ -19,15 +19,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from protocol.vocabulary import ItemStatus
+
 # status → (symbol, style): the badges of the app's media panel.
 BADGES: dict[str, tuple[str, str]] = {
-    "saved": ("✓", "green"),
-    "unsaved": ("!", "yellow"),
-    "urlOnly": ("☁", "blue"),
-    "expired": ("✗", "red"),
-    "lost": ("∅", "red"),
+    ItemStatus.SAVED: ("✓", "green"),
+    ItemStatus.UNSAVED: ("!", "yellow"),
+    ItemStatus.URL_ONLY: ("☁", "blue"),
+    ItemStatus.EXPIRED: ("✗", "red"),
+    ItemStatus.LOST: ("∅", "red"),
 }
-STATUS_ORDER = ("saved", "unsaved", "urlOnly", "expired")  # + lost, shown when there are any
+# the counts line, in this order (a status is also its counts key); lost only when there are any
+STATUS_ORDER = (ItemStatus.SAVED, ItemStatus.UNSAVED, ItemStatus.URL_ONLY, ItemStatus.EXPIRED)
 
 
 PIPE_WIDTH = 320
@@ -124,7 +127,8 @@ def item_table(items: Sequence[Mapping[str, Any]], title: str | None = None) -> 
 
 def counts_text(counts: Mapping[str, Any]) -> Text:
     out = Text()
-    for status in (*STATUS_ORDER, "lost") if counts.get("lost") else STATUS_ORDER:
+    lost = counts.get(ItemStatus.LOST)
+    for status in (*STATUS_ORDER, ItemStatus.LOST) if lost else STATUS_ORDER:
         symbol, style = BADGES[status]
         out.append(f"{symbol} {status} {counts.get(status, 0)}", style=style)
         out.append("  ")
@@ -134,7 +138,7 @@ def counts_text(counts: Mapping[str, Any]) -> Text:
 
 def banner(counts: Mapping[str, Any], project: str) -> Text | None:
     """The app's "You have N unsaved items [Retry all]" banner, or None when there are none."""
-    n = int(counts.get("unsaved", 0) or 0)
+    n = int(counts.get(ItemStatus.UNSAVED, 0) or 0)
     if n <= 0:
         return None
     noun = "item" if n == 1 else "items"

@@ -25,6 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from protocol.vocabulary import FaultErrno, FaultOp
 from sidecar.portable.process import is_superuser
 
 if TYPE_CHECKING:
@@ -164,21 +165,21 @@ class SimulatedDisk(Disk):
                 "ENOSPC / EROFS")
 
     async def fill(self, client: Client) -> str:
-        await client.call("testFault", {"op": "blobWrite", "errno": "ENOSPC",
+        await client.call("testFault", {"op": FaultOp.BLOB_WRITE, "errno": FaultErrno.ENOSPC,
                                         "count": 1_000_000})
         return "testFault: every blob write now fails with ENOSPC (simulated disk full)"
 
     async def free(self, client: Client) -> str:
-        await client.call("testFault", {"op": "clear"})
+        await client.call("testFault", {"op": FaultOp.CLEAR})
         return "testFault clear: blob writes work again (simulated free space)"
 
     async def block(self, client: Client) -> str:
-        await client.call("testFault", {"op": "blobFsync", "errno": "EROFS",
+        await client.call("testFault", {"op": FaultOp.BLOB_FSYNC, "errno": FaultErrno.EROFS,
                                         "count": 1_000_000})
         return "testFault: every blob fsync now fails with EROFS (simulated read-only)"
 
     async def unblock(self, client: Client) -> str:
-        await client.call("testFault", {"op": "clear"})
+        await client.call("testFault", {"op": FaultOp.CLEAR})
         return "testFault clear: storage is writable again (simulated)"
 
 

@@ -30,6 +30,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from protocol.vocabulary import ByteLocation, ErrorType, ItemStatus, MediaType, SortKey, SortOrder
 from sidecar.client import Client, RemoteError
 from sidecar.tools.console import render
 from sidecar.tools.demo.eventlog import EventLog
@@ -121,8 +122,8 @@ class Tour:
                                         timeout=CALL_TIMEOUT, console=self.out)
 
     async def listing(self, project: str, **filters: Any) -> dict[str, Any]:
-        return await self.call("listMediaItems", {"projectId": project, "sort": "createdAt",
-                                                  "order": "asc", **filters})
+        return await self.call("listMediaItems", {"projectId": project, "sort": SortKey.CREATED_AT,
+                                                  "order": SortOrder.ASC, **filters})
 
     def show_list(self, project: str, page: dict[str, Any]) -> None:
         items = page.get("items") or []
@@ -139,7 +140,7 @@ class Tour:
         self.clip_how = how
         return data
 
-    async def plays(self, item_id: str, data: bytes, where: str) -> None:
+    async def plays(self, item_id: str, data: bytes, where: ByteLocation) -> None:
         """What the shim's media-sidecar:// handler does for a <video>: ask where the bytes
         are, then read a range from the middle (a seek) and check it is the clip's."""
         src = await self.call("getMediaSource", {"projectId": PROJECT, "id": item_id})
@@ -225,13 +226,13 @@ class Tour:
         url = self.fal.publish("/files/demo/fox.mp4", data)
         self.say(f"FAL generated {url} ({render.human_bytes(len(data))}, {self.clip_how})")
         mark = self.ev.mark()
-        params = {"id": "fox", "projectId": PROJECT, "name": "fox.mp4", "type": "video",
+        params = {"id": "fox", "projectId": PROJECT, "name": "fox.mp4", "type": MediaType.VIDEO,
                   "sourceUrl": url, "download": True,
                   "metadata": {"model": "fal-ai/ltx-video", "prompt": "a red fox in snow"}}
         self.say("addMediaItem {sourceUrl, download: true}")
         res = await self.with_progress("addMediaItem", params, "fox", "fox.mp4")
         item = res["item"]
-        self.check(item["status"] == "saved" and res["durable"], "saved and durable",
+        self.check(item["status"] == ItemStatus.SAVED and res["durable"], "saved and durable",
                    item["status"])
         self.check(item.get("sha256") == hashlib.sha256(data).hexdigest(),
                    "the bytes on disk are exactly FAL's (sha256 matches)")
@@ -242,7 +243,7 @@ class Tour:
                    [h.host for h in hits])
         saved = await self.ev.wait("itemSaved", since=mark, item_id="fox")
         self.check(saved is not None, "itemSaved event received")
-        await self.plays("fox", data, "file")
+        await self.plays("fox", data, ByteLocation.FILE)
         self.show_list(PROJECT, await self.listing(PROJECT))
 
     async def step_disk_full(self) -> None:
@@ -257,11 +258,11 @@ class Tour:
         self.say(f"addMediaItem with {render.human_bytes(len(data))} of inline bytes "
                  "(a binary frame)")
         res = await self.call("addMediaItem", {"id": "fox-edit", "projectId": PROJECT,
-                                               "name": "fox-edit.mp4", "type": "video",
+                                               "name": "fox-edit.mp4", "type": MediaType.VIDEO,
                                                "mimeType": "video/mp4"}, (data,))
         item = res["item"]
         err = item.get("storageError") or {}
-        self.check(item["status"] == "unsaved" and not res["durable"],
+        self.check(item["status"] == ItemStatus.UNSAVED and not res["durable"],
                    "the reply says unsaved, honestly (not durable)", item["status"])
         self.check(err.get("errno") == "ENOSPC",
                    f"the error is the disk's: {err.get('errno')} ({err.get('message')})", err)
@@ -271,7 +272,7 @@ class Tour:
         self.check(ev is not None, "itemUnsaved event received (the app shows a toast)")
         self.toast(ev)
         self.say("unsaved is still playable: the sidecar serves the bytes it holds")
-        await self.plays("fox-edit", data, "memory")
+        await self.plays("fox-edit", data, ByteLocation.MEMORY)
         page = await self.listing(PROJECT)
         counts = page["counts"]
         self.check(counts.get("unsaved") == 1 and any(i["id"] == "fox-edit"
@@ -289,7 +290,7 @@ class Tour:
         self.say("retrySaveItem {id: fox-edit}")
         res = await self.call("retrySaveItem", {"id": "fox-edit", "projectId": PROJECT})
         item = res["item"]
-        self.check(item["status"] == "saved" and res["durable"], "saved and durable",
+        self.check(item["status"] == ItemStatus.SAVED and res["durable"], "saved and durable",
                    item["status"])
         self.check(item.get("sha256") == hashlib.sha256(
             self.clips["fox edit, color graded"]).hexdigest(), "with exactly the bytes given")
@@ -312,13 +313,14 @@ class Tour:
         self.say(f"FAL generated {url}; addMediaItem {{sourceUrl, download: true}}")
         mark = self.ev.mark()
         res = await self.with_progress("addMediaItem", {
-            "id": "owl", "projectId": PROJECT, "name": "owl.mp4", "type": "video",
+            "id": "owl", "projectId": PROJECT, "name": "owl.mp4", "type": MediaType.VIDEO,
             "sourceUrl": url, "download": True}, "owl", "owl.mp4")
         item = res["item"]
         err = item.get("storageError") or {}
-        self.check(item["status"] == "urlOnly" and not res["durable"],
+        self.check(item["status"] == ItemStatus.URL_ONLY and not res["durable"],
                    "kept as urlOnly (not durable), not lost", item["status"])
-        self.check(err.get("errno") == "EROFS" and err.get("errorType") == "StorageBlocked",
+        self.check(err.get("errno") == "EROFS"
+                   and err.get("errorType") == ErrorType.STORAGE_BLOCKED,
                    f"the error is the disk's: {err.get('errno')} ({err.get('message')})", err)
         self.check(item.get("metadata", {}).get("urlOnly") is True,
                    "the seeds' flag metadata.urlOnly is set too")
@@ -326,7 +328,7 @@ class Tour:
         self.check(ev is not None, "itemUrlOnly event received")
         self.toast(ev)
         src = await self.call("getMediaSource", {"projectId": PROJECT, "id": "owl"})
-        self.check(src.get("bytes") == "none" and src.get("sourceUrl") == url,
+        self.check(src.get("bytes") == ByteLocation.NONE and src.get("sourceUrl") == url,
                    "no local bytes: window.mediaStore.playbackUrl(item) gives its FAL URL, "
                    "which the CSP allows", src)
         st = await self.call("storageStatus", {})
@@ -344,7 +346,7 @@ class Tour:
         res = await self.with_progress("downloadUrlOnlyItem",
                                        {"id": "owl", "projectId": PROJECT}, "owl", "owl.mp4")
         item = res["item"]
-        self.check(item["status"] == "saved" and res["durable"], "saved and durable",
+        self.check(item["status"] == ItemStatus.SAVED and res["durable"], "saved and durable",
                    item["status"])
         self.check(item.get("sha256") == hashlib.sha256(
             self.clips["an owl at dusk"]).hexdigest(), "with exactly FAL's bytes")
@@ -363,9 +365,9 @@ class Tour:
         path = "/files/demo/old-cat.mp4"
         url = self.fal.publish(path, data, host="fal.media")
         res = await self.call("addMediaItem", {"id": "old-cat", "projectId": PROJECT,
-                                               "name": "old-cat.mp4", "type": "video",
+                                               "name": "old-cat.mp4", "type": MediaType.VIDEO,
                                                "sourceUrl": url})
-        self.check(res["item"]["status"] == "urlOnly", f"{url} registered as a link "
+        self.check(res["item"]["status"] == ItemStatus.URL_ONLY, f"{url} registered as a link "
                    "(urlOnly: no download asked)", res["item"]["status"])
         self.fal.expire(path)
         self.say("FAL deleted the file; downloadUrlOnlyItem {id: old-cat}")
@@ -380,7 +382,7 @@ class Tour:
         else:
             self.check(False, "the reply is the error url_expired", "a success")
         got = await self.call("getMediaItem", {"id": "old-cat", "projectId": PROJECT})
-        self.check(got["item"]["status"] == "expired", "the item is now expired (still "
+        self.check(got["item"]["status"] == ItemStatus.EXPIRED, "the item is now expired (still "
                    "listed, so the user knows what is gone)", got["item"]["status"])
         self.check(any(h.status == 410 for h in self.fal.hits(path)),
                    "FAL answered 410 Gone; no retries were wasted on it",
@@ -395,9 +397,9 @@ class Tour:
                      "items, and its counts feed the app's banner.")
         data = self.clip("a trailer for another film")
         res = await self.call("addMediaItem", {"id": "trailer", "projectId": OTHER_PROJECT,
-                                               "name": "trailer.mp4", "type": "video"},
+                                               "name": "trailer.mp4", "type": MediaType.VIDEO},
                               (data,))
-        self.check(res["item"]["status"] == "saved",
+        self.check(res["item"]["status"] == ItemStatus.SAVED,
                    f"added trailer.mp4 to project {OTHER_PROJECT}", res["item"]["status"])
         page = await self.listing(PROJECT)
         self.show_list(PROJECT, page)
@@ -414,7 +416,7 @@ class Tour:
         self.check([i["id"] for i in other["items"]] == ["trailer"],
                    f"{OTHER_PROJECT} lists only its trailer",
                    [i["id"] for i in other["items"]])
-        expired = await self.listing(PROJECT, status=["expired"])
+        expired = await self.listing(PROJECT, status=[ItemStatus.EXPIRED])
         self.check([i["id"] for i in expired["items"]] == ["old-cat"],
                    "filter by status (expired) works", [i["id"] for i in expired["items"]])
         self.say(Text(f"from a shell, `media-sidecar list -p {PROJECT}` prints this table "

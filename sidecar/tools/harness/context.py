@@ -13,6 +13,7 @@ from typing import Any
 
 import zmq
 
+from protocol.vocabulary import FaultOp, MediaType
 from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.httpfixture import HttpFixture
 from sidecar.tools.harness.outcome import CaseFailed, NotApplicable, check
@@ -88,7 +89,7 @@ class Context:
             try:
                 item = peer.call("addMediaItem", {
                     "projectId": self.project("probe"), "name": "probe.mp4",
-                    "type": "video", "sourceUrl": self.http.url("parked", "probe.mp4")})
+                    "type": MediaType.VIDEO, "sourceUrl": self.http.url("parked", "probe.mp4")})
             except RemoteError as exc:
                 if exc.code != "host_not_allowed":
                     raise
@@ -127,14 +128,14 @@ class Context:
         try:
             yield
         finally:
-            peer.call("testFault", {"op": "clear"})
+            peer.call("testFault", {"op": FaultOp.CLEAR})
 
 
 def add_inline(peer: Peer, project: str, data: bytes, *, item_id: str | None = None,
                chunks: int = 1, timeout: float | None = None, **params: Any) -> Json:
     """addMediaItem with ``data`` in ``chunks`` payload frames; checks the reply's item."""
     body: Json = {"projectId": project, "name": params.pop("name", "clip.mp4"),
-                  "type": params.pop("type", "video"), **params}
+                  "type": params.pop("type", MediaType.VIDEO), **params}
     if item_id is not None:
         body["id"] = item_id
     size = len(data)

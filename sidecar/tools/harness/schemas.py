@@ -18,13 +18,6 @@ import protocol
 SCHEMA_DIR = Path(protocol.__file__).resolve().parent / "schema"
 
 
-# Codes any request may get, whatever its method (the method table lists the others).
-ANY_METHOD_CODES = frozenset({
-    "invalid_request", "unknown_method", "invalid_params", "unauthorized", "not_ready",
-    "payload_too_large", "busy", "shutting_down", "cancelled", "internal",
-})
-
-
 class SchemaViolation(Exception):
     """A message does not match its schema."""
 
@@ -57,6 +50,11 @@ class SchemaBook:
     def error_codes(self) -> list[str]:
         return list(self.index["errorCodes"])
 
+    @property
+    def any_method_errors(self) -> frozenset[str]:
+        """Codes any request may get, whatever its method (``protocol.errors``)."""
+        return frozenset(self.index["anyMethodErrors"])
+
     def _validator(self, file: str) -> Draft202012Validator:
         if file not in self._validators:
             schema = json.loads((self._dir / file).read_text(encoding="utf-8"))
@@ -81,7 +79,7 @@ class SchemaBook:
 
     def check_error_code(self, method: str, code: str) -> None:
         """An error code must be one any request may get, or one documented for the method."""
-        documented = set(self.methods[method]["errors"]) | ANY_METHOD_CODES
+        documented = set(self.methods[method]["errors"]) | self.any_method_errors
         if code not in documented:
             raise SchemaViolation(f"{method} answered {code}, which is not among its "
                                   f"documented errors {sorted(self.methods[method]['errors'])}")

@@ -3,6 +3,7 @@ payloads. Each refused message gets ``unauthorized`` and changes nothing."""
 
 from __future__ import annotations
 
+from protocol.vocabulary import MediaType
 from sidecar.tools.harness.context import Context, listed_ids
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.peer import Json, Payload, Peer, expect_error, now_ms
@@ -12,7 +13,7 @@ WRONG_KEY = b"not-the-secret-of-this-server-0123456789"
 
 
 def _add_params(ctx: Context, project: str, item_id: str) -> Json:
-    return {"id": item_id, "projectId": project, "name": "a.mp4", "type": "video",
+    return {"id": item_id, "projectId": project, "name": "a.mp4", "type": MediaType.VIDEO,
             "sourceUrl": ctx.media_url(item_id)}
 
 
@@ -111,7 +112,7 @@ def tampered_payload_refused(ctx: Context) -> None:
     """Payload frames are signed: the same envelope with other bytes is unauthorized."""
     project, item_id = ctx.project(), ctx.item_id()
     peer = ctx.peer()
-    params = {"id": item_id, "projectId": project, "name": "a.bin", "type": "image"}
+    params = {"id": item_id, "projectId": project, "name": "a.bin", "type": MediaType.IMAGE}
     env = peer.envelope("addMediaItem", params)
     frames = peer.frames(env, [b"original bytes"])
     _refused(peer, [frames[0], frames[1], b"tampered bytes"], env["id"], "tampered payload")

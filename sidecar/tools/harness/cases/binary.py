@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus
 from sidecar.tools.harness.context import Context, add_inline, sha256
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.registry import case
@@ -31,7 +32,8 @@ def large_inline_payload(ctx: Context) -> None:
     item = result["item"]
     check(item["size"] == size, f"size {item['size']}, not {size}")
     check(item["sha256"] == digest, "sha256 of the stored item is not the sent bytes'")
-    check(item["status"] == "saved" and result["durable"] is True, "the large add is not saved")
+    check(item["status"] == ItemStatus.SAVED and result["durable"] is True,
+          "the large add is not saved")
     path = Path(str(item["localPath"]))
     if path.is_file() and os.access(path, os.R_OK):  # only when the server is on this host
         check(_file_sha256(path) == digest, "the blob on disk differs from the sent bytes")

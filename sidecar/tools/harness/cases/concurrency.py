@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from protocol.vocabulary import MediaType, SortKey, SortOrder
 from sidecar.tools.harness.context import Context, add_inline
 from sidecar.tools.harness.outcome import CaseFailed, check
 from sidecar.tools.harness.registry import case
@@ -22,7 +23,7 @@ def pings_overtake(ctx: Context) -> None:
     for _ in range(3):
         data = os.urandom(size)
         slow = peer.send("addMediaItem", {"projectId": project, "name": "slow.bin",
-                                          "type": "video"}, [data])
+                                          "type": MediaType.VIDEO}, [data])
         pings = [peer.send("ping") for _ in range(PINGS)]
         reply = peer.reply(slow)
         check(reply["type"] == "reply", f"the slow add failed: {reply.get('error')}")
@@ -61,8 +62,8 @@ def stable_pagination(ctx: Context) -> None:
     project = ctx.project()
     before = [add_inline(writer, project, f"page {project} {i}".encode(),
                          name=f"item-{i:02d}.mp4")["item"]["id"] for i in range(9)]
-    for sort in ("createdAt", "name"):
-        for order in ("desc", "asc"):
+    for sort in (SortKey.CREATED_AT, SortKey.NAME):
+        for order in (SortOrder.DESC, SortOrder.ASC):
             seen: list[str] = []
             cursor = None
             for page_no in range(100):

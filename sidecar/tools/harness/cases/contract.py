@@ -13,6 +13,7 @@ import json
 import os
 import time
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, add_inline, sha256
 from sidecar.tools.harness.outcome import CaseFailed, NotApplicable, check
@@ -113,12 +114,12 @@ def metadata_compact_json(ctx: Context) -> None:
           "harness arithmetic")
     add_inline(peer, project, os.urandom(64), metadata=exact)
     over = {"k": exact["k"] + "x"}
-    body = peer.error("addMediaItem", {"projectId": project, "name": "m", "type": "image",
+    body = peer.error("addMediaItem", {"projectId": project, "name": "m", "type": MediaType.IMAGE,
                                        "metadata": over}, [b"m"],
                       code="payload_too_large", field="params.metadata")
     check(body.get("data") == {"limit": limit, "size": limit + 1},
           f"payload_too_large data is {body.get('data')!r}, not {{limit, size}}")
-    peer.error("addMediaItem", {"projectId": project, "name": "b", "type": "image",
+    peer.error("addMediaItem", {"projectId": project, "name": "b", "type": MediaType.IMAGE,
                                 "metadata": {"raw": b"\x00\x01"}}, [b"b"],
                code="invalid_params")
 
@@ -132,7 +133,7 @@ def reserved_metadata_keys(ctx: Context) -> None:
         "unsaved": True, "urlOnly": True, "storageError": {"message": "forged"},
         "mine": {"a": 1}})
     meta = result["item"]["metadata"]
-    check(result["item"]["status"] == "saved", "the item was not saved")
+    check(result["item"]["status"] == ItemStatus.SAVED, "the item was not saved")
     check(meta.get("unsaved") is False and meta.get("urlOnly") is False,
           f"the flags were not replaced: {meta}")
     check(meta.get("storageError") in (None, {}) or "forged" not in json.dumps(meta),
@@ -154,10 +155,10 @@ def same_content_is_bytes(ctx: Context) -> None:
     check(again["item"]["name"] == first["item"]["name"] == "first.mp4",
           "a repeated add changed the item's other fields")
     peer.error("addMediaItem", {"id": item_id, "projectId": project, "name": "x",
-                                "type": "video"}, [os.urandom(256)],
+                                "type": MediaType.VIDEO}, [os.urandom(256)],
                code="conflict", field="params.id")
     peer.error("addMediaItem", {"id": item_id, "projectId": ctx.project("other"),
-                                "name": "x", "type": "video"}, [data],
+                                "name": "x", "type": MediaType.VIDEO}, [data],
                code="conflict", field="params.id")
     check(sha256(data) == first["item"]["sha256"], "sha256 of the first add")
 
@@ -169,14 +170,15 @@ def counts_ignore_filters(ctx: Context) -> None:
     peer = ctx.peer()
     project = ctx.project("counts")
     for i in range(3):
-        add_inline(peer, project, os.urandom(32 + i), type="image" if i else "video")
-    peer.call("addMediaItem", {"projectId": project, "name": "u", "type": "audio",
+        kind = MediaType.IMAGE if i else MediaType.VIDEO
+        add_inline(peer, project, os.urandom(32 + i), type=kind)
+    peer.call("addMediaItem", {"projectId": project, "name": "u", "type": MediaType.AUDIO,
                                "sourceUrl": ctx.media_url("counts")})
     whole = peer.call("listMediaItems", {"projectId": project})["counts"]
     check(whole["total"] == 4 and whole["saved"] == 3 and whole["urlOnly"] == 1,
           f"counts of the whole project {whole}")
-    for filters in ({"type": "image"}, {"status": ["urlOnly"]}, {"text": "zzz-nothing"},
-                    {"limit": 1}, {"folderId": "none"}):
+    for filters in ({"type": MediaType.IMAGE}, {"status": [ItemStatus.URL_ONLY]},
+                    {"text": "zzz-nothing"}, {"limit": 1}, {"folderId": "none"}):
         got = peer.call("listMediaItems", {"projectId": project, **filters})["counts"]
         check(got == whole, f"counts with filters {filters} are {got}, not {whole}")
 
@@ -207,7 +209,7 @@ def download_cap(ctx: Context) -> None:
     url = http.publish(f"{ctx.run_id}-big.mp4", os.urandom(cap + 1))
     peer = ctx.peer(timeout=max(ctx.options.timeout, 60.0))
     project = ctx.project("cap")
-    peer.error("addMediaItem", {"projectId": project, "name": "big.mp4", "type": "video",
+    peer.error("addMediaItem", {"projectId": project, "name": "big.mp4", "type": MediaType.VIDEO,
                                 "sourceUrl": url, "download": True},
                code="payload_too_large")
     page = peer.call("listMediaItems", {"projectId": project})
@@ -225,7 +227,7 @@ def oversize_frame_new_session(ctx: Context) -> None:
     peer = ctx.peer()
     peer.call("ping")
     env = peer.envelope("addMediaItem", {"projectId": ctx.project("big"), "name": "x",
-                                         "type": "video"})
+                                         "type": MediaType.VIDEO})
     peer.send_frames(peer.frames(env, [bytes(limit + 1)]))  # no reply: the link is dropped
     deadline = time.monotonic() + max(ctx.options.timeout, 10.0)
     code = None

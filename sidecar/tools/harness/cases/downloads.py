@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from protocol.vocabulary import DownloadOutcome, ItemStatus, MediaType
 from sidecar.tools.harness.context import Context, sha256
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.peer import Json, expect_error
@@ -20,8 +21,9 @@ SLOW_DOWNLOAD = 60.0  # retries of a failing URL back off; give them time
 def _register(ctx: Context, project: str, url: str) -> Json:
     peer = ctx.peer()
     item: Json = peer.call("addMediaItem", {"projectId": project, "name": "remote.mp4",
-                                            "type": "video", "sourceUrl": url})["item"]
-    check(item["status"] == "urlOnly", f"a registered URL is {item['status']}, not urlOnly")
+                                            "type": MediaType.VIDEO, "sourceUrl": url})["item"]
+    check(item["status"] == ItemStatus.URL_ONLY,
+          f"a registered URL is {item['status']}, not urlOnly")
     return item
 
 
@@ -37,13 +39,14 @@ def download_saves(ctx: Context) -> None:
     peer.call("subscribe", {"projectId": project})
     result = peer.call("downloadUrlOnlyItem", {"id": item["id"], "projectId": project})
     got = result["item"]
-    check(got["status"] == "saved" and result["durable"] is True,
+    check(got["status"] == ItemStatus.SAVED and result["durable"] is True,
           f"a downloaded item is {got['status']}")
     check(got["sha256"] == sha256(data) and got["size"] == len(data),
           "the downloaded item's sha256 or size is not the served bytes'")
     peer.event("itemSaved", lambda d: d["item"]["id"] == item["id"])
     final = peer.event("downloadProgress", lambda d: d["id"] == item["id"] and d["final"])
-    check(final["data"]["outcome"] == "saved", f"final progress outcome {final['data']}")
+    check(final["data"]["outcome"] == DownloadOutcome.SAVED,
+          f"final progress outcome {final['data']}")
     check(final["data"]["bytesDone"] == len(data), "the final progress event's bytesDone")
 
 
@@ -55,9 +58,10 @@ def add_with_download(ctx: Context) -> None:
     url = http.publish(f"{ctx.run_id}-add.mp4", data)
     peer = ctx.peer(timeout=max(ctx.options.timeout, SLOW_DOWNLOAD))
     result = peer.call("addMediaItem", {"projectId": ctx.project(), "name": "fetched.mp4",
-                                        "type": "video", "sourceUrl": url, "download": True})
+                                        "type": MediaType.VIDEO, "sourceUrl": url,
+                                        "download": True})
     item = result["item"]
-    check(item["status"] == "saved" and item["sha256"] == sha256(data),
+    check(item["status"] == ItemStatus.SAVED and item["sha256"] == sha256(data),
           f"the fetched item is {item['status']} with sha256 {item['sha256']}")
     check(item["sourceUrl"] == url, "the source URL was not kept")
 
@@ -73,7 +77,7 @@ def gone_url_expires(ctx: Context) -> None:
     peer.call("subscribe", {"projectId": project})
     peer.error("downloadUrlOnlyItem", {"id": item["id"]}, code="url_expired")
     got = peer.call("getMediaItem", {"id": item["id"]})["item"]
-    check(got["status"] == "expired", f"after a 410 the item is {got['status']}")
+    check(got["status"] == ItemStatus.EXPIRED, f"after a 410 the item is {got['status']}")
     peer.event("itemExpired", lambda d: d["item"]["id"] == item["id"])
     peer.error("downloadUrlOnlyItem", {"id": item["id"]}, code="conflict")
 
@@ -88,7 +92,8 @@ def failing_url(ctx: Context) -> None:
     peer = ctx.peer(timeout=max(ctx.options.timeout, SLOW_DOWNLOAD))
     peer.error("downloadUrlOnlyItem", {"id": item["id"]}, code="download_failed")
     got = peer.call("getMediaItem", {"id": item["id"]})["item"]
-    check(got["status"] == "urlOnly", f"after failed downloads the item is {got['status']}")
+    check(got["status"] == ItemStatus.URL_ONLY,
+          f"after failed downloads the item is {got['status']}")
 
 
 @case("downloads.running_download_can_be_cancelled")
@@ -111,7 +116,8 @@ def cancel_running(ctx: Context) -> None:
     finally:
         http.release.set()
     got = peer.call("getMediaItem", {"id": item["id"]})["item"]
-    check(got["status"] == "urlOnly", f"after a cancelled download the item is {got['status']}")
+    check(got["status"] == ItemStatus.URL_ONLY,
+          f"after a cancelled download the item is {got['status']}")
 
 
 @case("downloads.download_all_reports_each_outcome")
@@ -130,5 +136,6 @@ def download_all(ctx: Context) -> None:
           f"{result['expired']}, not 3/2/1")
     statuses = {i: peer.call("getMediaItem", {"id": i})["item"]["status"]
                 for i in (*saved, gone)}
-    check(statuses == {saved[0]: "saved", saved[1]: "saved", gone: "expired"},
+    check(statuses == {saved[0]: ItemStatus.SAVED, saved[1]: ItemStatus.SAVED,
+                       gone: ItemStatus.EXPIRED},
           f"statuses after downloadAllUrlOnly: {statuses}")

@@ -3,6 +3,7 @@ to change nothing. (Session-level codes live in ``session``, ``auth`` and ``fram
 
 from __future__ import annotations
 
+from protocol.vocabulary import MediaType
 from sidecar.tools.harness.context import Context, add_inline, listed_ids, sha256
 from sidecar.tools.harness.outcome import NotApplicable, check
 from sidecar.tools.harness.registry import case
@@ -25,7 +26,7 @@ def conflict_same_id(ctx: Context) -> None:
     project, item_id = ctx.project(), ctx.item_id()
     add_inline(peer, project, b"first content", item_id=item_id)
     peer.error("addMediaItem", {"id": item_id, "projectId": project, "name": "clip.mp4",
-                                "type": "video"}, [b"other content"], code="conflict")
+                                "type": MediaType.VIDEO}, [b"other content"], code="conflict")
     item = peer.call("getMediaItem", {"id": item_id})["item"]
     check(item["sha256"] == sha256(b"first content"), "a conflicting add replaced the item")
 
@@ -36,8 +37,9 @@ def path_not_allowed(ctx: Context) -> None:
     peer = ctx.peer()
     project = ctx.project()
     for path in ("relative/clip.mp4", "/tmp/../etc/passwd", "/tmp/clip\x00.mp4"):
-        peer.error("addMediaItem", {"projectId": project, "name": "clip.mp4", "type": "video",
-                                    "sourcePath": path}, code="path_not_allowed")
+        peer.error("addMediaItem", {"projectId": project, "name": "clip.mp4",
+                                    "type": MediaType.VIDEO, "sourcePath": path},
+                   code="path_not_allowed")
     check(listed_ids(peer, project) == [], "a refused sourcePath add was kept")
 
 
@@ -48,7 +50,7 @@ def host_not_allowed(ctx: Context) -> None:
     project = ctx.project()
     for url in ("file:///etc/passwd", "ftp://v3.fal.media/files/a.mp4",
                 "https://media-sidecar-harness.invalid/a.mp4"):
-        peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": "video",
+        peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": MediaType.VIDEO,
                                     "sourceUrl": url, "download": True},
                    code="host_not_allowed")
     check(listed_ids(peer, project) == [], "a refused download was kept")
@@ -62,7 +64,7 @@ def metadata_over_the_limit(ctx: Context) -> None:
         raise NotApplicable("maxMetadataBytes is not below maxEnvelopeBytes")
     peer = ctx.peer()
     project = ctx.project()
-    peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": "video",
+    peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": MediaType.VIDEO,
                                 "metadata": {"prompt": "x" * (limit + 1)}},
                [b"bytes"], code="payload_too_large")
     check(listed_ids(peer, project) == [], "an add with oversized metadata was kept")

@@ -8,6 +8,7 @@ feet; they are cleared before the retry that must succeed.
 
 from __future__ import annotations
 
+from protocol.vocabulary import ErrorType, FaultErrno, FaultOp, ItemStatus
 from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, add_inline, listed_ids, sha256
 from sidecar.tools.harness.outcome import check
@@ -18,7 +19,7 @@ MANY = 1000
 
 
 def _check_unsaved(item: Json, what: str) -> None:
-    check(item["status"] == "unsaved", f"{what}: status {item['status']}, not unsaved")
+    check(item["status"] == ItemStatus.UNSAVED, f"{what}: status {item['status']}, not unsaved")
     check(item["durable"] is False, f"{what}: an unsaved item claims to be durable")
     check(item["storageError"] is not None, f"{what}: an unsaved item has no storageError")
     check(item["metadata"].get("unsaved") is True, f"{what}: metadata.unsaved is not true")
@@ -34,12 +35,12 @@ def _retry_saves(peer: Peer, item_id: str) -> Json:
         if exc.code != "conflict":
             raise
         item: Json = peer.call("getMediaItem", {"id": item_id})["item"]
-        check(item["status"] == "saved", f"retry was a conflict, yet the item is "
+        check(item["status"] == ItemStatus.SAVED, f"retry was a conflict, yet the item is "
               f"{item['status']}")
         return item
     check(result["durable"] is result["item"]["durable"], "reply and item disagree on durable")
     saved: Json = result["item"]
-    check(saved["status"] == "saved" and saved["durable"] is True,
+    check(saved["status"] == ItemStatus.SAVED and saved["durable"] is True,
           f"retry after the fault cleared left the item {saved['status']}")
     return saved
 
@@ -57,10 +58,10 @@ def hooks_consistent(ctx: Context) -> None:
     """testFault is served exactly when hello lists it; otherwise it is unknown_method."""
     peer = ctx.peer()
     if ctx.has_test_hooks:
-        check(peer.call("testFault", {"op": "clear"})["active"] == {},
+        check(peer.call("testFault", {"op": FaultOp.CLEAR})["active"] == {},
               "clearing faults left some active")
     else:
-        peer.error("testFault", {"op": "clear"}, code="unknown_method")
+        peer.error("testFault", {"op": FaultOp.CLEAR}, code="unknown_method")
 
 
 @case("faults.write_failure_keeps_item_unsaved_and_retry_saves_it", needs_hooks=True)
@@ -71,13 +72,13 @@ def write_failure_then_retry(ctx: Context) -> None:
     project, item_id = ctx.project(), ctx.item_id()
     data = f"unsaved {item_id}".encode()
     peer.call("subscribe", {"projectId": project})
-    with ctx.fault(peer, "blobWrite", "EIO", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.EIO, MANY):
         result = add_inline(peer, project, data, item_id=item_id)
         check(result["durable"] is False, "the reply claims a failed save is durable")
         _check_unsaved(result["item"], "reply")
         event = peer.event("itemUnsaved")
         check(event["data"]["item"]["id"] == item_id, "itemUnsaved names another item")
-        check(_listed_status(peer, project, item_id) == "unsaved",
+        check(_listed_status(peer, project, item_id) == ItemStatus.UNSAVED,
               "the unsaved item is not listed as unsaved")
         counts = peer.call("listMediaItems", {"projectId": project})["counts"]
         check(counts["unsaved"] == 1, f"counts.unsaved is {counts['unsaved']}, not 1")
@@ -95,18 +96,19 @@ def blocked_with_url(ctx: Context) -> None:
     project, item_id = ctx.project(), ctx.item_id()
     url = ctx.media_url(item_id)
     peer.call("subscribe", {"projectId": project})
-    with ctx.fault(peer, "blobWrite", "ENOSPC", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.ENOSPC, MANY):
         result = add_inline(peer, project, f"blocked {item_id}".encode(), item_id=item_id,
                             sourceUrl=url)
         # checked while storage still fails: a server may fetch the URL once it works
-        check(_listed_status(peer, project, item_id) == "urlOnly", "not listed as urlOnly")
+        check(_listed_status(peer, project, item_id) == ItemStatus.URL_ONLY,
+              "not listed as urlOnly")
     item = result["item"]
-    check(item["status"] == "urlOnly", f"status {item['status']}, not urlOnly")
+    check(item["status"] == ItemStatus.URL_ONLY, f"status {item['status']}, not urlOnly")
     check(result["durable"] is False and item["durable"] is False, "claims to be durable")
     check(item["sourceUrl"] == url, "the source URL was not kept")
     check(item["metadata"].get("urlOnly") is True, "metadata.urlOnly is not true")
     error = item["storageError"]
-    check(error is not None and error["errorType"] == "StorageBlocked",
+    check(error is not None and error["errorType"] == ErrorType.STORAGE_BLOCKED,
           f"storageError {error} is not StorageBlocked")
     event = peer.event("itemUrlOnly")
     check(event["data"]["item"]["id"] == item_id, "itemUrlOnly names another item")
@@ -117,12 +119,13 @@ def blocked_without_url(ctx: Context) -> None:
     """No space left and no URL: the bytes are held and the item is listed as unsaved."""
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
-    with ctx.fault(peer, "blobWrite", "ENOSPC", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.ENOSPC, MANY):
         result = add_inline(peer, project, f"held {item_id}".encode(), item_id=item_id)
         _check_unsaved(result["item"], "reply")
         error = result["item"]["storageError"]
-        check(error["errorType"] == "StorageBlocked", f"errorType {error['errorType']}")
-        check(_listed_status(peer, project, item_id) == "unsaved", "not listed as unsaved")
+        check(error["errorType"] == ErrorType.STORAGE_BLOCKED, f"errorType {error['errorType']}")
+        check(_listed_status(peer, project, item_id) == ItemStatus.UNSAVED,
+              "not listed as unsaved")
     _retry_saves(peer, item_id)
 
 
@@ -131,7 +134,7 @@ def retry_fails_again(ctx: Context) -> None:
     """A retry while storage still fails keeps the item unsaved with a fresh error."""
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
-    with ctx.fault(peer, "blobWrite", "EAGAIN", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.EAGAIN, MANY):
         first = add_inline(peer, project, f"try twice {item_id}".encode(), item_id=item_id)["item"]
         _check_unsaved(first, "reply")
         again = peer.call("retrySaveItem", {"id": item_id})
@@ -148,7 +151,7 @@ def retry_all(ctx: Context) -> None:
     """retryAllUnsaved saves every unsaved item of the project and says how many."""
     peer = ctx.peer()
     project = ctx.project()
-    with ctx.fault(peer, "blobWrite", "EIO", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.EIO, MANY):
         ids = {add_inline(peer, project, f"all {i} {project}".encode())["item"]["id"]
                for i in range(3)}
     result = peer.call("retryAllUnsaved", {"projectId": project})
@@ -174,7 +177,7 @@ def fsync_failure(ctx: Context) -> None:
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
     data = f"fsync {item_id}".encode()
-    with ctx.fault(peer, "blobFsync", "EIO", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_FSYNC, FaultErrno.EIO, MANY):
         result = add_inline(peer, project, data, item_id=item_id)
         check(result["durable"] is False, "an add whose fsync failed claims durability")
         _check_unsaved(result["item"], "reply")
@@ -187,7 +190,7 @@ def database_failure(ctx: Context) -> None:
     """When the metadata commit fails the item is still answered, listed and gettable."""
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
-    with ctx.fault(peer, "dbCommit", "EIO", MANY):
+    with ctx.fault(peer, FaultOp.DB_COMMIT, FaultErrno.EIO, MANY):
         add_inline(peer, project, f"db {item_id}".encode(), item_id=item_id)
         check(item_id in listed_ids(peer, project), "the item is not listed")
         peer.call("getMediaItem", {"id": item_id})

@@ -3,6 +3,7 @@ be read) and neither stops the server nor changes the store."""
 
 from __future__ import annotations
 
+from protocol.vocabulary import MediaType
 from sidecar.tools.harness.context import Context, listed_ids
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.peer import Json, Peer, expect_error, now_ms
@@ -82,7 +83,7 @@ def envelope_over_the_limit(ctx: Context) -> None:
     project = ctx.project()
     limit = int(ctx.limits["maxEnvelopeBytes"])
     env = peer.envelope("addMediaItem", {
-        "projectId": project, "name": "a.mp4", "type": "video",
+        "projectId": project, "name": "a.mp4", "type": MediaType.VIDEO,
         "sourceUrl": ctx.media_url("oversized"),
         "metadata": {"pad": "x" * limit}})
     peer.send_frames(peer.frames(env), env["id"], "addMediaItem")
@@ -100,7 +101,7 @@ def too_many_frames(ctx: Context) -> None:
     project = ctx.project()
     count = int(ctx.limits["maxFrames"]) + 1
     env = peer.envelope("addMediaItem", {"projectId": project, "name": "a.bin",
-                                         "type": "image"})
+                                         "type": MediaType.IMAGE})
     peer.send_frames(peer.frames(env, [b"x"] * count), env["id"], "addMediaItem")
     msg = peer.reply_or_anonymous(env["id"])
     check(msg["type"] == "error", f"{count} payload frames were accepted")

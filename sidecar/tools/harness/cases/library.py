@@ -3,6 +3,7 @@ item of project A is never listed, got, removed or retried through project B).""
 
 from __future__ import annotations
 
+from protocol.vocabulary import ItemStatus, MediaType
 from sidecar.tools.harness.context import Context, add_inline, listed_ids
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.registry import case
@@ -28,7 +29,7 @@ def repeated_url_only_add(ctx: Context) -> None:
     """A repeated URL-only registration with the same id is idempotent too."""
     peer = ctx.peer()
     project, item_id = ctx.project(), ctx.item_id()
-    params = {"id": item_id, "projectId": project, "name": "r.mp4", "type": "video",
+    params = {"id": item_id, "projectId": project, "name": "r.mp4", "type": MediaType.VIDEO,
               "sourceUrl": ctx.media_url(item_id)}
     first = peer.call("addMediaItem", params)
     again = peer.call("addMediaItem", params)
@@ -45,7 +46,7 @@ def list_isolation(ctx: Context) -> None:
     item = add_inline(peer, a, f"isolated {a}".encode())["item"]
     add_inline(peer, b, f"isolated {b}".encode())
     check(item["id"] not in listed_ids(peer, b), "project B lists an item of project A")
-    for filters in ({"text": "clip"}, {"status": ["saved"]}, {"type": "video"}):
+    for filters in ({"text": "clip"}, {"status": [ItemStatus.SAVED]}, {"type": MediaType.VIDEO}):
         check(item["id"] not in listed_ids(peer, b, **filters),
               f"project B lists an item of project A with filter {filters}")
     counts = peer.call("listMediaItems", {"projectId": b})["counts"]

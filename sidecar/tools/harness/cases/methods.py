@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from protocol.vocabulary import ItemStatus, MediaType, SortKey, SortOrder
 from sidecar.tools.harness.context import Context, add_inline, listed_ids, sha256
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.peer import Json
@@ -14,7 +15,7 @@ DATA = b"media-sidecar harness bytes \x00\x01\x02\xff"
 
 
 def check_saved(item: Json, data: bytes, what: str) -> None:
-    check(item["status"] == "saved", f"{what}: status {item['status']}, not saved")
+    check(item["status"] == ItemStatus.SAVED, f"{what}: status {item['status']}, not saved")
     check(item["durable"] is True, f"{what}: durable is not true")
     check(item["size"] == len(data), f"{what}: size {item['size']}, not {len(data)}")
     check(item["sha256"] == sha256(data), f"{what}: sha256 {item['sha256']} is not the bytes'")
@@ -60,10 +61,10 @@ def add_url_only(ctx: Context) -> None:
     project, item_id = ctx.project(), ctx.item_id()
     url = ctx.media_url(item_id)
     result = peer.call("addMediaItem", {"id": item_id, "projectId": project,
-                                        "name": "remote.mp4", "type": "video",
+                                        "name": "remote.mp4", "type": MediaType.VIDEO,
                                         "sourceUrl": url})
     item = result["item"]
-    check(item["status"] == "urlOnly", f"status {item['status']}, not urlOnly")
+    check(item["status"] == ItemStatus.URL_ONLY, f"status {item['status']}, not urlOnly")
     check(item["durable"] is False and result["durable"] is False,
           "a urlOnly item claims to be durable")
     check(item["sourceUrl"] == url, "sourceUrl was not persisted")
@@ -119,26 +120,28 @@ def list_filters(ctx: Context) -> None:
     peer = ctx.peer()
     project = ctx.project()
     video = add_inline(peer, project, b"v" + ctx.run_id.encode(), name="beach sunset.mp4",
-                       type="video")["item"]
+                       type=MediaType.VIDEO)["item"]
     image = add_inline(peer, project, b"i" + ctx.run_id.encode(), name="poster.png",
-                       type="image")["item"]
+                       type=MediaType.IMAGE)["item"]
     remote = peer.call("addMediaItem", {"projectId": project, "name": "remote sunset.mp3",
-                                        "type": "audio",
+                                        "type": MediaType.AUDIO,
                                         "sourceUrl": ctx.media_url(ctx.item_id())})["item"]
 
     def ids(**filters: object) -> set[str]:
         return set(listed_ids(peer, project, **filters))
 
     check(ids() == {video["id"], image["id"], remote["id"]}, "the project lists other items")
-    check(ids(type="image") == {image["id"]}, "type filter")
-    check(ids(status=["urlOnly"]) == {remote["id"]}, "status filter")
-    check(ids(status=["saved", "urlOnly"]) == {video["id"], image["id"], remote["id"]},
+    check(ids(type=MediaType.IMAGE) == {image["id"]}, "type filter")
+    check(ids(status=[ItemStatus.URL_ONLY]) == {remote["id"]}, "status filter")
+    check(ids(status=[ItemStatus.SAVED, ItemStatus.URL_ONLY])
+          == {video["id"], image["id"], remote["id"]},
           "status filter with two statuses")
     check(ids(text="sunset") == {video["id"], remote["id"]}, "text filter")
-    page = peer.call("listMediaItems", {"projectId": project, "sort": "name", "order": "asc"})
+    page = peer.call("listMediaItems", {"projectId": project, "sort": SortKey.NAME,
+                                        "order": SortOrder.ASC})
     names = [i["name"] for i in page["items"]]
     check(names == sorted(names), f"sort by name asc gave {names}")
-    page = peer.call("listMediaItems", {"projectId": project, "type": "image"})
+    page = peer.call("listMediaItems", {"projectId": project, "type": MediaType.IMAGE})
     counts = page["counts"]
     check((counts["saved"], counts["urlOnly"], counts["unsaved"], counts["total"]) ==
           (2, 1, 0, 3), f"counts ignore filters and cover the project: got {counts}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from protocol.vocabulary import ByteLocation, FaultErrno, FaultOp, ItemStatus, MediaType
 from sidecar.client.frames import RemoteError
 from sidecar.tools.harness.context import Context, add_inline, sha256
 from sidecar.tools.harness.outcome import check
@@ -50,7 +51,7 @@ def saved_source(ctx: Context) -> None:
     item = add_inline(peer, project, data)["item"]
     src = _source(peer, project, item["id"])
     check(src["id"] == item["id"] and src["projectId"] == project, "another item's source")
-    check((src["status"], src["bytes"]) == ("saved", "file"),
+    check((src["status"], src["bytes"]) == (ItemStatus.SAVED, ByteLocation.FILE),
           f"a saved item's source is {src['status']}/{src['bytes']}, not saved/file")
     check(src["size"] == len(data) and src["sha256"] == sha256(data),
           "the source's size or sha256 is not the item's")
@@ -127,13 +128,14 @@ def url_only(ctx: Context) -> None:
     peer, project = ctx.peer(), ctx.project()
     url = ctx.media_url("playback")
     item = peer.call("addMediaItem", {"projectId": project, "name": "gen.mp4",
-                                      "type": "video", "sourceUrl": url})["item"]
+                                      "type": MediaType.VIDEO, "sourceUrl": url})["item"]
     src = _source(peer, project, item["id"])
     check((src["status"], src["bytes"], src["path"], src["sourceUrl"]) ==
-          ("urlOnly", "none", None, url), f"a urlOnly item's source is {src}")
+          (ItemStatus.URL_ONLY, ByteLocation.NONE, None, url),
+          f"a urlOnly item's source is {src}")
     body = peer.error("readMediaRange", {"projectId": project, "id": item["id"],
                                          "offset": 0, "length": 1}, code="no_local_bytes")
-    check(body.get("data") == {"status": "urlOnly"},
+    check(body.get("data") == {"status": ItemStatus.URL_ONLY},
           f"no_local_bytes data is {body.get('data')}, not {{'status': 'urlOnly'}}")
 
 
@@ -155,13 +157,14 @@ def unsaved_readable(ctx: Context) -> None:
     ctx.need_test_hooks()
     peer, project = ctx.peer(), ctx.project()
     data = os.urandom(50_001)
-    with ctx.fault(peer, "blobWrite", "ENOSPC", MANY):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.ENOSPC, MANY):
         item = add_inline(peer, project, data)["item"]
-        check(item["status"] == "unsaved", f"the add under ENOSPC is {item['status']}")
+        check(item["status"] == ItemStatus.UNSAVED, f"the add under ENOSPC is {item['status']}")
         src = _source(peer, project, item["id"])
-        check(src["status"] == "unsaved" and src["bytes"] in ("memory", "file"),
+        check(src["status"] == ItemStatus.UNSAVED
+              and src["bytes"] in (ByteLocation.MEMORY, ByteLocation.FILE),
               f"an unsaved item's source is {src['status']}/{src['bytes']}")
-        check((src["path"] is None) == (src["bytes"] == "memory"),
+        check((src["path"] is None) == (src["bytes"] == ByteLocation.MEMORY),
               "path is set exactly when bytes is 'file'")
         first = _read_all(peer, project, item["id"], len(data), 8192)
         check(first == data, "the unsaved item's ranges are not its bytes")
@@ -172,7 +175,7 @@ def unsaved_readable(ctx: Context) -> None:
         if exc.code != "conflict":
             raise
         status = peer.call("getMediaItem", {"id": item["id"]})["item"]["status"]
-    check(status == "saved", f"the retry after the fault left the item {status}")
+    check(status == ItemStatus.SAVED, f"the retry after the fault left the item {status}")
     check(_read_all(peer, project, item["id"], len(data), 16384) == data,
           "the item reads other bytes once saved")
 
@@ -182,10 +185,10 @@ def mime_from_bytes(ctx: Context) -> None:
     """An item added without a mimeType gets one from its bytes; the name's extension and a
     contradicting client type do not win over the bytes."""
     peer, project = ctx.peer(), ctx.project()
-    named = add_inline(peer, project, PNG + os.urandom(64), name="movie.mp4", type="image")
+    named = add_inline(peer, project, PNG + os.urandom(64), name="movie.mp4", type=MediaType.IMAGE)
     check(named["item"]["mimeType"] == "image/png",
           f"a PNG named movie.mp4 is recorded as {named['item']['mimeType']}")
-    said = add_inline(peer, project, PNG + os.urandom(64), name="x", type="image",
+    said = add_inline(peer, project, PNG + os.urandom(64), name="x", type=MediaType.IMAGE,
                       mimeType="video/mp4")
     check(said["item"]["mimeType"] == "image/png",
           f"a PNG said to be video/mp4 is recorded as {said['item']['mimeType']}")

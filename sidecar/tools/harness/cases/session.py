@@ -3,6 +3,7 @@ and params validation."""
 
 from __future__ import annotations
 
+from protocol.vocabulary import MediaType
 from sidecar.tools.harness.context import Context
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.registry import case
@@ -59,7 +60,7 @@ def not_ready_before_hello(ctx: Context) -> None:
     for method, params in (
         ("ping", {}),
         ("listMediaItems", {"projectId": project}),
-        ("addMediaItem", {"projectId": project, "name": "a.mp4", "type": "video",
+        ("addMediaItem", {"projectId": project, "name": "a.mp4", "type": MediaType.VIDEO,
                           "sourceUrl": ctx.media_url("not-ready")}),
         ("subscribe", {}),
         ("storageStatus", {}),
@@ -109,7 +110,7 @@ def camel_case_only(ctx: Context) -> None:
     body = peer.error("listMediaItems", {"project_id": project}, code="invalid_params")
     check(body["field"] in ("params.projectId", "params.project_id"),
           f"the error names {body['field']!r}")
-    peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": "video",
+    peer.error("addMediaItem", {"projectId": project, "name": "a.mp4", "type": MediaType.VIDEO,
                                 "source_url": ctx.media_url("snake")},
                code="invalid_params")
 

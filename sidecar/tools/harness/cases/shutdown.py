@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 
+from protocol.vocabulary import MediaType
 from sidecar.tools.harness.context import Context
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.registry import case
@@ -17,7 +18,7 @@ def drains_and_stops(ctx: Context) -> None:
     cancelled at the drain deadline); the connection file is removed."""
     peer = ctx.peer(timeout=max(ctx.options.timeout, 30.0))
     slow = peer.send("addMediaItem", {"projectId": ctx.project(), "name": "last.bin",
-                                      "type": "video"}, [os.urandom(8 << 20)])
+                                      "type": MediaType.VIDEO}, [os.urandom(8 << 20)])
     result = peer.call("shutdown", {"drainTimeoutMs": 20_000})
     check(result["accepted"] is True, "shutdown was not accepted")
     msg = peer.reply(slow)

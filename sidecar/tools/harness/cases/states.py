@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from protocol.vocabulary import BytesState, FaultErrno, FaultOp, ItemStatus, MediaType, RecordState
 from sidecar.tools.harness.context import Context, add_inline
 from sidecar.tools.harness.outcome import check
 from sidecar.tools.harness.registry import case
@@ -20,12 +21,13 @@ def bytes_and_record_state(ctx: Context) -> None:
     """A saved item: bytesState durable, recordState stored; a URL-only one: bytesState none."""
     peer, project = ctx.peer(), ctx.project()
     saved = add_inline(peer, project, os.urandom(1024))["item"]
-    check((saved["bytesState"], saved["recordState"]) == ("durable", "stored"),
+    check((saved["bytesState"], saved["recordState"]) == (BytesState.DURABLE, RecordState.STORED),
           f"a saved item says {saved['bytesState']}/{saved['recordState']}")
-    res = peer.call("addMediaItem", {"projectId": project, "name": "u", "type": "video",
+    res = peer.call("addMediaItem", {"projectId": project, "name": "u", "type": MediaType.VIDEO,
                                      "sourceUrl": ctx.media_url("states-u")})
-    check(res["item"]["bytesState"] == "none", f"a urlOnly item says {res['item']['bytesState']}")
-    check(res["recorded"] is (res["item"]["recordState"] == "stored"),
+    check(res["item"]["bytesState"] == BytesState.NONE,
+          f"a urlOnly item says {res['item']['bytesState']}")
+    check(res["recorded"] is (res["item"]["recordState"] == RecordState.STORED),
           "recorded disagrees with the item's recordState")
 
 
@@ -35,7 +37,7 @@ def nothing_to_retry(ctx: Context) -> None:
     peer = ctx.peer()
     item = add_inline(peer, ctx.project(), os.urandom(512))["item"]
     body = peer.error("retrySaveItem", {"id": item["id"]}, code="conflict")
-    want = {"itemId": item["id"], "status": "saved", "bytesState": "durable"}
+    want = {"itemId": item["id"], "status": ItemStatus.SAVED, "bytesState": BytesState.DURABLE}
     check(body.get("data") == want, f"conflict data {body.get('data')}, not {want}")
 
 
@@ -44,9 +46,9 @@ def unsaved_is_held(ctx: Context) -> None:
     """A transient storage failure keeps the item unsaved with bytesState held; counts.unsaved
     counts it and counts.lost does not."""
     peer, project = ctx.peer(), ctx.project()
-    with ctx.fault(peer, "blobWrite", "EAGAIN"):
+    with ctx.fault(peer, FaultOp.BLOB_WRITE, FaultErrno.EAGAIN):
         item = add_inline(peer, project, os.urandom(2048))["item"]
-    check((item["status"], item["bytesState"]) == ("unsaved", "held"),
+    check((item["status"], item["bytesState"]) == (ItemStatus.UNSAVED, BytesState.HELD),
           f"after a transient failure the item is {item['status']}/{item['bytesState']}")
     counts = peer.call("listMediaItems", {"projectId": project})["counts"]
     check((counts["unsaved"], counts["lost"]) == (1, 0), f"counts {counts}")
@@ -74,10 +76,10 @@ def failed_download_add(ctx: Context) -> None:
     {itemId, status, created}; adding again with that id makes no second item."""
     http = ctx.need_loopback_downloads()
     peer, project = ctx.peer(timeout=max(ctx.options.timeout, SLOW_DOWNLOAD)), ctx.project()
-    add = {"projectId": project, "name": "gone.mp4", "type": "video",
+    add = {"projectId": project, "name": "gone.mp4", "type": MediaType.VIDEO,
            "sourceUrl": http.url("gone", f"{ctx.run_id}-gone-add.mp4"), "download": True}
     data = peer.error("addMediaItem", add, code="url_expired").get("data") or {}
-    check(isinstance(data.get("itemId"), str) and data.get("status") == "expired"
+    check(isinstance(data.get("itemId"), str) and data.get("status") == ItemStatus.EXPIRED
           and data.get("created") is True, f"error data {data}")
     again = peer.call("addMediaItem", {**add, "id": data["itemId"]})
     check(again["created"] is False, "a retry with the named id created an item")
@@ -91,7 +93,8 @@ def running_downloads_listed(ctx: Context) -> None:
     it is gone from the list."""
     http = ctx.need_loopback_downloads()
     peer, project = ctx.peer(timeout=max(ctx.options.timeout, SLOW_DOWNLOAD)), ctx.project()
-    item = peer.call("addMediaItem", {"projectId": project, "name": "slow.mp4", "type": "video",
+    item = peer.call("addMediaItem", {"projectId": project, "name": "slow.mp4",
+                                      "type": MediaType.VIDEO,
                                       "sourceUrl": http.url("slow", f"{ctx.run_id}-ls.mp4")})
     item_id = item["item"]["id"]
     http.slow_started.clear()
@@ -114,11 +117,11 @@ def refused_record(ctx: Context) -> None:
     stored; nothing says storage is writable meanwhile."""
     peer, project = ctx.peer(), ctx.project()
     peer.call("subscribe", {"projectId": project})
-    with ctx.fault(peer, "dbCommit", "ENOSPC", count=1000):
-        res = peer.call("addMediaItem", {"projectId": project, "name": "u", "type": "video",
+    with ctx.fault(peer, FaultOp.DB_COMMIT, FaultErrno.ENOSPC, count=1000):
+        res = peer.call("addMediaItem", {"projectId": project, "name": "u", "type": MediaType.VIDEO,
                                          "sourceUrl": ctx.media_url("states-r")})
         peer.call("ping")
-    check(res["recorded"] is False and res["item"]["recordState"] != "stored",
+    check(res["recorded"] is False and res["item"]["recordState"] != RecordState.STORED,
           f"recorded {res['recorded']}, recordState {res['item']['recordState']}")
     flicker = [e for e in peer.events if e["event"] == "storageStatusChanged"
                and e["data"]["writable"]]
