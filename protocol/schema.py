@@ -17,9 +17,7 @@ are exported in validation mode and are closed (``extra="forbid"`` in the models
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +29,7 @@ from pydantic_core import core_schema
 from protocol.connection import ConnectionFile, ReadyLine
 from protocol.envelope import ErrorReply, EventMessage, Reply, Request
 from protocol.errors import ANY_METHOD_ERRORS, ERROR_DOCS, ErrorBody
+from protocol.generated import files_cli
 from protocol.registry import EVENTS, METHODS
 from protocol.version import PROTOCOL_VERSION
 
@@ -183,23 +182,9 @@ def write(directory: Path = SCHEMA_DIR) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m protocol.schema", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="regenerate protocol/schema/")
-    group.add_argument("--check", action="store_true", help="fail when the files drifted")
-    args = parser.parse_args(argv)
-    if args.write:
-        for name in write():
-            print(f"wrote {name}")
-        return 0
-    problems = diff()
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print(f"protocol/schema is out of date: run `{REGENERATE}`", file=sys.stderr)
-        return 1
-    return 0
+    return files_cli(argv, prog="python -m protocol.schema", description=__doc__,
+                     what="protocol/schema",
+                     write=write, diff=diff, regenerate=REGENERATE)
 
 
 if __name__ == "__main__":

@@ -94,11 +94,9 @@ def block() -> str:
 
 def splice(doc: str) -> str:
     """``doc`` with the generated block replaced (or appended when the markers are absent)."""
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        return head + block() + tail
-    return doc.rstrip("\n") + "\n\n" + block() + "\n"
+    from protocol.generated import splice_block  # lazily, like main
+
+    return splice_block(doc, BEGIN, END, block())
 
 
 def main(argv: list[str] | None = None) -> int:

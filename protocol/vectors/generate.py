@@ -10,18 +10,17 @@ this second implementation byte for byte.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
 import struct
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from protocol.generated import files_cli
 from protocol.vectors.catalog import INVALID, VALID, Vector
 from protocol.vectors.samples import ITEM_ID, PROJECT, SHA, TS, Json, reply, request
 from protocol.vocabulary import MediaType
@@ -193,24 +192,9 @@ def write(root: Path = ROOT) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m protocol.vectors.generate",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--write", action="store_true", help="regenerate the vector files")
-    group.add_argument("--check", action="store_true", help="fail when the files drifted")
-    args = parser.parse_args(argv)
-    if args.write:
-        for rel in write():
-            print(f"wrote {rel}")
-        return 0
-    problems = diff()
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print(f"protocol/vectors is out of date: run `{REGENERATE}`", file=sys.stderr)
-        return 1
-    return 0
+    return files_cli(argv, prog="python -m protocol.vectors.generate", description=__doc__,
+                     what="protocol/vectors",
+                     write=write, diff=diff, regenerate=REGENERATE)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "sidecar.cli.serve_cmd",
     "sidecar.cli.harness_cmd",
-    "sidecar.cli.session_cmds",
+    "sidecar.cli.probe_cmds",
     "sidecar.cli.items_cmds",
     "sidecar.cli.play_cmds",
     "sidecar.cli.list_cmd",

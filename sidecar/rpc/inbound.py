@@ -16,7 +16,6 @@ Order matters, cheapest and safest first, so that a peer without the secret cost
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +28,6 @@ from sidecar.rpc.auth import Authenticator
 from sidecar.rpc.early import source_fd
 from sidecar.wire import signing
 from sidecar.wire.codec import DecodeError, decode, peek_id
-from sidecar.wire.signing import EMPTY_DIGEST
 
 HASH_OFF_LOOP_BYTES = 1024 * 1024
 
@@ -63,15 +61,6 @@ def _small(frame: zmq.Frame | bytes) -> memoryview | bytes:
     return frame if isinstance(frame, bytes) else frame.buffer
 
 
-def _digest(payloads: tuple[memoryview, ...]) -> bytes:
-    if not payloads:
-        return EMPTY_DIGEST
-    h = hashlib.sha256()
-    for p in payloads:
-        h.update(p)
-    return h.digest()
-
-
 @dataclass(slots=True)
 class Pending:
     """A message split into frames, nothing in it trusted yet; ``raw`` is the envelope once
@@ -103,7 +92,7 @@ class Pending:
 
 
 def digest_of(pending: Pending) -> bytes:
-    return _digest(pending.payloads)
+    return signing.payload_digest(pending.payloads)
 
 
 class InboundParser:

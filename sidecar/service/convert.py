@@ -34,33 +34,45 @@ def error_model(info: ErrorInfo | None) -> StorageErrorInfo | None:
     return StorageErrorInfo.model_validate(asdict(info))
 
 
-def item_wire(rec: ItemRecord, store: MediaStore) -> dict[str, Any]:
-    """The item exactly as ``MediaItem(...).wire()`` shows it, built directly: listing a
-    page builds a hundred of these, and skipping the model round trip makes it several
-    times faster. ``tests/service/test_convert.py`` checks the two agree."""
+def item_fields(rec: ItemRecord, record_state: str, local_path: str | None) -> list[Any]:
+    """The item as a flat ``[key, value, key, value, ...]`` list, exactly the fields and order
+    of ``MediaItem(...).wire()``: ``item_wire`` zips it into a dict, and a listed page packs
+    it as is (``service/listing.py``), so the item's wire form is written once.
+    ``local_path``: the blob's path (used only when the item is saved)."""
     meta: dict[str, Any] = json.loads(rec.metadata) if rec.metadata != "{}" else {}
     status = rec.status
     meta["unsaved"] = status in (ItemStatus.UNSAVED, ItemStatus.LOST)
     meta["urlOnly"] = status == ItemStatus.URL_ONLY
-    err = rec.storage_error
     error: dict[str, Any] | None = None
-    if err is not None:
-        error = {"message": err.message, "timestamp": err.timestamp,
-                 "errorType": err.error_type, "errno": err.errno}
-        meta["storageError"] = dict(error)
+    if rec.error_json is not None:
+        err = rec.storage_error
+        if err is not None:
+            error = {"message": err.message, "timestamp": err.timestamp,
+                     "errorType": err.error_type, "errno": err.errno}
+            meta["storageError"] = dict(error)
     saved = status == ItemStatus.SAVED
+    folders = rec.folders_json
+    return [
+        "id", rec.id, "projectId", rec.project_id, "name", rec.name, "type", rec.type,
+        "mimeType", rec.mime_type, "size", rec.size, "sha256", rec.sha256, "width", rec.width,
+        "height", rec.height, "duration", rec.duration, "fps", rec.fps,
+        "sourceUrl", rec.source_url,
+        "folderIds", [] if folders == "[]" else json.loads(folders),
+        "createdAt", rec.created_at, "updatedAt", rec.updated_at, "status", status,
+        "durable", saved, "bytesState", BYTES_STATE[status], "recordState", record_state,
+        "storageError", error,
+        "localPath", local_path if saved and rec.sha256 else None,
+        "metadata", meta]
+
+
+def item_wire(rec: ItemRecord, store: MediaStore) -> dict[str, Any]:
+    """The item exactly as ``MediaItem(...).wire()`` shows it, built directly: skipping the
+    model round trip is several times faster. ``tests/service/test_convert.py`` checks the
+    two agree."""
     sha = rec.sha256
-    return {
-        "id": rec.id, "projectId": rec.project_id, "name": rec.name, "type": rec.type,
-        "mimeType": rec.mime_type, "size": rec.size, "sha256": sha, "width": rec.width,
-        "height": rec.height, "duration": rec.duration, "fps": rec.fps,
-        "sourceUrl": rec.source_url, "folderIds": list(rec.folder_ids),
-        "createdAt": rec.created_at, "updatedAt": rec.updated_at, "status": status,
-        "durable": saved, "bytesState": BYTES_STATE[status],
-        "recordState": store.record_state(rec.id), "storageError": error,
-        "localPath": store.blob_path_str(sha) if saved and sha else None,
-        "metadata": meta,
-    }
+    fields = item_fields(rec, store.record_state(rec.id),
+                         store.blob_path_str(sha) if sha else None)
+    return dict(zip(fields[::2], fields[1::2], strict=True))
 
 
 def item_model(rec: ItemRecord, store: MediaStore) -> MediaItem:

@@ -18,16 +18,14 @@ page again (the editor re-lists on every event) packs nothing. The memo holds at
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgpack
 
-from protocol.vocabulary import ItemStatus
-from sidecar.service.convert import counts_wire
-from sidecar.store.records import BYTES_STATE, ItemRecord
+from sidecar.service.convert import counts_wire, item_fields
+from sidecar.store.records import ItemRecord
 from sidecar.wire.codec import PackedMap
 
 _ITEM_FIELDS = 22
@@ -84,31 +82,8 @@ class PagePacker:
         pack = pack or self._pack()
         if record_state is None:
             record_state = self._record_state(rec.id)
-        meta: dict[str, Any] = json.loads(rec.metadata) if rec.metadata != "{}" else {}
-        status = rec.status
-        meta["unsaved"] = status in (ItemStatus.UNSAVED, ItemStatus.LOST)
-        meta["urlOnly"] = status == ItemStatus.URL_ONLY
-        error: dict[str, Any] | None = None
-        if rec.error_json is not None:
-            err = rec.storage_error
-            if err is not None:
-                error = {"message": err.message, "timestamp": err.timestamp,
-                         "errorType": err.error_type, "errno": err.errno}
-                meta["storageError"] = dict(error)
-        saved = status == ItemStatus.SAVED
         sha = rec.sha256
-        folders = rec.folders_json
-        body = pack([
-            "id", rec.id, "projectId", rec.project_id, "name", rec.name, "type", rec.type,
-            "mimeType", rec.mime_type, "size", rec.size, "sha256", sha, "width", rec.width,
-            "height", rec.height, "duration", rec.duration, "fps", rec.fps,
-            "sourceUrl", rec.source_url,
-            "folderIds", [] if folders == "[]" else json.loads(folders),
-            "createdAt", rec.created_at, "updatedAt", rec.updated_at, "status", status,
-            "durable", saved, "bytesState", BYTES_STATE[status], "recordState", record_state,
-            "storageError", error,
-            "localPath", self._blob_path(sha) if saved and sha else None,
-            "metadata", meta])
+        body = pack(item_fields(rec, record_state, self._blob_path(sha) if sha else None))
         if body[:3] != _ARRAY_HEAD:  # cannot happen: 44 elements are always an array 16
             raise AssertionError("unexpected msgpack array header")
         return _MAP_HEAD + body[3:]

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol.generated import block_cli
+from protocol.generated import block_cli, splice_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
@@ -198,11 +198,7 @@ def block() -> str:
 
 
 def splice(doc: str) -> str:
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        return head + block() + tail
-    return doc.rstrip("\n") + "\n\n" + block() + "\n"
+    return splice_block(doc, BEGIN, END, block())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Debugger commands about the sidecar itself: ``ps``, ``ping``, ``hello``, ``status``, ``call``.
+"""Debugger commands that probe the sidecar: ``ps``, ``ping``, ``hello``, ``status``, ``call``.
 
 ``call`` sends any method with raw JSON params (and optional binary payload frames) and
 prints the raw reply, so a protocol change can be tried before any typed code knows it.
