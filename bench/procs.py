@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from sidecar.portable.process import stop_child
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -43,13 +44,7 @@ class Child:
         return self.proc.pid
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_child(self.proc)
 
     def __enter__(self) -> Child:
         return self

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+
+from sidecar.portable.process import stop_child
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,15 +133,9 @@ class SidecarProcess:
         self.close_pipes()
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        code = stop_child(self.proc)
         self.close_pipes()
-        return self.proc.returncode
+        return code
 
 
 def spawn_sidecar(tmp: Path, *args: str, data_dir: Path | None = None,

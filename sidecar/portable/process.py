@@ -1,4 +1,4 @@
-"""Processes: whether a pid is alive, the stop signals, the event loop, ipc.
+"""Processes: whether a pid is alive, the stop signals, stopping a child, the event loop, ipc.
 
 On Windows ``os.kill(pid, 0)`` does not probe: it *terminates* the process (any signal
 number but CTRL_C_EVENT/CTRL_BREAK_EVENT goes to TerminateProcess). There the probe is
@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 # ipc:// needs Unix domain sockets; libzmq's Windows support for them is not relied on
 IPC_AVAILABLE = sys.platform != "win32"
@@ -84,3 +86,17 @@ def prepare_event_loop() -> None:
     loop has none, its selector loop does."""
     if sys.platform == "win32":
         asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())
+
+
+def stop_child(proc: subprocess.Popen[Any], grace: float = 15.0) -> int:
+    """Stop a child we started, by its own handle: the polite stop first (SIGTERM, which the
+    sidecar drains on; ``terminate`` on Windows), then a kill after ``grace`` seconds.
+    Returns its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sidecar.portable.process import stop_child
 
 
 class LaunchError(Exception):
@@ -46,16 +47,10 @@ class Launched:
 
     def stop(self, *, grace: float = 10.0) -> int | None:
         """SIGTERM (the sidecar drains and exits 0), then SIGKILL. Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        code = stop_child(self.proc, grace)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
-        return self.proc.returncode
+        return code
 
 
 def _tail(path: Path, lines: int = 20) -> str:
