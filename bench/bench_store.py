@@ -67,19 +67,31 @@ def timed(fn: Callable[[], object]) -> Callable[[], float]:
 
 
 def fill(service: MediaService, items: int) -> None:
-    """Bulk-insert ``items`` saved records into project ``big`` (+ noise in other projects)."""
+    """Bulk-insert ``items`` records into project ``big`` (+ noise in other projects), in a
+    state start-up recovery leaves alone: saved items point at real blobs (64 of them, shared
+    as content-addressed blobs are), one in fifty is urlOnly (no bytes). Saved rows whose
+    blobs are missing would all be marked lost by recovery at the next start."""
     base = 1_700_000_000_000
     batch: list[ItemRecord] = []
     db = service.store.db
+    blobs = service.store.blobs
+    shared: list[tuple[str, int]] = []
+    for k in range(64):
+        content = f"blob {k}".encode() * 1000
+        sha = hashlib.sha256(content).hexdigest()
+        blobs.install(blobs.write_temp([content]), sha)
+        shared.append((sha, len(content)))
     for i in range(items + items // 10):
         project = "big" if i < items else f"other{i % 7}"
         t = base + i * 3
+        saved = i % 50 != 0
+        sha, size = shared[i % 64]
         batch.append(ItemRecord(
             id=f"item-{i:07d}-{uuid.uuid4().hex[:6]}", project_id=project,
             name=f"AI: generated clip {i % 977}", type=list(MediaType)[i % 3],
-            status=ItemStatus.SAVED if i % 50 else ItemStatus.UNSAVED, created_at=t, updated_at=t,
-            rev=next_rev(), mime_type="video/mp4", size=1_000_000 + i,
-            sha256=hashlib.sha256(str(i).encode()).hexdigest(),
+            status=ItemStatus.SAVED if saved else ItemStatus.URL_ONLY, created_at=t,
+            updated_at=t, rev=next_rev(), mime_type="video/mp4", size=size if saved else None,
+            sha256=sha if saved else None,
             source_url=f"https://v3.fal.media/files/{i}.mp4",
             metadata=json.dumps({"prompt": f"a cat number {i}", "model": "ltx-video"})))
         if len(batch) == 5000:

@@ -37,21 +37,25 @@ class Authenticator:
         return self._key
 
     def check(self, signature: memoryview | bytes, envelope: memoryview | bytes,
-              payloads: Sequence[memoryview], digest: bytes, ts: object) -> None:
+              payloads: Sequence[memoryview], digest: bytes, ts: object, *,
+              arrived_ms: int | None = None) -> None:
         """Raise Unauthorized unless the message is signed, fresh and new."""
-        why = self.refusal(signature, envelope, payloads, digest, ts)
+        why = self.refusal(signature, envelope, payloads, digest, ts, arrived_ms=arrived_ms)
         if why is not None:
             from sidecar.errors import Unauthorized  # the protocol models load after start
 
             raise Unauthorized(why)
 
     def refusal(self, signature: memoryview | bytes, envelope: memoryview | bytes,
-                payloads: Sequence[memoryview], digest: bytes, ts: object) -> str | None:
+                payloads: Sequence[memoryview], digest: bytes, ts: object, *,
+                arrived_ms: int | None = None) -> str | None:
         """Why the message is refused, or None: it is signed, fresh and new (and is now
-        remembered as seen)."""
+        remembered as seen). ``arrived_ms``: when a message held while the sidecar loaded
+        arrived; its freshness is judged then, not after the wait the client did not cause
+        (a replay of it is still refused: it is remembered as seen, and its ``ts`` ages)."""
         if not signing.verify(self._key, signature, envelope, payloads, digest):
             return "bad or missing signature"
-        now = int(time.time() * 1000)
+        now = int(time.time() * 1000) if arrived_ms is None else arrived_ms
         if not isinstance(ts, int) or isinstance(ts, bool) or abs(now - ts) > self._window_ms:
             return "request timestamp outside the replay window"
         if ts < self._not_before_ms:

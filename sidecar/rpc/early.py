@@ -208,7 +208,7 @@ class Lobby:
         self.on_authenticated: OnAuthenticated | None = None
         self._hello = hello_result(settings, session_id,
                                    served_methods(settings.enable_test_hooks))
-        self._held: list[Frames] = []
+        self._held: list[tuple[Frames, int]] = []  # with the time each arrived (ms)
         self._held_bytes = 0
 
     def forget(self, identity: bytes, fd: int) -> None:
@@ -218,15 +218,16 @@ class Lobby:
         if not self._answered(frames):
             self._hold(frames)
 
-    def take_held(self) -> list[Frames]:
-        """The held messages, in arrival order (the server receives them first)."""
+    def take_held(self) -> list[tuple[Frames, int]]:
+        """The held messages with their arrival times, in arrival order (the server receives
+        them first, and judges their freshness at arrival)."""
         held, self._held, self._held_bytes = self._held, [], 0
         return held
 
     def fail(self, code: str, message: str) -> None:
         """The load failed: answer each authentic held message with its typed error."""
         key = self.auth.key
-        for frames in self.take_held():
+        for frames, _ in self.take_held():
             if len(frames) < 3:
                 continue
             payloads = [memoryview(_buffer(f)) for f in frames[3:]]
@@ -268,7 +269,7 @@ class Lobby:
         return True
 
     def _hold(self, frames: Frames) -> None:
-        self._held.append(frames)
+        self._held.append((frames, now_ms()))
         self._held_bytes += sum(len(f) for f in frames[1:])
         if (len(self._held) >= HELD_MESSAGES
                 or self._held_bytes >= self._settings.max_unverified_bytes):

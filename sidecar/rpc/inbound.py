@@ -76,6 +76,7 @@ class Pending:
     size: int
     fd: int
     raw: dict[str, object] | None = None
+    arrived_ms: int | None = None  # set for a message held while the sidecar loaded
 
     @property
     def hash_off_loop(self) -> bool:
@@ -146,7 +147,8 @@ class InboundParser:
             raw = pending.raw = self._decode(pending)
         try:
             self._auth.check(pending.signature, pending.envelope, pending.payloads, digest,
-                             None if raw is None else raw.get("ts"))
+                             None if raw is None else raw.get("ts"),
+                             arrived_ms=pending.arrived_ms)
         except SidecarError as exc:
             raise Rejected(pending.identity, pending.request_id, exc) from exc
         if raw is None:  # only if check() let an unverified envelope through (never does)

@@ -152,7 +152,7 @@ class Server:
         self._parser = InboundParser(self._auth, settings.max_envelope_bytes,
                                      settings.max_frames, settings.max_frame_bytes)
         self._sessions = lobby.sessions if lobby else Sessions()
-        self._held: list[Frames] = lobby.take_held() if lobby else []
+        self._held: list[tuple[Frames, int]] = lobby.take_held() if lobby else []
         self._unverified = 0  # payload bytes waiting for their signature check
         self._last_log: dict[str, float] = {}
         self.on_authenticated: Callable[[int, bytes], None] | None = None
@@ -191,8 +191,8 @@ class Server:
             self.state = State.SERVING
         self._transport.start(asyncio.get_running_loop(), self._on_message)
         held, self._held = self._held, []
-        for frames in held:  # what came while the sidecar loaded, before anything newer
-            self._on_message(frames)
+        for frames, arrived_ms in held:  # what came while it loaded, before anything newer
+            self._on_message(frames, arrived_ms)
         try:
             await self._stop.wait()
             await self._drain()
@@ -212,10 +212,11 @@ class Server:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def _on_message(self, frames: Frames) -> None:
+    def _on_message(self, frames: Frames, arrived_ms: int | None = None) -> None:
         parser = self._parser
         try:
             pending = parser.split(frames)
+            pending.arrived_ms = arrived_ms
             if pending.payloads:
                 session = self._sessions.find(pending.identity)
                 if session is None or not session.ready:  # refused before any hashing

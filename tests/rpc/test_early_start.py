@@ -63,7 +63,8 @@ async def _bound(settings: Settings, task: asyncio.Task[int]) -> None:
 
 @contextlib.asynccontextmanager
 async def starting(tmp: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path | None = None,
-                   *, test_hooks: bool = False) -> AsyncIterator[Starting]:
+                   *, test_hooks: bool = False,
+                   replay_window_ms: int = 30_000) -> AsyncIterator[Starting]:
     """``app.run`` with its heavy import held until ``open_gate()``."""
     gate = threading.Event()
     loaded = threading.Event()
@@ -79,7 +80,8 @@ async def starting(tmp: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path | 
     endpoint = f"ipc://{run_dir}/s.sock"
     settings = Settings(data_dir=data_dir or tmp / "data", secret=SECRET, runtime_dir=run_dir,
                         endpoint=endpoint, connection_file=run_dir / "conn.json",
-                        watch_parent=False, enable_test_hooks=test_hooks)
+                        watch_parent=False, enable_test_hooks=test_hooks,
+                        replay_window_ms=replay_window_ms)
     umask = os.umask(0o022)
     os.umask(umask)
     task = asyncio.create_task(app.run(settings))
@@ -162,6 +164,28 @@ async def test_what_arrives_during_the_load_is_refused_or_served_as_it_would_be_
         assert listed["items"] == []
         for c in (stranger, no_hello, newer_minor):
             await c.close()
+
+
+async def test_a_request_held_past_the_replay_window_is_answered_and_its_replay_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A large library can take longer to open than the replay window: a request sent right
+    # after the ready line waited for the sidecar, not for its sender, so its freshness is
+    # judged when it arrived. The same frames sent again are still refused.
+    async with starting(tmp_path, monkeypatch, replay_window_ms=300) as s:
+        c = await s.client()
+        envelope = c.framer.envelope("storageStatus", {})
+        frames = c.framer.seal(envelope)
+        status = asyncio.create_task(c.call_frames(envelope["id"], frames))
+        await asyncio.sleep(1.0)  # held for three windows
+        assert not status.done()
+        s.open_gate()
+        assert (await status)["dataDir"] == str(s.settings.data_dir)
+        with pytest.raises(RemoteError) as again:
+            await c.call_frames(envelope["id"], frames)
+        assert again.value.code == "unauthorized"
+        late = c.framer.envelope("storageStatus", {})  # and a fresh one is served
+        assert (await c.call_frames(late["id"], c.framer.seal(late)))["dataDir"]
+        await c.close()
 
 
 async def test_at_its_bound_the_lobby_stops_reading_and_all_is_answered_once_loaded(
