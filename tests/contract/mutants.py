@@ -77,7 +77,7 @@ def _event_not_sent() -> None:
 def _auth_not_checked() -> None:
     from sidecar.rpc.auth import Authenticator
 
-    def check(self: Authenticator, *args: Any) -> None:
+    def check(self: Authenticator, *args: Any, **kwargs: Any) -> None:
         return None
 
     Authenticator.check = check  # type: ignore[method-assign,assignment]
@@ -91,7 +91,7 @@ def _replay_not_refused() -> None:
     from sidecar.wire import signing
 
     def check(self: Authenticator, signature: Any, envelope: Any, payloads: Any,
-              digest: bytes, ts: object) -> None:
+              digest: bytes, ts: object, *, arrived_ms: int | None = None) -> None:
         if not signing.verify(self.key, signature, envelope, payloads, digest):
             raise Unauthorized("bad or missing signature")
         if not isinstance(ts, int) or abs(int(time.time() * 1000) - ts) > 30_000:
