@@ -10,8 +10,9 @@ replayed to the next server, even with the same secret. Client and server read t
 machine clock; a clock stepped backwards after the start refuses requests until it catches
 up (documented in docs/PROTOCOL.md).
 
-No pydantic here: the early stage (``sidecar.rpc.early``) authenticates ``hello`` before the
-protocol models are loaded, with ``refusal``; ``check`` raises the typed error.
+Two steps, each done once per message: ``verify`` (the HMAC, before anything is decoded) and
+``admit`` (freshness and replay, on the decoded ``ts``). No pydantic here: the early stage
+(``sidecar.rpc.early``) authenticates ``hello`` before the protocol models are loaded.
 """
 
 from __future__ import annotations
@@ -36,25 +37,18 @@ class Authenticator:
     def key(self) -> bytes:
         return self._key
 
-    def check(self, signature: memoryview | bytes, envelope: memoryview | bytes,
-              payloads: Sequence[memoryview], digest: bytes, ts: object, *,
-              arrived_ms: int | None = None) -> None:
-        """Raise Unauthorized unless the message is signed, fresh and new."""
-        why = self.refusal(signature, envelope, payloads, digest, ts, arrived_ms=arrived_ms)
-        if why is not None:
-            from sidecar.errors import Unauthorized  # the protocol models load after start
+    def verify(self, signature: memoryview | bytes, envelope: memoryview | bytes,
+               payloads: Sequence[memoryview] = (), digest: bytes | None = None) -> bool:
+        """Whether the HMAC is right (constant-time): the one check before decoding."""
+        return signing.verify(self._key, signature, envelope, payloads, digest)
 
-            raise Unauthorized(why)
-
-    def refusal(self, signature: memoryview | bytes, envelope: memoryview | bytes,
-                payloads: Sequence[memoryview], digest: bytes, ts: object, *,
-                arrived_ms: int | None = None) -> str | None:
-        """Why the message is refused, or None: it is signed, fresh and new (and is now
-        remembered as seen). ``arrived_ms``: when a message held while the sidecar loaded
-        arrived; its freshness is judged then, not after the wait the client did not cause
-        (a replay of it is still refused: it is remembered as seen, and its ``ts`` ages)."""
-        if not signing.verify(self._key, signature, envelope, payloads, digest):
-            return "bad or missing signature"
+    def admit(self, signature: memoryview | bytes, ts: object, *,
+              arrived_ms: int | None = None) -> str | None:
+        """Why a message whose signature ``verify`` accepted is refused, or None: it is fresh
+        and new (and is now remembered as seen). ``arrived_ms``: when a message held while
+        the sidecar loaded arrived; its freshness is judged then, not after the wait the
+        client did not cause (a replay of it is still refused: it is remembered as seen, and
+        its ``ts`` ages)."""
         now = int(time.time() * 1000) if arrived_ms is None else arrived_ms
         if not isinstance(ts, int) or isinstance(ts, bool) or abs(now - ts) > self._window_ms:
             return "request timestamp outside the replay window"

@@ -37,9 +37,8 @@ import zmq
 from sidecar import __version__
 from sidecar.rpc.auth import Authenticator
 from sidecar.rpc.sessions import Sessions
-from sidecar.wire import facts, signing
+from sidecar.wire import facts
 from sidecar.wire.codec import DecodeError, decode, encode, peek_id
-from sidecar.wire.signing import EMPTY_DIGEST
 
 if TYPE_CHECKING:
     from sidecar.rpc.router import Router
@@ -226,13 +225,12 @@ class Lobby:
 
     def fail(self, code: str, message: str) -> None:
         """The load failed: answer each authentic held message with its typed error."""
-        key = self.auth.key
         for frames, _ in self.take_held():
             if len(frames) < 3:
                 continue
             payloads = [memoryview(_buffer(f)) for f in frames[3:]]
             envelope = _buffer(frames[2])
-            if signing.verify(key, _buffer(frames[1]), envelope, payloads):
+            if self.auth.verify(_buffer(frames[1]), envelope, payloads):
                 self._send(_identity(frames), error_envelope(peek_id(envelope), code, message))
 
     def _answered(self, frames: Frames) -> bool:
@@ -241,8 +239,7 @@ class Lobby:
         if len(frames) != 3:
             return False
         signature, envelope = _buffer(frames[1]), _buffer(frames[2])
-        if len(envelope) > max_envelope or not signing.verify(self.auth.key, signature,
-                                                             envelope):
+        if len(envelope) > max_envelope or not self.auth.verify(signature, envelope):
             return False
         try:
             raw = decode(envelope, max_envelope)
@@ -257,7 +254,7 @@ class Lobby:
                 return False
         elif client_name is None:
             return False
-        if self.auth.refusal(signature, envelope, (), EMPTY_DIGEST, raw["ts"]) is not None:
+        if self.auth.admit(signature, raw["ts"]) is not None:
             return False  # the server refuses it with the reason, once loaded
         request_id = str(raw["id"])
         if client_name is None:

@@ -23,7 +23,7 @@ import zmq
 from pydantic import ValidationError
 
 from protocol.envelope import Request
-from sidecar.errors import InvalidRequest, PayloadTooLarge, SidecarError
+from sidecar.errors import InvalidRequest, PayloadTooLarge, SidecarError, Unauthorized
 from sidecar.rpc.auth import Authenticator
 from sidecar.rpc.early import source_fd
 from sidecar.wire import signing
@@ -141,18 +141,14 @@ class InboundParser:
     def authenticate(self, pending: Pending, digest: bytes) -> None:
         """Signature first (the envelope is decoded only when it is authentic), then
         freshness and replay; raise Rejected unless all pass."""
-        raw: dict[str, object] | None = None
-        if signing.verify(self._auth.key, pending.signature, pending.envelope,
-                          pending.payloads, digest):
-            raw = pending.raw = self._decode(pending)
-        try:
-            self._auth.check(pending.signature, pending.envelope, pending.payloads, digest,
-                             None if raw is None else raw.get("ts"),
-                             arrived_ms=pending.arrived_ms)
-        except SidecarError as exc:
-            raise Rejected(pending.identity, pending.request_id, exc) from exc
-        if raw is None:  # only if check() let an unverified envelope through (never does)
-            pending.raw = self._decode(pending)
+        if not self._auth.verify(pending.signature, pending.envelope, pending.payloads,
+                                 digest):
+            raise Rejected(pending.identity, pending.request_id,
+                           Unauthorized("bad or missing signature"))
+        raw = pending.raw = self._decode(pending)
+        why = self._auth.admit(pending.signature, raw.get("ts"), arrived_ms=pending.arrived_ms)
+        if why is not None:
+            raise Rejected(pending.identity, pending.request_id, Unauthorized(why))
 
     def _decode(self, pending: Pending) -> dict[str, object]:
         try:
