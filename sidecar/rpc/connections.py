@@ -18,10 +18,17 @@ clients are never answered. So:
 
 - bytes from strangers are bounded: libzmq holds a multipart message whole before the
   sidecar can see (and refuse) it, so the guard reads how many bytes each tcp connection
-  without hello has received (``TCP_INFO.tcpi_bytes_received``, every 20 ms) and drops one
-  that sent more than ``stranger_bytes`` (a hello is one small message), and the largest ones
-  while all strangers together exceed ``strangers_total``. Their partial messages are freed
-  with them. ipc connections (an owner-only socket) have no such counter and are not watched.
+  without hello has received (``TCP_INFO.tcpi_bytes_received``) and drops one that sent more
+  than ``stranger_bytes`` (a hello is one small message), and the largest ones while all
+  strangers together exceed ``strangers_total``. Their partial messages are freed with them.
+  The reading is driven by the data, not by a clock: each stranger's descriptor is in an
+  edge-triggered epoll set (its own, watched by the event loop), so every arrival of bytes
+  wakes the guard. How much a stranger gets into memory is then what arrives in one turn of
+  the loop, whatever the speed of the machine's loopback (a timer's interval times a fast
+  loopback was 170 MiB). The descriptor is only registered, never read, duplicated or
+  closed: libzmq owns it, and the kernel takes it out of the set when libzmq closes it.
+  ipc connections (an owner-only socket) have no such counter and are not watched; neither
+  are connections where epoll or ``TCP_INFO`` do not exist (macOS, Windows).
 
 Each bound hit is logged once per interval with the counts, at warning level.
 
@@ -40,6 +47,7 @@ import errno
 import itertools
 import logging
 import os
+import select
 import socket
 import struct
 import sys
@@ -56,7 +64,6 @@ _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_ACCEPT_FAILED
 _monitor_ids = itertools.count(1)
 LOG_INTERVAL = 5.0
 SWEEP_INTERVAL = 0.5
-WATCH_INTERVAL = 0.02
 _TCPI_BYTES_RECEIVED = 128  # offset of tcpi_bytes_received (u64) in struct tcp_info
 FD_RESERVE = 256  # descriptors kept for the store, downloads, logs and libzmq's own
 
@@ -126,7 +133,8 @@ class _Conn:
     accepted: float
     inode: int
     identity: bytes | None = None  # set once authenticated
-    tcp: bool = True  # until TCP_INFO says otherwise
+    got: int = 0  # bytes received, as last read while a stranger
+    watched: bool = False  # in the epoll set of strangers
 
 
 def _inode(fd: int) -> int:
@@ -158,7 +166,10 @@ class ConnectionGuard:
         self._conns: dict[int, _Conn] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._watcher: asyncio.TimerHandle | None = None
+        self._strangers: select.epoll | None = (
+            select.epoll() if hasattr(select, "epoll") and hasattr(socket, "TCP_INFO")
+            else None)
+        self._stranger_total = 0  # bytes received by the watched strangers together
         self._last_log: dict[str, float] = {}
         self.dropped = 0
         self.accept_failures = 0
@@ -170,16 +181,20 @@ class ConnectionGuard:
         loop.add_reader(self._mon_fd(), self._drain)
         loop.call_soon(self._drain)
         self._timer = loop.call_later(SWEEP_INTERVAL, self._tick)
-        self._watcher = loop.call_later(WATCH_INTERVAL, self._watch)
+        if self._strangers is not None:
+            loop.add_reader(self._strangers.fileno(), self._watch)
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self._watcher is not None:
-            self._watcher.cancel()
         if self._loop is not None and not self._mon.closed:
             with contextlib.suppress(Exception):
                 self._loop.remove_reader(self._mon_fd())
+        if self._strangers is not None:
+            if self._loop is not None:
+                with contextlib.suppress(Exception):
+                    self._loop.remove_reader(self._strangers.fileno())
+            self._strangers.close()
         with contextlib.suppress(zmq.ZMQError):
             self._router.disable_monitor()
         self._mon.close(0)
@@ -205,6 +220,7 @@ class ConnectionGuard:
         conn = self._conns.get(fd)
         if conn is None or conn.inode != _inode(fd):
             conn = self._conns[fd] = _Conn(time.monotonic(), _inode(fd))
+        self._unwatch(fd, conn)
         conn.identity = identity
 
     # -- monitor events -----------------------------------------------------------------
@@ -224,15 +240,20 @@ class ConnectionGuard:
     def _on_event(self, event: int, value: int) -> None:
         if event == zmq.EVENT_ACCEPTED:
             old = self._conns.pop(value, None)
-            if old is not None and old.identity is not None:
-                self._on_gone(old.identity, value)  # its DISCONNECTED was lost: it is gone
-            self._conns[value] = _Conn(time.monotonic(), _inode(value))
+            if old is not None:
+                self._unwatch(value, old)
+                if old.identity is not None:
+                    self._on_gone(old.identity, value)  # its DISCONNECTED was lost: gone
+            new = self._conns[value] = _Conn(time.monotonic(), _inode(value))
+            self._watch_stranger(value, new)
             if len(self._conns) >= self.max_connections:
                 self._make_room("connection bound reached")
         elif event == zmq.EVENT_DISCONNECTED:
-            conn = self._conns.pop(value, None)
-            if conn is not None and conn.identity is not None:
-                self._on_gone(conn.identity, value)
+            gone = self._conns.pop(value, None)
+            if gone is not None:
+                self._unwatch(value, gone)
+                if gone.identity is not None:
+                    self._on_gone(gone.identity, value)
         elif event == zmq.EVENT_ACCEPT_FAILED:
             self.accept_failures += 1
             if value in (errno.EMFILE, errno.ENFILE):
@@ -240,38 +261,70 @@ class ConnectionGuard:
 
     # -- dropping -----------------------------------------------------------------------
 
-    def _watch(self) -> None:
-        """Drop strangers that sent more bytes than a hello needs (see the module doc)."""
+    def _watch_stranger(self, fd: int, conn: _Conn) -> None:
+        """Put a new connection's descriptor in the strangers' epoll set, and read it once
+        (bytes that came before it was registered wake no one)."""
+        if self._strangers is None or conn.inode < 0:
+            return
         try:
-            self._drain()
-            sizes: list[tuple[int, int]] = []
-            for fd, conn in list(self._conns.items()):
-                if conn.identity is not None or not conn.tcp:
-                    continue
-                got = bytes_received(fd)
-                if got is None:
-                    conn.tcp = False
-                    continue
-                if got > self.stranger_bytes:
-                    if self._drop(fd):
-                        self._log("stranger_bytes", logging.WARNING,
-                                  "a connection without hello sent %d bytes (limit %d): "
-                                  "dropped (%d dropped so far)", got, self.stranger_bytes,
-                                  self.dropped)
-                    continue
-                sizes.append((got, fd))
-            total = sum(n for n, _ in sizes)
-            for got, fd in sorted(sizes, reverse=True):
-                if total <= self.strangers_total:
-                    break
-                if self._drop(fd):
-                    total -= got
-                    self._log("strangers_total", logging.WARNING,
-                              "connections without hello hold %d bytes (limit %d): dropped "
-                              "the largest", total + got, self.strangers_total)
-        finally:
-            if self._loop is not None and not self._mon.closed:
-                self._watcher = self._loop.call_later(WATCH_INTERVAL, self._watch)
+            self._strangers.register(fd, select.EPOLLIN | select.EPOLLET)
+        except OSError:
+            return  # closed already, or not a socket epoll can watch
+        conn.watched = True
+        self._check(fd, conn)
+        self._over_total()
+
+    def _unwatch(self, fd: int, conn: _Conn) -> None:
+        """Take a connection out of the strangers' set (authenticated, gone or dropped)."""
+        if not conn.watched:
+            return
+        conn.watched = False
+        self._stranger_total -= conn.got
+        if self._strangers is not None and _inode(fd) == conn.inode:
+            with contextlib.suppress(OSError):  # closed: the kernel took it out already
+                self._strangers.unregister(fd)
+
+    def _watch(self) -> None:
+        """Bytes came in on strangers' connections: drop those that sent more than a hello
+        needs (see the module doc)."""
+        if self._strangers is None:
+            return
+        self._drain()  # ACCEPTED and DISCONNECTED first: a descriptor may have changed hands
+        for fd, _ in self._strangers.poll(0):
+            conn = self._conns.get(fd)
+            if conn is None or not conn.watched:
+                with contextlib.suppress(OSError):
+                    self._strangers.unregister(fd)
+                continue
+            self._check(fd, conn)
+        self._over_total()
+
+    def _check(self, fd: int, conn: _Conn) -> None:
+        """Read one stranger's byte count; drop it once past ``stranger_bytes``."""
+        got = bytes_received(fd)
+        if got is None:
+            self._unwatch(fd, conn)
+            return
+        self._stranger_total += got - conn.got
+        conn.got = got
+        if got > self.stranger_bytes and self._drop(fd):
+            self._log("stranger_bytes", logging.WARNING,
+                      "a connection without hello sent %d bytes (limit %d): dropped (%d "
+                      "dropped so far)", got, self.stranger_bytes, self.dropped)
+
+    def _over_total(self) -> None:
+        """Drop the largest strangers while all of them together hold too many bytes."""
+        if self._stranger_total <= self.strangers_total:
+            return
+        sizes = sorted(((c.got, fd) for fd, c in self._conns.items() if c.watched),
+                       reverse=True)
+        for got, fd in sizes:
+            if self._stranger_total <= self.strangers_total:
+                break
+            if self._drop(fd):
+                self._log("strangers_total", logging.WARNING,
+                          "connections without hello hold %d bytes (limit %d): dropped "
+                          "the largest", self._stranger_total + got, self.strangers_total)
 
     def _tick(self) -> None:
         self._drain()
@@ -308,7 +361,9 @@ class ConnectionGuard:
                 self._conns[fd] = conn
             return False
         if _inode(fd) != conn.inode:
+            self._unwatch(fd, conn)
             return False  # closed (and maybe reused) since: not ours to touch
+        self._unwatch(fd, conn)
         sock = None
         try:
             sock = socket.socket(fileno=fd)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from pathlib import Path
 
@@ -116,12 +117,18 @@ async def test_a_stranger_sending_a_huge_message_is_cut_off_early(
             figures["peak RSS growth MiB"] = mem.growth
             figures["RSS after - before MiB"] = round(mem.after - mem.before, 1)
             figures["freed within s"] = round(freed_s, 2)
+            sent = [int(n) for n in re.findall(r"without hello sent (\d+) bytes", log)]
+            figures["dropped after receiving MiB (each time)"] = [
+                round(n / MiB, 1) for n in sent]
             figures["bystander pings / worst wait ms / median ms"] = (
                 f"{len(b.waits)} / {b.worst_ms} / {b.median_ms}")
             figures["attack s (two 3 s waits for a reply)"] = round(elapsed, 1)
             # cut off long before the message was whole (libzmq would hold all of it)
             assert answers == ["no reply", "no reply"], answers
             assert "a connection without hello sent" in log, log[-2000:]
+            # each arrival of bytes is looked at: the stranger is gone before its first
+            # payload frame is whole, however fast the loopback (not after a clock's tick)
+            assert sent and max(sent) < frame_mib * MiB, sent
             assert mem.growth < total / 2, mem
             assert mem.after - mem.before < 64, mem
             assert b.failures == 0
