@@ -24,9 +24,11 @@ clients are never answered. So:
   The reading is driven by the data, not by a clock: each stranger's descriptor is in an
   edge-triggered epoll set (its own, watched by the event loop), so every arrival of bytes
   wakes the guard. How much a stranger gets into memory is then what arrives in one turn of
-  the loop, whatever the speed of the machine's loopback (a timer's interval times a fast
-  loopback was 170 MiB). The descriptor is only registered, never read, duplicated or
-  closed: libzmq owns it, and the kernel takes it out of the set when libzmq closes it.
+  the loop, whatever the speed of the machine's loopback (a 20 ms timer let a stranger put
+  170 MiB into memory on a fast machine). A thread of its own was tried and was slower to
+  react (it waits for the interpreter lock: 4 to 25 MiB against 2 to 13 MiB here). The
+  descriptor is only registered, never read, duplicated or closed: libzmq owns it, and the
+  kernel takes it out of the set when libzmq closes it.
   ipc connections (an owner-only socket) have no such counter and are not watched; neither
   are connections where epoll or ``TCP_INFO`` do not exist (macOS, Windows).
 
@@ -54,7 +56,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 import zmq
 
@@ -101,6 +103,53 @@ else:
         except OSError:
             return None
         return int(struct.unpack("i", out)[0])
+
+
+class Arrivals(Protocol):
+    """A set of sockets that wakes its reader on each arrival of bytes on any of them."""
+
+    def fileno(self) -> int: ...
+    def add(self, fd: int) -> bool: ...
+    def discard(self, fd: int) -> None: ...
+    def ready(self) -> list[int]: ...
+    def close(self) -> None: ...
+
+
+if sys.platform == "linux":
+    class _EpollArrivals:
+        """An edge-triggered epoll set: every arrival of bytes on a socket in it makes its
+        descriptor readable once (level-triggered would spin while libzmq has not read)."""
+
+        def __init__(self) -> None:
+            self._ep = select.epoll()
+
+        def fileno(self) -> int:
+            return self._ep.fileno()
+
+        def add(self, fd: int) -> bool:
+            try:
+                self._ep.register(fd, select.EPOLLIN | select.EPOLLET)
+            except OSError:
+                return False  # closed already, or not a socket epoll can watch
+            return True
+
+        def discard(self, fd: int) -> None:
+            with contextlib.suppress(OSError):  # closed: the kernel took it out already
+                self._ep.unregister(fd)
+
+        def ready(self) -> list[int]:
+            return [fd for fd, _ in self._ep.poll(0)]
+
+        def close(self) -> None:
+            self._ep.close()
+
+    def arrivals() -> Arrivals | None:
+        """The strangers' set, where ``TCP_INFO`` can tell what they sent."""
+        return _EpollArrivals() if hasattr(socket, "TCP_INFO") else None
+else:
+    def arrivals() -> Arrivals | None:
+        """No epoll: strangers' bytes are not watched (see the module doc)."""
+        return None
 
 
 def connection_bound(configured: int, fd_soft_limit: int) -> int:
@@ -166,9 +215,7 @@ class ConnectionGuard:
         self._conns: dict[int, _Conn] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._strangers: select.epoll | None = (
-            select.epoll() if hasattr(select, "epoll") and hasattr(socket, "TCP_INFO")
-            else None)
+        self._strangers = arrivals()
         self._stranger_total = 0  # bytes received by the watched strangers together
         self._last_log: dict[str, float] = {}
         self.dropped = 0
@@ -264,12 +311,8 @@ class ConnectionGuard:
     def _watch_stranger(self, fd: int, conn: _Conn) -> None:
         """Put a new connection's descriptor in the strangers' epoll set, and read it once
         (bytes that came before it was registered wake no one)."""
-        if self._strangers is None or conn.inode < 0:
+        if self._strangers is None or conn.inode < 0 or not self._strangers.add(fd):
             return
-        try:
-            self._strangers.register(fd, select.EPOLLIN | select.EPOLLET)
-        except OSError:
-            return  # closed already, or not a socket epoll can watch
         conn.watched = True
         self._check(fd, conn)
         self._over_total()
@@ -281,8 +324,7 @@ class ConnectionGuard:
         conn.watched = False
         self._stranger_total -= conn.got
         if self._strangers is not None and _inode(fd) == conn.inode:
-            with contextlib.suppress(OSError):  # closed: the kernel took it out already
-                self._strangers.unregister(fd)
+            self._strangers.discard(fd)
 
     def _watch(self) -> None:
         """Bytes came in on strangers' connections: drop those that sent more than a hello
@@ -290,12 +332,10 @@ class ConnectionGuard:
         if self._strangers is None:
             return
         self._drain()  # ACCEPTED and DISCONNECTED first: a descriptor may have changed hands
-        for fd, _ in self._strangers.poll(0):
+        for fd in self._strangers.ready():
             conn = self._conns.get(fd)
-            if conn is None or not conn.watched:
-                with contextlib.suppress(OSError):
-                    self._strangers.unregister(fd)
-                continue
+            if conn is None or not conn.watched or _inode(fd) != conn.inode:
+                continue  # gone since (the kernel took it out of the set), or not ours
             self._check(fd, conn)
         self._over_total()
 
