@@ -190,7 +190,7 @@ async def test_every_held_family_within_its_budgets(target: SidecarProcess,
     async def bombs_signed(d: RawDealer) -> None:
         # a key holder says hello: the bombs together (~2.2 MB) are more than a connection
         # without hello may send before it is dropped (test_wire_connections), which would
-        # leave the last ones unanswered whenever the 20 ms byte check came first
+        # leave the last ones unanswered once the byte check (on every arrival) saw them
         await d.hello()
         seen["bombs, signed"] = await _answers(d, [signed(secret, b) for b in _bombs()])
         assert set(seen["bombs, signed"]) <= {"invalid_request", "unauthorized"}
