@@ -18,6 +18,15 @@ from sidecar.client import Client, ConnectionInfo, RemoteError
 from tests.support import ROOT, spawn_sidecar, wait_gone
 
 
+def answers_ping(connection_file: str | Path) -> bool:
+    """Connect by the connection file, say hello and ping: whether the sidecar answered."""
+    async def ping() -> bool:
+        async with await Client.connect(connection_file) as c:
+            return bool((await c.call("ping"))["pong"])
+
+    return asyncio.run(ping())
+
+
 def test_ready_line_and_owner_only_connection_file_over_ipc(tmp_path: Path) -> None:
     sc = spawn_sidecar(tmp_path)
     try:
@@ -47,12 +56,7 @@ def test_tcp_transport_binds_a_free_loopback_port(tmp_path: Path) -> None:
     try:
         assert sc.endpoint.startswith("tcp://127.0.0.1:")
         assert int(sc.endpoint.rsplit(":", 1)[1]) > 0
-
-        async def talk() -> None:
-            async with await Client.connect(sc.connection_file) as c:
-                assert (await c.call("ping"))["pong"]
-
-        asyncio.run(talk())
+        assert answers_ping(sc.connection_file)
     finally:
         assert sc.stop() == 0
 
@@ -124,12 +128,7 @@ def test_generated_secret_when_launcher_gives_none(tmp_path: Path) -> None:
         try:
             secret = ConnectionInfo.load(ready["connectionFile"]).secret
             assert len(secret) == 64
-
-            async def talk() -> None:
-                async with await Client.connect(ready["connectionFile"]) as c:
-                    assert (await c.call("ping"))["pong"]
-
-            asyncio.run(talk())
+            assert answers_ping(ready["connectionFile"])
         finally:
             proc.terminate()
             assert proc.wait(10) == 0
@@ -147,12 +146,7 @@ def test_second_sidecar_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
         assert second.stdout == ""
         assert "in use by another media-sidecar" in second.stderr
         assert str(first.pid) in second.stderr
-
-        async def still_serving() -> None:
-            async with await Client.connect(first.connection_file) as c:
-                assert (await c.call("ping"))["pong"]
-
-        asyncio.run(still_serving())
+        assert answers_ping(first.connection_file)  # still serving
     finally:
         assert first.stop() == 0
 
