@@ -400,10 +400,9 @@ class ConnectionGuard:
             if conn is not None:
                 self._conns[fd] = conn
             return False
-        if _inode(fd) != conn.inode:
-            self._unwatch(fd, conn)
-            return False  # closed (and maybe reused) since: not ours to touch
         self._unwatch(fd, conn)
+        if _inode(fd) != conn.inode:
+            return False  # closed (and maybe reused) since: not ours to touch
         sock = None
         try:
             sock = socket.socket(fileno=fd)

@@ -155,6 +155,9 @@ async def test_an_authenticated_connection_is_never_dropped_for_its_bytes() -> N
         assert [f.bytes for f in frames[1:]] == big  # all 16 MiB: 64 times a stranger's limit
         assert not await client.closed_by_server(0.2)
         assert g.guard.dropped == 0 and g.guard.unauthenticated == 0
+        client.close()  # the client leaves: the loop hears it is gone
+        assert await until(lambda: bool(g.gone))
+        assert g.gone == [(identity.bytes, source_fd(identity))]
 
 
 async def test_strangers_together_past_their_total_lose_the_largest_first() -> None:
